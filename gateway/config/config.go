@@ -1,0 +1,649 @@
+// Package config loads and validates gateway.toml. It is the one place the
+// gateway's configuration is read: Load decodes strictly (an unknown key is an
+// error naming the key), fills documented defaults, resolves secrets from the
+// environment and validates every cross reference (routes and on_event
+// entries name existing plugins, kinds are known, durations parse) before
+// anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Hook kinds the gateway serves under POST /hooks/{kind}.
+const (
+	KindProvisioning      = "provisioning"
+	KindDeprovisioning    = "deprovisioning"
+	KindPreApproval       = "pre_approval"
+	KindRequestValidation = "request_validation"
+)
+
+// Kinds lists every inline hook kind, in documentation order.
+var Kinds = []string{KindProvisioning, KindDeprovisioning, KindPreApproval, KindRequestValidation}
+
+// Capabilities a [[plugin]] may be granted.
+const (
+	CapLog      = "log"
+	CapConfig   = "config"
+	CapKV       = "kv"
+	CapIdentity = "identity"
+	CapHTTP     = "http"
+	CapOkta     = "okta"
+)
+
+// AllCapabilities lists every capability name accepted in gateway.toml.
+var AllCapabilities = []string{CapLog, CapConfig, CapKV, CapIdentity, CapHTTP, CapOkta}
+
+// Duration is a time.Duration written as a Go duration string ("2s", "5m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. \"2s\", \"500ms\", \"5m\")", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the whole of gateway.toml after defaults and validation.
+type Config struct {
+	Server    Server                `toml:"server"`
+	Log       Log                   `toml:"log"`
+	Okta      Okta                  `toml:"okta"`
+	Hooks     Hooks                 `toml:"hooks"`
+	Admin     Admin                 `toml:"admin"`
+	Plugins   PluginDefaults        `toml:"plugins"`
+	Plugin    []Plugin              `toml:"plugin"`
+	Route     []Route               `toml:"route"`
+	Responses map[string]*Responses `toml:"responses"`
+	OnEvent   []OnEvent             `toml:"on_event"`
+	Queue     Queue                 `toml:"queue"`
+	Grants    Grants                `toml:"grants"`
+
+	// Path is the file the config was loaded from; relative plugin paths
+	// and data_dir are resolved against its directory.
+	Path string `toml:"-"`
+}
+
+// Server holds the listener and store settings.
+type Server struct {
+	// Listen is the TCP address of the one fasthttp server. Default ":8080".
+	Listen string `toml:"listen"`
+	// DataDir is the Badger directory. Default "./data".
+	DataDir string `toml:"data_dir"`
+	// ReadTimeout and WriteTimeout bound one request. Defaults 10s and 20s.
+	ReadTimeout  Duration `toml:"read_timeout"`
+	WriteTimeout Duration `toml:"write_timeout"`
+	// ShutdownTimeout bounds graceful shutdown. Default 15s.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `toml:"level"`
+	// Format is text or json. Default text.
+	Format string `toml:"format"`
+}
+
+// Okta configures the Event Hook endpoint and the Management API client.
+type Okta struct {
+	// Path is the event hook path. Default "/events/okta".
+	Path string `toml:"path"`
+	// AuthHeader is the header Okta sends the shared secret in. Default
+	// "Authorization"; "X-API-Key" style custom headers work too.
+	AuthHeader string `toml:"auth_header"`
+	// SecretEnv names the environment variable holding the expected header
+	// value. Default "HOOKGATE_OKTA_SECRET". Required at start-up.
+	SecretEnv string `toml:"secret_env"`
+	// MaxBodyBytes caps an event hook delivery. Default 4 MiB.
+	MaxBodyBytes int `toml:"max_body_bytes"`
+	// EventRetention is how long accepted events (and their dedupe markers)
+	// are kept. Default 720h (30 days).
+	EventRetention Duration `toml:"event_retention"`
+
+	// OrgURL is the Okta org (https://example.okta.com); HOOKGATE_OKTA_ORG_URL
+	// overrides it. Empty disables the Management API features.
+	OrgURL string `toml:"org_url"`
+	// APITokenEnv names the variable holding an SSWS API token. Default
+	// "HOOKGATE_OKTA_API_TOKEN".
+	APITokenEnv string `toml:"api_token_env"`
+	// OAuth configures OAuth 2.0 client credentials with a private-key JWT;
+	// used instead of the API token when ClientID is set.
+	OAuth OktaOAuth `toml:"oauth"`
+	// CatchupInterval is how often the System Log is read for missed events.
+	// Default 5m; 0 disables periodic catch-up (start-up catch-up still runs
+	// when OrgURL is set).
+	CatchupInterval Duration `toml:"catchup_interval"`
+
+	// Secret is the resolved value of SecretEnv.
+	Secret string `toml:"-"`
+}
+
+// OktaOAuth is the OAuth 2.0 "API services" app configuration.
+type OktaOAuth struct {
+	ClientID       string   `toml:"client_id"`
+	PrivateKeyFile string   `toml:"private_key_file"`
+	KeyID          string   `toml:"key_id"`
+	Scopes         []string `toml:"scopes"`
+}
+
+// Hooks configures the inline access hook endpoints.
+type Hooks struct {
+	// AuthHeader is the header carrying the shared secret. Default "Authorization".
+	AuthHeader string `toml:"auth_header"`
+	// SecretEnv names the variable holding the secret. Default "HOOKGATE_HOOK_SECRET".
+	SecretEnv string `toml:"secret_env"`
+	// MaxBodyBytes caps a hook request. Default 1 MiB.
+	MaxBodyBytes int `toml:"max_body_bytes"`
+	// Timeout is the whole-request budget; Lumos waits 15 s. Default 10s.
+	Timeout Duration `toml:"timeout"`
+
+	Secret string `toml:"-"`
+}
+
+// Admin configures the /v1 admin API.
+type Admin struct {
+	// TokenEnv names the variable holding the bearer token. Default "HOOKGATE_ADMIN_TOKEN".
+	TokenEnv string `toml:"token_env"`
+
+	Token string `toml:"-"`
+}
+
+// PluginDefaults applies to every [[plugin]] that does not set its own value.
+type PluginDefaults struct {
+	// CacheDir holds wazero's compilation cache. Default "<data_dir>/wasm-cache".
+	CacheDir string `toml:"cache_dir"`
+	// PoolSize is instances per plugin. Default 4.
+	PoolSize int `toml:"pool_size"`
+	// Timeout is one plugin call's deadline. Default 2s.
+	Timeout Duration `toml:"timeout"`
+	// MemoryLimit is the instance memory cap in 64 KiB pages. Default 512 (32 MiB).
+	MemoryLimit uint32 `toml:"memory_limit"`
+	// HTTPTimeout bounds one outbound plugin HTTP request. Default 5s.
+	HTTPTimeout Duration `toml:"http_timeout"`
+	// MaxHTTPRequestBytes and MaxHTTPResponseBytes cap plugin HTTP bodies.
+	// Defaults 1 MiB and 4 MiB.
+	MaxHTTPRequestBytes  int `toml:"max_http_request_bytes"`
+	MaxHTTPResponseBytes int `toml:"max_http_response_bytes"`
+	// MaxOutputBytes caps what a plugin may return from one call. Default 1 MiB.
+	MaxOutputBytes int `toml:"max_output_bytes"`
+}
+
+// Plugin is one [[plugin]] table.
+type Plugin struct {
+	Name string `toml:"name"`
+	// Path to the .wasm file, relative to the config file's directory.
+	Path         string            `toml:"path"`
+	Config       map[string]string `toml:"config"`
+	PoolSize     int               `toml:"pool_size"`
+	Timeout      Duration          `toml:"timeout"`
+	MemoryLimit  uint32            `toml:"memory_limit"`
+	AllowedHosts []string          `toml:"allowed_hosts"`
+	Capabilities []string          `toml:"capabilities"`
+	HTTPTimeout  Duration          `toml:"http_timeout"`
+	// The remaining fields take their defaults from [plugins].
+	MaxHTTPRequestBytes  int `toml:"max_http_request_bytes"`
+	MaxHTTPResponseBytes int `toml:"max_http_response_bytes"`
+	MaxOutputBytes       int `toml:"max_output_bytes"`
+}
+
+// Has reports whether the plugin was granted capability c.
+func (p *Plugin) Has(c string) bool {
+	for _, x := range p.Capabilities {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Route sends one hook kind (narrowed by app, instance and permission) to a
+// plugin. Without AppID it is the kind's default route.
+type Route struct {
+	Kind       string `toml:"kind"`
+	AppID      string `toml:"app_id"`
+	InstanceID string `toml:"instance_id"`
+	Permission string `toml:"permission"`
+	Plugin     string `toml:"plugin"`
+}
+
+// Responses is the per-kind table mapping a plugin decision to the caller's
+// literals (see the Lumos response contract).
+type Responses struct {
+	Success string `toml:"success"`
+	Failure string `toml:"failure"`
+	// Use204 answers success with an empty 204 (provisioning and
+	// deprovisioning only).
+	Use204 bool `toml:"use_204"`
+}
+
+// OnEvent subscribes a plugin to Okta event types.
+type OnEvent struct {
+	// Types are exact event types or prefix patterns ending in ".*" ("group.*").
+	Types []string `toml:"types"`
+	// Group and App optionally restrict to events whose targets include this
+	// group / app (id or name).
+	Group  string `toml:"group"`
+	App    string `toml:"app"`
+	Plugin string `toml:"plugin"`
+}
+
+// Matches reports whether eventType matches one of the subscription's patterns.
+func (o *OnEvent) Matches(eventType string) bool {
+	for _, t := range o.Types {
+		if t == "*" || t == eventType {
+			return true
+		}
+		if p, ok := strings.CutSuffix(t, "*"); ok && strings.HasPrefix(eventType, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Queue configures the event plugin worker pool.
+type Queue struct {
+	// Workers drain the queue concurrently (per-user order is kept). Default 4.
+	Workers int `toml:"workers"`
+	// MaxAttempts before an item is dead-lettered. Default 8.
+	MaxAttempts int `toml:"max_attempts"`
+	// InitialBackoff and MaxBackoff shape the exponential retry delay. Defaults 1s and 5m.
+	InitialBackoff Duration `toml:"initial_backoff"`
+	MaxBackoff     Duration `toml:"max_backoff"`
+}
+
+// Grants configures the time-boxed grant scheduler.
+type Grants struct {
+	// ScanInterval is how often the expiry index is scanned. Default 1s.
+	ScanInterval Duration `toml:"scan_interval"`
+}
+
+// DefaultResponses is the response contract table of
+// ../shared/fixtures/lumos/README.md. Only provisioning's literals are
+// documented by Lumos; the others are unverified defaults, overridable in
+// [responses.<kind>].
+func DefaultResponses() map[string]Responses {
+	return map[string]Responses{
+		KindProvisioning:      {Success: "PROVISIONED_USER", Failure: "NO_PROVISIONING_ACTION"},
+		KindDeprovisioning:    {Success: "DEPROVISIONED_USER", Failure: "NO_DEPROVISIONING_ACTION"},
+		KindPreApproval:       {Success: "APPROVED", Failure: "NOT_APPROVED"},
+		KindRequestValidation: {Success: "VALID", Failure: "INVALID"},
+	}
+}
+
+// Overrides are command-line values that win over the file.
+type Overrides struct {
+	Listen  string
+	DataDir string
+}
+
+// Load reads, defaults, resolves and validates the config at path. The
+// returned error names the offending key.
+func Load(path string, ov Overrides) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b, filepath.Dir(path), ov)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Parse is Load on bytes; baseDir resolves relative paths.
+func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		return nil, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+	}
+	if ov.Listen != "" {
+		c.Server.Listen = ov.Listen
+	}
+	if ov.DataDir != "" {
+		c.Server.DataDir = ov.DataDir
+	}
+	c.defaults(baseDir)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.resolveSecrets(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func setDur(d *Duration, def time.Duration) {
+	if d.Duration == 0 {
+		d.Duration = def
+	}
+}
+
+func setInt(v *int, def int) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func setStr(v *string, def string) {
+	if *v == "" {
+		*v = def
+	}
+}
+
+func (c *Config) defaults(baseDir string) {
+	s := &c.Server
+	setStr(&s.Listen, ":8080")
+	setStr(&s.DataDir, "./data")
+	setDur(&s.ReadTimeout, 10*time.Second)
+	setDur(&s.WriteTimeout, 20*time.Second)
+	setDur(&s.ShutdownTimeout, 15*time.Second)
+	setStr(&c.Log.Level, "info")
+	setStr(&c.Log.Format, "text")
+
+	o := &c.Okta
+	setStr(&o.Path, "/events/okta")
+	setStr(&o.AuthHeader, "Authorization")
+	setStr(&o.SecretEnv, "HOOKGATE_OKTA_SECRET")
+	setInt(&o.MaxBodyBytes, 4<<20)
+	setDur(&o.EventRetention, 720*time.Hour)
+	setStr(&o.APITokenEnv, "HOOKGATE_OKTA_API_TOKEN")
+	if v := os.Getenv("HOOKGATE_OKTA_ORG_URL"); v != "" {
+		o.OrgURL = v
+	}
+
+	h := &c.Hooks
+	setStr(&h.AuthHeader, "Authorization")
+	setStr(&h.SecretEnv, "HOOKGATE_HOOK_SECRET")
+	setInt(&h.MaxBodyBytes, 1<<20)
+	setDur(&h.Timeout, 10*time.Second)
+	setStr(&c.Admin.TokenEnv, "HOOKGATE_ADMIN_TOKEN")
+
+	pd := &c.Plugins
+	setStr(&pd.CacheDir, filepath.Join(c.Server.DataDir, "wasm-cache"))
+	setInt(&pd.PoolSize, 4)
+	setDur(&pd.Timeout, 2*time.Second)
+	if pd.MemoryLimit == 0 {
+		pd.MemoryLimit = 512
+	}
+	setDur(&pd.HTTPTimeout, 5*time.Second)
+	setInt(&pd.MaxHTTPRequestBytes, 1<<20)
+	setInt(&pd.MaxHTTPResponseBytes, 4<<20)
+	setInt(&pd.MaxOutputBytes, 1<<20)
+	for i := range c.Plugin {
+		p := &c.Plugin[i]
+		if p.Path != "" && !filepath.IsAbs(p.Path) {
+			p.Path = filepath.Join(baseDir, p.Path)
+		}
+		setInt(&p.PoolSize, pd.PoolSize)
+		setDur(&p.Timeout, pd.Timeout.Duration)
+		if p.MemoryLimit == 0 {
+			p.MemoryLimit = pd.MemoryLimit
+		}
+		setDur(&p.HTTPTimeout, pd.HTTPTimeout.Duration)
+		setInt(&p.MaxHTTPRequestBytes, pd.MaxHTTPRequestBytes)
+		setInt(&p.MaxHTTPResponseBytes, pd.MaxHTTPResponseBytes)
+		setInt(&p.MaxOutputBytes, pd.MaxOutputBytes)
+		if p.Config == nil {
+			p.Config = map[string]string{}
+		}
+	}
+
+	full := DefaultResponses()
+	if c.Responses == nil {
+		c.Responses = map[string]*Responses{}
+	}
+	for k, def := range full {
+		r := c.Responses[k]
+		if r == nil {
+			d := def
+			c.Responses[k] = &d
+			continue
+		}
+		setStr(&r.Success, def.Success)
+		setStr(&r.Failure, def.Failure)
+	}
+
+	q := &c.Queue
+	setInt(&q.Workers, 4)
+	setInt(&q.MaxAttempts, 8)
+	setDur(&q.InitialBackoff, time.Second)
+	setDur(&q.MaxBackoff, 5*time.Minute)
+	setDur(&c.Grants.ScanInterval, time.Second)
+}
+
+var (
+	pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if !contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if !contains([]string{"text", "json"}, c.Log.Format) {
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if !strings.HasPrefix(c.Okta.Path, "/") {
+		bad("okta.path", "%q must start with /", c.Okta.Path)
+	}
+	if strings.HasPrefix(c.Okta.Path, "/v1/") || strings.HasPrefix(c.Okta.Path, "/hooks/") {
+		bad("okta.path", "%q collides with the admin or hook endpoints", c.Okta.Path)
+	}
+	for key, v := range map[string]string{
+		"okta.secret_env": c.Okta.SecretEnv, "hooks.secret_env": c.Hooks.SecretEnv,
+		"admin.token_env": c.Admin.TokenEnv, "okta.api_token_env": c.Okta.APITokenEnv,
+	} {
+		if !envName.MatchString(v) {
+			bad(key, "%q is not an environment variable name", v)
+		}
+	}
+	for key, v := range map[string]int{"okta.max_body_bytes": c.Okta.MaxBodyBytes, "hooks.max_body_bytes": c.Hooks.MaxBodyBytes} {
+		if v < 0 {
+			bad(key, "must be positive, got %d", v)
+		}
+	}
+	if c.Hooks.Timeout.Duration > 14*time.Second {
+		bad("hooks.timeout", "%s leaves no margin inside Lumos' 15s budget (max 14s)", c.Hooks.Timeout)
+	}
+	if c.Okta.OrgURL != "" {
+		if err := checkOrgURL(c.Okta.OrgURL); err != nil {
+			bad("okta.org_url", "%v", err)
+		}
+	}
+
+	plugins := map[string]*Plugin{}
+	for i := range c.Plugin {
+		p := &c.Plugin[i]
+		key := fmt.Sprintf("plugin[%d]", i)
+		if p.Name != "" {
+			key = fmt.Sprintf("plugin[%d] (%s)", i, p.Name)
+		}
+		switch {
+		case !pluginName.MatchString(p.Name):
+			bad(key+".name", "%q must be lower-case letters, digits, - or _", p.Name)
+		case plugins[p.Name] != nil:
+			bad(key+".name", "duplicate plugin name %q", p.Name)
+		}
+		plugins[p.Name] = p
+		if p.Path == "" {
+			bad(key+".path", "required")
+		} else if st, err := os.Stat(p.Path); err != nil {
+			bad(key+".path", "%v (run `make plugins` to build the examples)", err)
+		} else if st.IsDir() {
+			bad(key+".path", "%s is a directory, want a .wasm file", p.Path)
+		}
+		if p.PoolSize < 1 || p.PoolSize > 1024 {
+			bad(key+".pool_size", "must be 1..1024, got %d", p.PoolSize)
+		}
+		if p.MemoryLimit < 40 || p.MemoryLimit > 65536 {
+			bad(key+".memory_limit", "must be 40..65536 pages of 64 KiB (a Go plugin needs about 37 to start), got %d", p.MemoryLimit)
+		}
+		if p.Timeout.Duration <= 0 {
+			bad(key+".timeout", "must be positive")
+		}
+		for _, cp := range p.Capabilities {
+			if !contains(AllCapabilities, cp) {
+				bad(key+".capabilities", "unknown capability %q (known: %s)", cp, strings.Join(AllCapabilities, ", "))
+			}
+		}
+		for _, h := range p.AllowedHosts {
+			if h == "" || strings.Contains(h, "/") {
+				bad(key+".allowed_hosts", "%q must be a host or host:port, not a URL", h)
+			}
+		}
+		if len(p.AllowedHosts) > 0 && !p.Has(CapHTTP) {
+			bad(key+".allowed_hosts", "set but the plugin lacks the %q capability", CapHTTP)
+		}
+	}
+
+	seen := map[string]int{}
+	for i, r := range c.Route {
+		key := fmt.Sprintf("route[%d]", i)
+		if !contains(Kinds, r.Kind) {
+			bad(key+".kind", "%q is not one of %s", r.Kind, strings.Join(Kinds, ", "))
+		}
+		if plugins[r.Plugin] == nil {
+			bad(key+".plugin", "no [[plugin]] named %q", r.Plugin)
+		}
+		if r.AppID == "" && (r.Permission != "" || r.InstanceID != "") {
+			bad(key+".app_id", "required when permission or instance_id is set")
+		}
+		id := r.Kind + "\x00" + r.AppID + "\x00" + r.InstanceID + "\x00" + r.Permission
+		if j, dup := seen[id]; dup {
+			bad(key, "matches exactly what route[%d] matches", j)
+		}
+		seen[id] = i
+	}
+	for k, r := range c.Responses {
+		key := "responses." + k
+		if !contains(Kinds, k) {
+			bad(key, "unknown hook kind %q", k)
+			continue
+		}
+		if r.Use204 && k != KindProvisioning && k != KindDeprovisioning {
+			bad(key+".use_204", "only provisioning and deprovisioning accept an HTTP 204")
+		}
+	}
+	for i, o := range c.OnEvent {
+		key := fmt.Sprintf("on_event[%d]", i)
+		if len(o.Types) == 0 {
+			bad(key+".types", "required (e.g. [\"user.lifecycle.deactivate\"] or [\"group.*\"])")
+		}
+		for _, t := range o.Types {
+			if t == "" || strings.Contains(strings.TrimSuffix(t, "*"), "*") {
+				bad(key+".types", "%q: a pattern is an exact type or a prefix ending in *", t)
+			}
+		}
+		if plugins[o.Plugin] == nil {
+			bad(key+".plugin", "no [[plugin]] named %q", o.Plugin)
+		}
+	}
+	if c.Queue.Workers < 1 || c.Queue.Workers > 256 {
+		bad("queue.workers", "must be 1..256, got %d", c.Queue.Workers)
+	}
+	if c.Queue.MaxAttempts < 1 {
+		bad("queue.max_attempts", "must be at least 1")
+	}
+	if c.Queue.MaxBackoff.Duration < c.Queue.InitialBackoff.Duration {
+		bad("queue.max_backoff", "smaller than queue.initial_backoff")
+	}
+	return errors.Join(errs...)
+}
+
+func checkOrgURL(u string) error {
+	switch {
+	case strings.HasPrefix(u, "https://"):
+		return nil
+	case strings.HasPrefix(u, "http://127.0.0.1:"), strings.HasPrefix(u, "http://127.0.0.1/"), u == "http://127.0.0.1":
+		return nil
+	}
+	return fmt.Errorf("%q must be https:// (http is allowed only for 127.0.0.1, in tests)", u)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func (c *Config) resolveSecrets() error {
+	var errs []error
+	need := func(key, env string) string {
+		v := os.Getenv(env)
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set (it holds the secret)", key, env))
+		}
+		return v
+	}
+	c.Okta.Secret = need("okta.secret_env", c.Okta.SecretEnv)
+	c.Hooks.Secret = need("hooks.secret_env", c.Hooks.SecretEnv)
+	c.Admin.Token = need("admin.token_env", c.Admin.TokenEnv)
+	for i := range c.Plugin {
+		p := &c.Plugin[i]
+		keys := make([]string, 0, len(p.Config))
+		for k := range p.Config {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := p.Config[k]
+			var missing []string
+			p.Config[k] = envRef.ReplaceAllStringFunc(v, func(m string) string {
+				name := envRef.FindStringSubmatch(m)[1]
+				val, ok := os.LookupEnv(name)
+				if !ok {
+					missing = append(missing, name)
+				}
+				return val
+			})
+			for _, name := range missing {
+				errs = append(errs, fmt.Errorf("plugin[%d] (%s).config.%s: environment variable %s is not set", i, p.Name, k, name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PluginByName returns the named [[plugin]] or nil.
+func (c *Config) PluginByName(name string) *Plugin {
+	for i := range c.Plugin {
+		if c.Plugin[i].Name == name {
+			return &c.Plugin[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Stamp orders writes to one item (a user's status, a group's profile, a
+// membership edge...): the later Published wins; equal times are broken by
+// the larger UUID so that applying the same events in any order converges.
+type Stamp struct {
+	Published time.Time `json:"published"`
+	UUID      string    `json:"uuid,omitempty"`
+}
+
+// After reports whether a is strictly later than b.
+func (a Stamp) After(b Stamp) bool {
+	if !a.Published.Equal(b.Published) {
+		return a.Published.After(b.Published)
+	}
+	return a.UUID > b.UUID
+}
+
+// User is a user as the admin API and plugins read it.
+type User struct {
+	ID          string   `json:"id"`
+	Login       string   `json:"login"`
+	Email       string   `json:"email"`
+	DisplayName string   `json:"displayName"`
+	FirstName   string   `json:"firstName"`
+	LastName    string   `json:"lastName"`
+	Status      *string  `json:"status"` // nil until a lifecycle event or sync sets it
+	Groups      []string `json:"groups"` // group ids, sorted; never nil
+	Apps        []string `json:"apps"`   // directly assigned app ids, sorted; never nil
+}
+
+// Group is a group as the admin API and plugins read it.
+type Group struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Members     []string `json:"members"` // user ids, sorted; never nil
+	Apps        []string `json:"apps"`    // app ids, sorted; never nil
+}
+
+// App is an Okta app instance.
+type App struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`  // AppInstance alternateId, e.g. "amazon_aws"
+	Label  string   `json:"label"` // AppInstance displayName, e.g. "AWS"
+	Groups []string `json:"groups"`
+	Users  []string `json:"users"` // directly assigned user ids
+}
+
+// UserFacts are profile fields learned about a user; an empty field means
+// "not known from this source" and never overwrites a known value.
+type UserFacts struct {
+	ID, Login, Email, DisplayName, FirstName, LastName string
+}
+
+// GroupFacts are profile fields learned about a group.
+type GroupFacts struct {
+	ID, Name, Description string
+}
+
+// AppFacts are fields learned about an app instance.
+type AppFacts struct {
+	ID, Name, Label string
+}
+
+// Tx is a read-write transaction over the store's typed keys. Obtain one from
+// Store.Write.
+type Tx struct {
+	txn *badger.Txn
+	s   *Store
+}
+
+// Badger returns the raw transaction for packages that keep their own keys
+// in the same atomic commit (the plugin work queue).
+func (tx *Tx) Badger() *badger.Txn { return tx.txn }
+
+// Write runs fn in one read-write transaction committed with synced writes
+// (see Update for the retry contract).
+func (s *Store) Write(fn func(tx *Tx) error) error {
+	return s.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn, s: s}) })
+}

@@ -1,0 +1,128 @@
+// Package store is hookgate's embedded Badger store: identity state, the
+// Okta event log and rejected events, the plugin work queue and dead letters,
+// plugin key/value state, grants and the audit log.
+//
+// Every write that an external caller is acknowledged for goes through
+// Update, which commits with synced writes: when Update returns nil the data
+// is on disk.
+//
+// Key layout (prefixes are one short ASCII word followed by '/'):
+//
+//	u/<id>                 user record (JSON, with per-field timestamps)
+//	ul/<login>, ue/<email> user indexes -> id (lower-cased)
+//	g/<id>                 group record
+//	gn/<name>              group name index -> id (lower-cased)
+//	gm/<group>/<user>      membership edge (present flag + stamp)
+//	ug/<user>/<group>      the same edge, reverse
+//	ga/<group>/<app>       app-to-group assignment edge
+//	ag/<app>/<group>       the same edge, reverse
+//	au/<app>/<user>        direct app-to-user assignment edge
+//	ua/<user>/<app>        the same edge, reverse
+//	a/<id>                 app record
+//	ev/<uuid>              seen-event marker -> event log key
+//	el/<published>/<uuid>  accepted event log (raw JSON)
+//	rj/<seq>               rejected (malformed) events with reason
+//	q/…, dl/…              plugin work queue and dead letters
+//	kv/<plugin>/<key>      plugin key/value state
+//	gr/…, gx/…             grants and their expiry index
+//	at/…                   audit log
+//	meta/…                 bookkeeping (sequence counters, cursors)
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ErrNotFound is returned by reads for an id that does not exist or whose
+// entity has been deleted.
+var ErrNotFound = errors.New("not found")
+
+// Options configures Open. The zero value is usable.
+type Options struct {
+	// InMemory runs Badger without a directory (tests only; nothing is durable).
+	InMemory bool
+	// Logger receives Badger's own log lines at debug level. Default: slog.Default().
+	Logger *slog.Logger
+	// ValueLogFileSize caps each value log file. Default: 64 MiB, smaller
+	// than Badger's 1 GiB default so a fresh data directory stays small.
+	ValueLogFileSize int64
+}
+
+// Store is the open Badger database. It is safe for concurrent use.
+type Store struct {
+	db  *badger.DB
+	log *slog.Logger
+}
+
+// Open opens (creating if needed) the store in dir with synced writes.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ValueLogFileSize == 0 {
+		opts.ValueLogFileSize = 64 << 20
+	}
+	bo := badger.DefaultOptions(dir).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithValueLogFileSize(opts.ValueLogFileSize).
+		WithNumVersionsToKeep(1)
+	if opts.InMemory {
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", dir, err)
+	}
+	return &Store{db: db, log: opts.Logger}, nil
+}
+
+// Close flushes and closes Badger. Call it once, after every writer stopped.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the underlying Badger handle for packages in this module that
+// keep their own keys (benchmarks compare against it directly).
+func (s *Store) DB() *badger.DB { return s.db }
+
+// maxConflictRetries bounds Update's retries on optimistic-concurrency
+// conflicts between concurrent transactions touching the same keys.
+const maxConflictRetries = 64
+
+// Update runs fn in a read-write transaction and commits it with synced
+// writes, retrying fn from scratch when Badger reports a conflict with a
+// concurrent transaction. fn must therefore be free of side effects outside
+// the transaction. When Update returns nil, everything fn wrote is durable.
+func (s *Store) Update(fn func(txn *badger.Txn) error) error {
+	for i := 0; ; i++ {
+		err := s.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && i < maxConflictRetries {
+			time.Sleep(time.Duration(i+1) * 100 * time.Microsecond)
+			continue
+		}
+		return err
+	}
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(txn *badger.Txn) error) error { return s.db.View(fn) }
+
+// badgerLogger routes Badger's printf-style logging into slog.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
+}
