@@ -1,0 +1,316 @@
+package store
+
+// Audit log: one record per inline-hook decision (and per refused request
+// that got as far as parsing). Records are written asynchronously by a
+// group-committing writer so that an inline hook does not pay one fsync per
+// request; Flush (called before every read through the admin API) makes all
+// records handed to Record so far durable and visible.
+//
+// Keys:
+//
+//	at/<inverted unix nanos, 16 hex>/<id>        record (JSON)
+//	atu/<lower-cased user>/<inverted nanos>/<id> user index (empty value)
+//
+// The inverted time makes "newest first" a forward scan. Both keys carry the
+// retention TTL.
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// AuditRecord is one audited inline hook call.
+type AuditRecord struct {
+	// ID is unique per record; set by Record when empty.
+	ID string `json:"id"`
+	// Time is when the call started; set by Record when zero.
+	Time        time.Time `json:"time"`
+	Kind        string    `json:"kind"`
+	AppID       string    `json:"app_id"`
+	InstanceID  string    `json:"instance_id,omitempty"`
+	Permissions []string  `json:"permissions"`
+	User        string    `json:"user"`
+	// Plugin is the routed plugin ("" when no route matched).
+	Plugin string `json:"plugin,omitempty"`
+	// Decision is success, failure, error (plugin error, trap or timeout),
+	// no_route, conflict or bad_request.
+	Decision string `json:"decision"`
+	// Response is the literal (or "204") the caller was answered with.
+	Response string `json:"response,omitempty"`
+	// Message is the plugin's message to the requester.
+	Message string `json:"message,omitempty"`
+	// Duration is the time spent deciding, in nanoseconds on the wire.
+	Duration time.Duration `json:"duration_ns"`
+	// Error is the detailed reason for error decisions (never sent to the caller).
+	Error string `json:"error,omitempty"`
+	// Via says who asked: "lumos" for POST /hooks, "grant-expiry", "cli"...
+	Via string `json:"via"`
+}
+
+// AuditFilter selects records for ListAudit.
+type AuditFilter struct {
+	// User matches AuditRecord.User case-insensitively ("" = any).
+	User string
+	// Kind matches AuditRecord.Kind exactly ("" = any).
+	Kind string
+	// Limit caps the result; 0 means 100, larger than 1000 is cut to 1000.
+	Limit int
+}
+
+// AuditOptions configures NewAuditLog. The zero value is usable.
+type AuditOptions struct {
+	// Retention is the TTL of each record. Default 90 days.
+	Retention time.Duration
+	// Buffer is how many records may wait for the writer before Record
+	// blocks. Default 4096.
+	Buffer int
+	// MaxBatch caps records per commit. Default 512.
+	MaxBatch int
+	// Logger receives write failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// AuditLog writes audit records with group commit and reads them back.
+type AuditLog struct {
+	s    *Store
+	opts AuditOptions
+	ch   chan auditOp
+	done chan struct{}
+
+	closeOnce sync.Once
+	mu        sync.RWMutex // guards closed against sends on a closed channel
+	closed    bool
+}
+
+// auditOp is a record to write or, with flush set, a barrier to signal once
+// everything queued before it is committed.
+type auditOp struct {
+	rec   AuditRecord
+	flush chan error
+}
+
+// NewAuditLog starts the audit writer over s. Close it before closing s.
+func NewAuditLog(s *Store, opts AuditOptions) *AuditLog {
+	if opts.Retention <= 0 {
+		opts.Retention = 90 * 24 * time.Hour
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4096
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &AuditLog{s: s, opts: opts, ch: make(chan auditOp, opts.Buffer), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// ErrAuditClosed is returned by Record and Flush after Close.
+var ErrAuditClosed = errors.New("store: audit log closed")
+
+// Record queues rec for writing; it blocks only when the writer is
+// Buffer records behind. ID and Time are filled in when empty.
+func (a *AuditLog) Record(rec AuditRecord) error {
+	if rec.Time.IsZero() {
+		rec.Time = time.Now()
+	}
+	if rec.ID == "" {
+		rec.ID = newAuditID()
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		return ErrAuditClosed
+	}
+	a.ch <- auditOp{rec: rec}
+	return nil
+}
+
+// Flush waits until every record queued before the call is committed and
+// returns the first write error since the previous flush.
+func (a *AuditLog) Flush() error {
+	done := make(chan error, 1)
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return ErrAuditClosed
+	}
+	a.ch <- auditOp{flush: done}
+	a.mu.RUnlock()
+	return <-done
+}
+
+// Close writes what is queued and stops the writer. It is idempotent.
+func (a *AuditLog) Close() error {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.ch)
+		a.mu.Unlock()
+		<-a.done
+	})
+	return nil
+}
+
+func (a *AuditLog) run() {
+	defer close(a.done)
+	batch := make([]AuditRecord, 0, a.opts.MaxBatch)
+	var flushes []chan error
+	var lastErr error
+	for op := range a.ch {
+		batch, flushes = batch[:0], flushes[:0]
+		add := func(op auditOp) {
+			if op.flush != nil {
+				flushes = append(flushes, op.flush)
+			} else {
+				batch = append(batch, op.rec)
+			}
+		}
+		add(op)
+	drain:
+		for len(batch) < a.opts.MaxBatch {
+			select {
+			case op, ok := <-a.ch:
+				if !ok {
+					break drain
+				}
+				add(op)
+			default:
+				break drain
+			}
+		}
+		if len(batch) > 0 {
+			if err := a.write(batch); err != nil {
+				a.opts.Logger.Error("audit write failed", "records", len(batch), "err", err)
+				if lastErr == nil {
+					lastErr = err
+				}
+			}
+		}
+		for _, f := range flushes {
+			f <- lastErr
+		}
+		if len(flushes) > 0 {
+			lastErr = nil
+		}
+	}
+}
+
+func (a *AuditLog) write(batch []AuditRecord) error {
+	return a.s.Update(func(txn *badger.Txn) error {
+		for i := range batch {
+			r := &batch[i]
+			v, err := json.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("audit: encode %s: %w", r.ID, err)
+			}
+			inv := invertedTime(r.Time)
+			if err := txn.SetEntry(badger.NewEntry(auditKey(inv, r.ID), v).WithTTL(a.opts.Retention)); err != nil {
+				return fmt.Errorf("audit: write %s: %w", r.ID, err)
+			}
+			if r.User != "" {
+				k := []byte("atu/" + strings.ToLower(r.User) + "/" + inv + "/" + r.ID)
+				if err := txn.SetEntry(badger.NewEntry(k, nil).WithTTL(a.opts.Retention)); err != nil {
+					return fmt.Errorf("audit: index %s: %w", r.ID, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// List returns records matching f, newest first. It flushes pending
+// records first so a caller reads its own writes.
+func (a *AuditLog) List(f AuditFilter) ([]AuditRecord, error) {
+	if err := a.Flush(); err != nil && !errors.Is(err, ErrAuditClosed) {
+		return nil, err
+	}
+	return a.s.ListAudit(f)
+}
+
+// ListAudit returns audit records matching f, newest first, from what is
+// committed (see AuditLog.List to include pending records).
+func (s *Store) ListAudit(f AuditFilter) ([]AuditRecord, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = 100
+	case limit > 1000:
+		limit = 1000
+	}
+	out := make([]AuditRecord, 0, min(limit, 64))
+	err := s.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		prefix := []byte("at/")
+		byUser := f.User != ""
+		if byUser {
+			prefix = []byte("atu/" + strings.ToLower(f.User) + "/")
+			io.PrefetchValues = false
+		}
+		io.Prefix = prefix
+		it := txn.NewIterator(io)
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			var rec AuditRecord
+			var err error
+			if byUser {
+				// atu/<user>/<inv>/<id> -> at/<inv>/<id>
+				rest := it.Item().Key()[len(prefix):]
+				var item *badger.Item
+				item, err = txn.Get(append([]byte("at/"), rest...))
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue
+				}
+				if err == nil {
+					err = item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
+				}
+			} else {
+				err = it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
+			}
+			if err != nil {
+				return fmt.Errorf("audit: read %q: %w", it.Item().Key(), err)
+			}
+			if f.Kind != "" && rec.Kind != f.Kind {
+				continue
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func auditKey(inv, id string) []byte { return []byte("at/" + inv + "/" + id) }
+
+// invertedTime encodes t so that later times sort first, as fixed-width hex.
+func invertedTime(t time.Time) string {
+	n := uint64(t.UnixNano())
+	s := strconv.FormatUint(math.MaxUint64-n, 16)
+	return strings.Repeat("0", 16-len(s)) + s
+}
+
+func newAuditID() string {
+	var b [8]byte
+	v := rand.Uint64()
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+	return hex.EncodeToString(b[:])
+}
