@@ -1,0 +1,223 @@
+package gateway
+
+// The Dispatcher is the one path every inline hook decision takes, whoever
+// asks: POST /hooks/{kind} (via "lumos"), the grant scheduler when a
+// time-boxed grant expires ("grant-expiry"), the CLI ("cli"). It parses and
+// validates the body, routes it, calls the plugin within the hooks budget,
+// writes the audit record and tells OnSuccess about successful decisions.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Errors Dispatch returns for requests it refuses before any plugin runs.
+// The concrete errors (*BadRequestError, *NoRouteError,
+// *RouteConflictError, *UnknownKindError) say more; match with errors.Is.
+var (
+	ErrBadRequest    = errors.New("bad request")
+	ErrNoRoute       = errors.New("no route")
+	ErrRouteConflict = errors.New("permissions route to different plugins")
+	ErrUnknownKind   = errors.New("unknown hook kind")
+)
+
+// UnknownKindError is a kind that is not one of config.Kinds.
+type UnknownKindError struct{ Kind string }
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("unknown hook kind %q (known: provisioning, deprovisioning, pre_approval, request_validation)", e.Kind)
+}
+
+// Is makes errors.Is(err, ErrUnknownKind) true.
+func (e *UnknownKindError) Is(target error) bool { return target == ErrUnknownKind }
+
+// Decision is a plugin's typed answer: success or failure plus an optional
+// message for the requester.
+type Decision struct {
+	Success bool
+	Message string
+}
+
+// Decider is what the Dispatcher needs from a loaded plugin: run one hook
+// of kind on the raw request body. An error means the plugin could not
+// decide (trap, timeout, memory limit, bad output) and is never shown to
+// the caller.
+type Decider interface {
+	Decide(ctx context.Context, kind string, raw []byte) (Decision, error)
+}
+
+// Outcome is the result of one dispatched hook.
+type Outcome struct {
+	Kind   string
+	Plugin string
+	AppID  string
+	// Success is the plugin's decision; false also when Err is set.
+	Success bool
+	// Message is the plugin's message to the requester ("" when Err is set).
+	Message string
+	// Err is why the plugin could not decide (logged and audited only).
+	Err error
+	// Duration is the time from Dispatch's start to the decision.
+	Duration time.Duration
+}
+
+// Dispatcher runs inline hooks. Create it with NewDispatcher; set
+// OnSuccess before the first Dispatch. It is safe for concurrent use.
+type Dispatcher struct {
+	// OnSuccess, when set, is called synchronously after every successful
+	// plugin decision (not after failures or errors), with the raw body.
+	// The grants scheduler records time-boxed grants here.
+	OnSuccess func(kind string, raw []byte, out Outcome)
+
+	router  *Router
+	resp    *Responder
+	plugins map[string]Decider
+	audit   *store.AuditLog
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// DispatcherOptions are NewDispatcher's inputs.
+type DispatcherOptions struct {
+	// Config supplies [[route]], [responses.*] and hooks.timeout.
+	Config *config.Config
+	// Plugins maps [[plugin]] names to loaded plugins. A route naming a
+	// plugin missing here answers with the failure literal (and logs why).
+	Plugins map[string]Decider
+	// Audit receives one record per call; nil disables auditing.
+	Audit *store.AuditLog
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// NewDispatcher builds the routing table and response table from the
+// config.
+func NewDispatcher(o DispatcherOptions) *Dispatcher {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	timeout := o.Config.Hooks.Timeout.Duration
+	if timeout <= 0 || timeout > 14*time.Second {
+		timeout = 10 * time.Second
+	}
+	return &Dispatcher{
+		router:  NewRouter(o.Config.Route),
+		resp:    NewResponder(o.Config.Responses),
+		plugins: o.Plugins,
+		audit:   o.Audit,
+		timeout: timeout,
+		log:     o.Logger.With("component", "hooks"),
+	}
+}
+
+// Responder returns the response table the dispatcher's callers map
+// outcomes with.
+func (d *Dispatcher) Responder() *Responder { return d.resp }
+
+// Audit returns the audit log (nil when auditing is off).
+func (d *Dispatcher) Audit() *store.AuditLog { return d.audit }
+
+func knownKind(kind string) bool { return slices.Contains(config.Kinds, kind) }
+
+// Dispatch runs one inline hook of kind with body raw. via records who
+// asked ("lumos", "grant-expiry", "cli"...). The error is only for requests
+// refused before a plugin ran (ErrUnknownKind, ErrBadRequest, ErrNoRoute,
+// ErrRouteConflict); a plugin that fails, traps or times out yields
+// Outcome.Success=false with Err set. The plugin runs with a deadline of
+// hooks.timeout (at most 14 s, inside Lumos' 15 s budget) unless ctx ends
+// sooner.
+func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via string) (Outcome, error) {
+	start := time.Now()
+	out := Outcome{Kind: kind}
+	if !knownKind(kind) {
+		return out, &UnknownKindError{Kind: kind}
+	}
+	req, err := ParseHookRequest(raw)
+	if err != nil {
+		d.record(start, kind, nil, "", "bad_request", "", "", err, via, time.Since(start))
+		return out, err
+	}
+	out.AppID = req.Application.AppID
+	perms := req.PermissionValues()
+	m, err := d.router.Resolve(kind, req.Application.AppID, req.Application.InstanceID, perms)
+	if err != nil {
+		dec := "no_route"
+		if errors.Is(err, ErrRouteConflict) {
+			dec = "conflict"
+		}
+		d.record(start, kind, req, "", dec, "", "", err, via, time.Since(start))
+		return out, err
+	}
+	out.Plugin = m.Plugin
+
+	p := d.plugins[m.Plugin]
+	if p == nil {
+		out.Err = fmt.Errorf("plugin %q is routed but not loaded", m.Plugin)
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, d.timeout)
+		dec, err := p.Decide(cctx, kind, raw)
+		cancel()
+		if err != nil {
+			out.Err = fmt.Errorf("plugin %q: %w", m.Plugin, err)
+		} else {
+			out.Success, out.Message = dec.Success, dec.Message
+		}
+	}
+	out.Duration = time.Since(start)
+
+	decision := "failure"
+	switch {
+	case out.Err != nil:
+		decision = "error"
+		d.log.Warn("hook plugin failed", "kind", kind, "plugin", m.Plugin, "app", out.AppID,
+			"user", req.TargetUser.Email, "via", via, "err", out.Err, "duration", out.Duration)
+	case out.Success:
+		decision = "success"
+	}
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.Debug("hook decided", "kind", kind, "plugin", m.Plugin, "route", m.Level, "app", out.AppID,
+			"user", req.TargetUser.Email, "decision", decision, "via", via, "duration", out.Duration)
+	}
+	rep := d.resp.Reply(kind, out)
+	d.record(start, kind, req, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration)
+
+	if out.Success && out.Err == nil && d.OnSuccess != nil {
+		d.OnSuccess(kind, raw, out)
+	}
+	return out, nil
+}
+
+func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, plugin, decision, literal, msg string, err error, via string, dur time.Duration) {
+	if d.audit == nil {
+		return
+	}
+	rec := store.AuditRecord{
+		Time:     start,
+		Kind:     kind,
+		Plugin:   plugin,
+		Decision: decision,
+		Response: literal,
+		Duration: dur,
+		Via:      via,
+	}
+	if req != nil {
+		rec.AppID = req.Application.AppID
+		rec.InstanceID = req.Application.InstanceID
+		rec.Permissions = req.PermissionValues()
+		rec.User = req.TargetUser.Email
+	}
+	rec.Message = msg
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if err := d.audit.Record(rec); err != nil {
+		d.log.Error("audit record dropped", "kind", kind, "err", err)
+	}
+}

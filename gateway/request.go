@@ -1,0 +1,173 @@
+package gateway
+
+// Parsing and validation of the inline access hook body (the Lumos request,
+// the same for all four kinds). The plugin receives the body exactly as
+// sent; the gateway parses it only to validate, route and audit.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// HookRequest is the part of an inline hook body the gateway reads.
+type HookRequest struct {
+	Application *HookApplication `json:"application"`
+	Permissions []HookPermission `json:"permissions"`
+	TargetUser  *HookTargetUser  `json:"target_user"`
+	// AccessLength is the requested duration in seconds; nil means
+	// permanent (JSON null or absent).
+	AccessLength *int64 `json:"access_length"`
+	// CustomFields is kept raw: any JSON object, or null.
+	CustomFields   json.RawMessage `json:"custom_fields"`
+	RequestComment string          `json:"request_comment"`
+	RequestTaskURL string          `json:"request_task_url"`
+}
+
+// HookApplication is the request's application object.
+type HookApplication struct {
+	AppID             string `json:"app_id"`
+	InstanceID        string `json:"instance_id"`
+	UserFriendlyLabel string `json:"user_friendly_label"`
+}
+
+// HookPermission is one requested permission.
+type HookPermission struct {
+	Label  string `json:"label"`
+	Value  string `json:"value"`
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+// HookTargetUser is the user access is requested for.
+type HookTargetUser struct {
+	Email      string `json:"email"`
+	GivenName  string `json:"given_name"`
+	FamilyName string `json:"family_name"`
+}
+
+// PermissionValues returns the permissions' values in request order.
+func (r *HookRequest) PermissionValues() []string {
+	v := make([]string, len(r.Permissions))
+	for i, p := range r.Permissions {
+		v[i] = p.Value
+	}
+	return v
+}
+
+// BadRequestError is a hook body that does not parse or validate. Field
+// names the offending JSON field ("application.app_id",
+// "permissions[1].value"); it is "" for a body that is not JSON at all.
+// It is also an ErrBadRequest.
+type BadRequestError struct {
+	Field  string
+	Reason string
+}
+
+func (e *BadRequestError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrBadRequest) true.
+func (e *BadRequestError) Is(target error) bool { return target == ErrBadRequest }
+
+// ParseHookRequest decodes and validates an inline hook body. Unknown
+// fields are ignored (the caller may add some); the fields the gateway and
+// plugins rely on are checked:
+//
+//   - application: object, with a non-empty string app_id
+//   - permissions: array (may be empty) of objects with a non-empty string value
+//   - target_user: object, with a non-empty email containing "@"
+//   - access_length: null, absent or a non-negative integer
+//   - custom_fields: null, absent or an object
+func ParseHookRequest(raw []byte) (*HookRequest, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return nil, &BadRequestError{Reason: "empty body: want a JSON object"}
+	}
+	if trimmed[0] != '{' {
+		return nil, &BadRequestError{Reason: "body must be a JSON object"}
+	}
+	var r HookRequest
+	if err := json.Unmarshal(trimmed, &r); err != nil {
+		return nil, decodeError(err)
+	}
+	switch {
+	case r.Application == nil:
+		return nil, &BadRequestError{"application", "required (an object with app_id)"}
+	case r.Application.AppID == "":
+		return nil, &BadRequestError{"application.app_id", "required (a non-empty string)"}
+	case r.Permissions == nil:
+		return nil, &BadRequestError{"permissions", "required (an array of objects with a value)"}
+	case r.TargetUser == nil:
+		return nil, &BadRequestError{"target_user", "required (an object with email)"}
+	case r.TargetUser.Email == "":
+		return nil, &BadRequestError{"target_user.email", "required (a non-empty string)"}
+	case !strings.Contains(r.TargetUser.Email, "@"):
+		return nil, &BadRequestError{"target_user.email", fmt.Sprintf("%q is not an email address", r.TargetUser.Email)}
+	case r.AccessLength != nil && *r.AccessLength < 0:
+		return nil, &BadRequestError{"access_length", fmt.Sprintf("must be null or a non-negative number of seconds, got %d", *r.AccessLength)}
+	}
+	for i, p := range r.Permissions {
+		if p.Value == "" {
+			return nil, &BadRequestError{fmt.Sprintf("permissions[%d].value", i), "required (a non-empty string)"}
+		}
+	}
+	if len(r.CustomFields) > 0 && r.CustomFields[0] != '{' && string(r.CustomFields) != "null" {
+		return nil, &BadRequestError{"custom_fields", "must be an object or null"}
+	}
+	return &r, nil
+}
+
+// decodeError turns an encoding/json error into a BadRequestError naming
+// the field.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "(body)"
+		}
+		// encoding/json names array elements' fields without the index
+		// ("permissions.value"); say so in the conventional form.
+		field = strings.Replace(field, "permissions.", "permissions[].", 1)
+		want := jsonTypeName(te.Type)
+		if field == "access_length" {
+			want = "null or a non-negative integer (seconds)"
+		}
+		return &BadRequestError{field, fmt.Sprintf("got JSON %s, want %s", te.Value, want)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &BadRequestError{Reason: fmt.Sprintf("body is not valid JSON at byte %d: %v", se.Offset, se)}
+	}
+	return &BadRequestError{Reason: "body is not valid JSON: " + err.Error()}
+}
+
+func jsonTypeName(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return "an integer"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return t.String()
+}
