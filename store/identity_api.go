@@ -1,97 +1,341 @@
 package store
 
-// This file fixes the identity API other packages build against. Bodies are
-// filled in by the identity implementation; signatures are the contract.
+// This file fixes the identity API other packages build against; the
+// signatures are the contract. Encodings are in identity_codec.go, keys in
+// identity_keys.go, the read and write machinery in identity_read.go and
+// identity_write.go.
+//
+// Semantics in one place: every item (a user's status, each profile field, a
+// group's existence and profile fields, each edge) is a last-writer-wins
+// register ordered by Stamp, so applying the same writes in any order gives
+// the same state. Deletes are tombstones in the entity's life register;
+// besides, each entity remembers its latest delete stamp, and an edge is
+// shown only when it is present, both ends are live and the edge is newer
+// than both ends' latest delete. Reads never return nil slices.
 
-import "errors"
+import (
+	"fmt"
 
-var errUnimplemented = errors.New("store: not implemented yet")
+	"github.com/dgraph-io/badger/v4"
+)
+
+// DefaultListLimit is the page size ListUsers, ListGroups and ListApps use
+// when given limit <= 0.
+const DefaultListLimit = 200
 
 // --- reads (each in its own read-only transaction) ---
 
 // LookupUser finds a live user by id, login or email (case-insensitive).
 // An email with no user falls back to the login index, since Okta event
 // targets carry only the login (usually the email address).
-func (s *Store) LookupUser(ref string) (*User, error) { return nil, errUnimplemented }
+func (s *Store) LookupUser(ref string) (*User, error) {
+	var u *User
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		id, err := r.resolveUser(ref)
+		if err != nil {
+			return err
+		}
+		u, err = r.user(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: user %q: %w", ref, err)
+	}
+	return u, nil
+}
 
 // UserByID returns a live user by Okta id.
-func (s *Store) UserByID(id string) (*User, error) { return nil, errUnimplemented }
+func (s *Store) UserByID(id string) (*User, error) {
+	var u *User
+	err := s.View(func(txn *badger.Txn) error {
+		var err error
+		u, err = newReader(txn).user(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: user id %q: %w", id, err)
+	}
+	return u, nil
+}
 
 // UserByLogin returns a live user by login (case-insensitive).
-func (s *Store) UserByLogin(login string) (*User, error) { return nil, errUnimplemented }
+func (s *Store) UserByLogin(login string) (*User, error) {
+	var u *User
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		id, err := r.byIndex(pLogin, login, kindUser, fLogin)
+		if err != nil {
+			return err
+		}
+		u, err = r.user(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: user login %q: %w", login, err)
+	}
+	return u, nil
+}
 
 // UserByEmail returns a live user by email, falling back to login.
-func (s *Store) UserByEmail(email string) (*User, error) { return nil, errUnimplemented }
+func (s *Store) UserByEmail(email string) (*User, error) {
+	var u *User
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		id, err := r.byEmail(email)
+		if err != nil {
+			return err
+		}
+		u, err = r.user(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: user email %q: %w", email, err)
+	}
+	return u, nil
+}
 
 // Group returns a live group by id.
-func (s *Store) Group(id string) (*Group, error) { return nil, errUnimplemented }
+func (s *Store) Group(id string) (*Group, error) {
+	var g *Group
+	err := s.View(func(txn *badger.Txn) error {
+		var err error
+		g, err = newReader(txn).group(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: group id %q: %w", id, err)
+	}
+	return g, nil
+}
 
 // LookupGroup finds a live group by id or name (case-insensitive).
-func (s *Store) LookupGroup(ref string) (*Group, error) { return nil, errUnimplemented }
+func (s *Store) LookupGroup(ref string) (*Group, error) {
+	var g *Group
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		id, err := r.resolveGroup(ref)
+		if err != nil {
+			return err
+		}
+		g, err = r.group(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: group %q: %w", ref, err)
+	}
+	return g, nil
+}
 
 // App returns an app by id.
-func (s *Store) App(id string) (*App, error) { return nil, errUnimplemented }
+func (s *Store) App(id string) (*App, error) {
+	var a *App
+	err := s.View(func(txn *badger.Txn) error {
+		var err error
+		a, err = newReader(txn).app(id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: app id %q: %w", id, err)
+	}
+	return a, nil
+}
 
 // IsMember reports whether the user (id, login or email) is a member of the
 // group (id or name). Unknown users or groups are not members (no error).
-func (s *Store) IsMember(userRef, groupRef string) (bool, error) { return false, errUnimplemented }
+func (s *Store) IsMember(userRef, groupRef string) (bool, error) {
+	var member bool
+	err := s.View(func(txn *badger.Txn) error {
+		var err error
+		member, err = newReader(txn).isMember(userRef, groupRef)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: is %q a member of %q: %w", userRef, groupRef, err)
+	}
+	return member, nil
+}
 
 // ListUsers returns up to limit live users with id > after, in id order, and
-// the cursor for the next page ("" when this is the last page).
+// the cursor for the next page ("" when this is the last page). limit <= 0
+// means DefaultListLimit. The slice is never nil.
 func (s *Store) ListUsers(after string, limit int) ([]User, string, error) {
-	return nil, "", errUnimplemented
+	out := []User{}
+	var next string
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		ids, cursor, err := r.listLive(kindUser, after, limit)
+		if err != nil {
+			return err
+		}
+		out = make([]User, 0, len(ids))
+		for _, id := range ids {
+			u, err := r.user(id)
+			if err != nil {
+				return err
+			}
+			out = append(out, *u)
+		}
+		next = cursor
+		return nil
+	})
+	if err != nil {
+		return []User{}, "", fmt.Errorf("store: list users after %q: %w", after, err)
+	}
+	return out, next, nil
 }
 
 // ListGroups is ListUsers for groups.
 func (s *Store) ListGroups(after string, limit int) ([]Group, string, error) {
-	return nil, "", errUnimplemented
+	out := []Group{}
+	var next string
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		ids, cursor, err := r.listLive(kindGroup, after, limit)
+		if err != nil {
+			return err
+		}
+		out = make([]Group, 0, len(ids))
+		for _, id := range ids {
+			g, err := r.group(id)
+			if err != nil {
+				return err
+			}
+			out = append(out, *g)
+		}
+		next = cursor
+		return nil
+	})
+	if err != nil {
+		return []Group{}, "", fmt.Errorf("store: list groups after %q: %w", after, err)
+	}
+	return out, next, nil
 }
 
 // ListApps is ListUsers for apps.
 func (s *Store) ListApps(after string, limit int) ([]App, string, error) {
-	return nil, "", errUnimplemented
+	out := []App{}
+	var next string
+	err := s.View(func(txn *badger.Txn) error {
+		r := newReader(txn)
+		ids, cursor, err := r.listLive(kindApp, after, limit)
+		if err != nil {
+			return err
+		}
+		out = make([]App, 0, len(ids))
+		for _, id := range ids {
+			a, err := r.app(id)
+			if err != nil {
+				return err
+			}
+			out = append(out, *a)
+		}
+		next = cursor
+		return nil
+	})
+	if err != nil {
+		return []App{}, "", fmt.Errorf("store: list apps after %q: %w", after, err)
+	}
+	return out, next, nil
 }
 
 // --- writes (last-writer-wins by Stamp; every call is idempotent) ---
 
 // TouchUser creates the user as a stub if unknown and sets each non-empty
 // field whose stored stamp is older than at.
-func (tx *Tx) TouchUser(f UserFacts, at Stamp) error { return errUnimplemented }
+func (tx *Tx) TouchUser(f UserFacts, at Stamp) error {
+	err := tx.touch(kindUser, f.ID, at, []string{
+		fLogin: f.Login, fEmail: f.Email, fDisplayName: f.DisplayName,
+		fFirstName: f.FirstName, fLastName: f.LastName,
+	})
+	if err != nil {
+		return fmt.Errorf("store: touch user %q: %w", f.ID, err)
+	}
+	return nil
+}
 
 // SetUserStatus sets the status register (STAGED, ACTIVE, SUSPENDED,
 // DEPROVISIONED, ...) if at is newer than the register's stamp.
-func (tx *Tx) SetUserStatus(id, status string, at Stamp) error { return errUnimplemented }
+func (tx *Tx) SetUserStatus(id, status string, at Stamp) error {
+	if err := tx.setLife(kindUser, id, lifeSet, status, at); err != nil {
+		return fmt.Errorf("store: set user %q status %q: %w", id, status, err)
+	}
+	return nil
+}
 
 // DeleteUser tombstones the user at at: reads return ErrNotFound and hide
 // its memberships and direct assignments unless a newer lifecycle write
 // follows.
-func (tx *Tx) DeleteUser(id string, at Stamp) error { return errUnimplemented }
+func (tx *Tx) DeleteUser(id string, at Stamp) error {
+	if err := tx.setLife(kindUser, id, lifeDeleted, "", at); err != nil {
+		return fmt.Errorf("store: delete user %q: %w", id, err)
+	}
+	return nil
+}
 
 // TouchGroup creates the group as a stub if unknown and updates profile
 // fields older than at.
-func (tx *Tx) TouchGroup(f GroupFacts, at Stamp) error { return errUnimplemented }
+func (tx *Tx) TouchGroup(f GroupFacts, at Stamp) error {
+	err := tx.touch(kindGroup, f.ID, at, []string{
+		fGroupName: f.Name, fGroupDescription: f.Description,
+	})
+	if err != nil {
+		return fmt.Errorf("store: touch group %q: %w", f.ID, err)
+	}
+	return nil
+}
 
 // CreateGroup sets the group's existence register to "exists" at at.
-func (tx *Tx) CreateGroup(f GroupFacts, at Stamp) error { return errUnimplemented }
+func (tx *Tx) CreateGroup(f GroupFacts, at Stamp) error {
+	if err := tx.TouchGroup(f, at); err != nil {
+		return err
+	}
+	if err := tx.setLife(kindGroup, f.ID, lifeSet, "", at); err != nil {
+		return fmt.Errorf("store: create group %q: %w", f.ID, err)
+	}
+	return nil
+}
 
 // DeleteGroup tombstones the group at at (memberships and assignments
 // disappear from reads).
-func (tx *Tx) DeleteGroup(id string, at Stamp) error { return errUnimplemented }
+func (tx *Tx) DeleteGroup(id string, at Stamp) error {
+	if err := tx.setLife(kindGroup, id, lifeDeleted, "", at); err != nil {
+		return fmt.Errorf("store: delete group %q: %w", id, err)
+	}
+	return nil
+}
 
 // TouchApp creates or updates an app record.
-func (tx *Tx) TouchApp(f AppFacts, at Stamp) error { return errUnimplemented }
+func (tx *Tx) TouchApp(f AppFacts, at Stamp) error {
+	err := tx.touch(kindApp, f.ID, at, []string{
+		fAppName: f.Name, fAppLabel: f.Label,
+	})
+	if err != nil {
+		return fmt.Errorf("store: touch app %q: %w", f.ID, err)
+	}
+	return nil
+}
 
 // SetMembership sets the group/user edge register.
 func (tx *Tx) SetMembership(groupID, userID string, present bool, at Stamp) error {
-	return errUnimplemented
+	if err := tx.setEdge(kindGroup, kindUser, pGM, pUG, groupID, userID, present, at); err != nil {
+		return fmt.Errorf("store: membership %q/%q: %w", groupID, userID, err)
+	}
+	return nil
 }
 
 // SetGroupApp sets the group/app assignment edge register.
 func (tx *Tx) SetGroupApp(groupID, appID string, present bool, at Stamp) error {
-	return errUnimplemented
+	if err := tx.setEdge(kindGroup, kindApp, pGA, pAG, groupID, appID, present, at); err != nil {
+		return fmt.Errorf("store: group app %q/%q: %w", groupID, appID, err)
+	}
+	return nil
 }
 
 // SetAppUser sets the direct app/user assignment edge register.
 func (tx *Tx) SetAppUser(appID, userID string, present bool, at Stamp) error {
-	return errUnimplemented
+	if err := tx.setEdge(kindApp, kindUser, pAU, pUA, appID, userID, present, at); err != nil {
+		return fmt.Errorf("store: app user %q/%q: %w", appID, userID, err)
+	}
+	return nil
 }

@@ -1,0 +1,294 @@
+package store
+
+// The Okta event log: accepted events (el/), seen-uuid markers (ev/),
+// rejected events (rj/) and the last-applied watermark (meta/lap/).
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+const (
+	pEventLog    = "el/"
+	pEventSeen   = "ev/"
+	pRejected    = "rj/"
+	kRejectSeq   = "meta/rjseq"
+	pLastApplied = "meta/lap/"
+)
+
+// DefaultEventLimit is the number of events Events and RejectedEvents return
+// when given limit <= 0.
+const DefaultEventLimit = 100
+
+// EventRecord is one accepted event as kept in the event log for the admin
+// API and for plugins: its identity, when Okta published it, when hookgate
+// received it, and the raw System Log event.
+type EventRecord struct {
+	UUID      string          `json:"uuid"`
+	Type      string          `json:"eventType"`
+	Published time.Time       `json:"published"`
+	Received  time.Time       `json:"received"`
+	Raw       json.RawMessage `json:"event"`
+}
+
+// Rejected is a malformed event kept aside with the reason it was refused,
+// so an operator can see what Okta sent that hookgate could not use.
+type Rejected struct {
+	Seq        uint64          `json:"seq"`
+	EnvelopeID string          `json:"envelopeId"`
+	Index      int             `json:"index"`
+	Reason     string          `json:"reason"`
+	Received   time.Time       `json:"received"`
+	Raw        json.RawMessage `json:"event"`
+}
+
+// sortableTime encodes t as 16 hex digits whose byte order is time order
+// (UnixNano with the sign bit flipped).
+func sortableTime(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(unixNano(t))^(1<<63))
+	return fmt.Sprintf("%x", b[:])
+}
+
+func parseSortableTime(s string) (time.Time, error) {
+	u, err := strconv.ParseUint(s, 16, 64)
+	if err != nil || len(s) != 16 {
+		return time.Time{}, fmt.Errorf("%w: time key %q", errCorrupt, s)
+	}
+	return fromUnixNano(int64(u ^ (1 << 63))), nil
+}
+
+func eventLogKey(published time.Time, uuid string) []byte {
+	return []byte(pEventLog + sortableTime(published) + "/" + uuid)
+}
+
+// SeenEvent reports whether an event with this uuid was recorded (and its
+// marker has not expired). It sees the transaction's own writes, so it also
+// catches a uuid repeated inside one batch.
+func (tx *Tx) SeenEvent(uuid string) (bool, error) {
+	_, err := tx.txn.Get(key(pEventSeen, uuid))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: seen event %q: %w", uuid, err)
+	}
+	return true, nil
+}
+
+// RecordEvent appends ev to the event log (el/<published>/<uuid>) and marks
+// its uuid seen (ev/<uuid>), both expiring after ttl (0 keeps them forever).
+func (tx *Tx) RecordEvent(ev EventRecord, ttl time.Duration) error {
+	if ev.UUID == "" {
+		return errors.New("store: record event: empty uuid")
+	}
+	if err := checkStamp(Stamp{Published: ev.Published}); err != nil {
+		return fmt.Errorf("store: record event %q: %w", ev.UUID, err)
+	}
+	lk := eventLogKey(ev.Published, ev.UUID)
+	le := badger.NewEntry(lk, encodeEventRecord(&ev))
+	me := badger.NewEntry(key(pEventSeen, ev.UUID), lk)
+	if ttl > 0 {
+		le, me = le.WithTTL(ttl), me.WithTTL(ttl)
+	}
+	if err := tx.txn.SetEntry(le); err != nil {
+		return fmt.Errorf("store: record event %q: %w", ev.UUID, err)
+	}
+	if err := tx.txn.SetEntry(me); err != nil {
+		return fmt.Errorf("store: record event %q: %w", ev.UUID, err)
+	}
+	return nil
+}
+
+// RecordRejected keeps a malformed event with its reason under the next
+// sequence number (kept in meta/rjseq, so numbers are gap-free and
+// transactional; r.Seq is ignored).
+func (tx *Tx) RecordRejected(r Rejected) error {
+	var seq uint64
+	item, err := tx.txn.Get([]byte(kRejectSeq))
+	switch {
+	case err == nil:
+		if err := item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("%w: %s", errCorrupt, kRejectSeq)
+			}
+			seq = binary.BigEndian.Uint64(v)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("store: record rejected: %w", err)
+		}
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return fmt.Errorf("store: record rejected: %w", err)
+	}
+	seq++
+	r.Seq = seq
+	if !json.Valid(r.Raw) {
+		q, _ := json.Marshal(string(r.Raw))
+		r.Raw = q
+	}
+	val, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("store: record rejected: %w", err)
+	}
+	var sb [8]byte
+	binary.BigEndian.PutUint64(sb[:], seq)
+	if err := tx.txn.Set([]byte(kRejectSeq), append([]byte(nil), sb[:]...)); err != nil {
+		return fmt.Errorf("store: record rejected: %w", err)
+	}
+	if err := tx.txn.Set(append([]byte(pRejected), sb[:]...), val); err != nil {
+		return fmt.Errorf("store: record rejected: %w", err)
+	}
+	return nil
+}
+
+// SetLastAppliedPublished raises the watermark of the newest published time
+// among applied events (System Log catch-up starts there). It never lowers it.
+//
+// To keep concurrent ingests free of conflicts it does not read-modify-write
+// one key: each call writes meta/lap/<t> blindly and deletes the entries
+// older than t that a snapshot shows. A transaction only deletes keys below
+// the one it writes, so the greatest key ever written is never deleted and
+// LastAppliedPublished (the greatest key) is monotonic.
+func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	if err := checkStamp(Stamp{Published: t}); err != nil {
+		return fmt.Errorf("store: set last applied: %w", err)
+	}
+	k := []byte(pLastApplied + sortableTime(t))
+	var stale [][]byte
+	err := tx.s.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = []byte(pLastApplied)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(opts.Prefix); it.ValidForPrefix(opts.Prefix); it.Next() {
+			ik := it.Item().KeyCopy(nil)
+			if string(ik) >= string(k) {
+				break
+			}
+			stale = append(stale, ik)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: set last applied: %w", err)
+	}
+	for _, sk := range stale {
+		if err := tx.txn.Delete(sk); err != nil {
+			return fmt.Errorf("store: set last applied: %w", err)
+		}
+	}
+	if err := tx.txn.Set(k, nil); err != nil {
+		return fmt.Errorf("store: set last applied: %w", err)
+	}
+	return nil
+}
+
+// LastAppliedPublished returns the newest published time of any applied
+// event, or the zero time when none was applied.
+func (s *Store) LastAppliedPublished() (time.Time, error) {
+	var t time.Time
+	err := s.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Reverse = true
+		opts.Prefix = []byte(pLastApplied)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		it.Seek([]byte(pLastApplied + "\xff"))
+		if !it.ValidForPrefix(opts.Prefix) {
+			return nil
+		}
+		var err error
+		t, err = parseSortableTime(string(it.Item().Key()[len(pLastApplied):]))
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: last applied: %w", err)
+	}
+	return t, nil
+}
+
+// Events returns up to limit accepted events, newest published first,
+// only those of eventType unless it is "" (limit <= 0 means
+// DefaultEventLimit). The slice is never nil. Filtering by type scans the
+// log from the newest entry but decodes only each entry's type.
+func (s *Store) Events(eventType string, limit int) ([]EventRecord, error) {
+	if limit <= 0 {
+		limit = DefaultEventLimit
+	}
+	out := []EventRecord{}
+	err := s.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Reverse = true
+		opts.Prefix = []byte(pEventLog)
+		opts.PrefetchSize = min(limit, 100)
+		if eventType != "" {
+			opts.PrefetchValues = false
+		}
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek([]byte(pEventLog + "\xff")); it.ValidForPrefix(opts.Prefix) && len(out) < limit; it.Next() {
+			err := it.Item().Value(func(v []byte) error {
+				if eventType != "" {
+					t, err := decodeEventType(v)
+					if err != nil || t != eventType {
+						return err
+					}
+				}
+				ev, err := decodeEventRecord(v)
+				if err != nil {
+					return err
+				}
+				out = append(out, ev)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", it.Item().Key(), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return []EventRecord{}, fmt.Errorf("store: events %q: %w", eventType, err)
+	}
+	return out, nil
+}
+
+// RejectedEvents returns up to limit rejected events, newest first (limit
+// <= 0 means DefaultEventLimit). The slice is never nil.
+func (s *Store) RejectedEvents(limit int) ([]Rejected, error) {
+	if limit <= 0 {
+		limit = DefaultEventLimit
+	}
+	out := []Rejected{}
+	err := s.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Reverse = true
+		opts.Prefix = []byte(pRejected)
+		opts.PrefetchSize = min(limit, 100)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek([]byte(pRejected + "\xff\xff\xff\xff\xff\xff\xff\xff\xff")); it.ValidForPrefix(opts.Prefix) && len(out) < limit; it.Next() {
+			var r Rejected
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+				return fmt.Errorf("%x: %w", it.Item().Key(), err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return []Rejected{}, fmt.Errorf("store: rejected events: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,308 @@
+package store
+
+// Binary encodings of identity records, edges and event-log entries.
+//
+// All integers are Go varints (encoding/binary). A string is a uvarint length
+// followed by its bytes. A stamp is one flag byte (0 = zero stamp, nothing
+// follows; 1 = set) then the varint UnixNano of Published and the UUID string.
+//
+// Entity record (u/<id>, g/<id>, a/<id>), version 1:
+//
+//	byte   version (1)
+//	byte   life state: 0 = stub (register never written), 1 = set, 2 = deleted
+//	stamp  life register stamp
+//	string life register value (user status; "" for groups)
+//	stamp  latest delete stamp ever applied (zero if never deleted); edges
+//	       not newer than it are hidden from reads
+//	uvarint field count, then per field: string value, stamp
+//
+// Users have five fields (login, email, displayName, firstName, lastName),
+// groups two (name, description), apps two (name, label).
+//
+// Edge (gm/ ug/ ga/ ag/ au/ ua/): the value is the stamp of the last write;
+// Badger's per-entry UserMeta byte carries the register value (1 = present,
+// 0 = removed), so a presence check needs no value decoding.
+//
+// Event log entry (el/…), version 1:
+//
+//	byte   version (1)
+//	string uuid
+//	string eventType
+//	varint published UnixNano
+//	varint received UnixNano
+//	rest   raw event JSON
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const codecVersion = 1
+
+// Life register states of an entity record.
+const (
+	lifeStub    byte = 0
+	lifeSet     byte = 1
+	lifeDeleted byte = 2
+)
+
+// Field positions in entity records.
+const (
+	fLogin = iota
+	fEmail
+	fDisplayName
+	fFirstName
+	fLastName
+	userFieldCount
+)
+
+const (
+	fGroupName = iota
+	fGroupDescription
+	groupFieldCount
+)
+
+const (
+	fAppName = iota
+	fAppLabel
+	appFieldCount
+)
+
+// reg is one last-writer-wins register: a value and the stamp that wrote it.
+type reg struct {
+	V string
+	S Stamp
+}
+
+// entity is the decoded form of a user, group or app record.
+type entity struct {
+	Life  byte
+	Value reg   // life register (user status); meaningful when Life != lifeStub
+	Del   Stamp // latest delete ever applied
+	F     []reg
+}
+
+// live reports whether reads should show the entity.
+func (e *entity) live() bool { return e.Life != lifeDeleted }
+
+// shows reports whether an edge written at s is visible from the entity's
+// side: the entity is live and the edge is newer than its last delete.
+func (e *entity) shows(s Stamp) bool {
+	return e.live() && (e.Del.isZero() || s.After(e.Del))
+}
+
+var errCorrupt = errors.New("store: corrupt record")
+
+// isZero reports whether s was never set.
+func (a Stamp) isZero() bool { return a.Published.IsZero() && a.UUID == "" }
+
+// minNano and maxNano bound the times a stamp can hold (time.UnixNano's range).
+var (
+	minStampTime = time.Unix(0, -1<<63+1)
+	maxStampTime = time.Unix(0, 1<<63-1)
+)
+
+// checkStamp rejects stamps whose time cannot be encoded.
+func checkStamp(s Stamp) error {
+	if s.Published.IsZero() {
+		return nil
+	}
+	if s.Published.Before(minStampTime) || s.Published.After(maxStampTime) {
+		return fmt.Errorf("store: stamp time %s out of range", s.Published.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendStamp(b []byte, s Stamp) []byte {
+	if s.isZero() {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	var n int64
+	if !s.Published.IsZero() {
+		n = s.Published.UnixNano()
+	}
+	b = binary.AppendVarint(b, n)
+	return appendString(b, s.UUID)
+}
+
+// decoder reads the encodings above; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.err = errCorrupt
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) stamp() Stamp {
+	if d.byte() == 0 || d.err != nil {
+		return Stamp{}
+	}
+	n := d.varint()
+	var s Stamp
+	if n != 0 {
+		s.Published = time.Unix(0, n).UTC()
+	}
+	s.UUID = d.string()
+	return s
+}
+
+func encodeEntity(e *entity) []byte {
+	b := make([]byte, 0, 64+len(e.F)*32)
+	b = append(b, codecVersion, e.Life)
+	b = appendStamp(b, e.Value.S)
+	b = appendString(b, e.Value.V)
+	b = appendStamp(b, e.Del)
+	b = binary.AppendUvarint(b, uint64(len(e.F)))
+	for _, f := range e.F {
+		b = appendString(b, f.V)
+		b = appendStamp(b, f.S)
+	}
+	return b
+}
+
+// decodeEntity decodes a record, padding or trimming its fields to nfields
+// so that records written by a version with fewer fields still read.
+func decodeEntity(b []byte, nfields int) (*entity, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != codecVersion {
+		return nil, fmt.Errorf("%w: entity version %d", errCorrupt, v)
+	}
+	e := &entity{F: make([]reg, nfields)}
+	e.Life = d.byte()
+	e.Value.S = d.stamp()
+	e.Value.V = d.string()
+	e.Del = d.stamp()
+	n := d.uvarint()
+	if n > 64 {
+		return nil, fmt.Errorf("%w: %d fields", errCorrupt, n)
+	}
+	for i := 0; i < int(n); i++ {
+		v := d.string()
+		s := d.stamp()
+		if i < nfields {
+			e.F[i] = reg{V: v, S: s}
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
+}
+
+// decodeStamp decodes an edge value.
+func decodeStamp(b []byte) (Stamp, error) {
+	d := decoder{b: b}
+	s := d.stamp()
+	return s, d.err
+}
+
+// encodeEventRecord encodes an event-log value.
+func encodeEventRecord(ev *EventRecord) []byte {
+	b := make([]byte, 0, 48+len(ev.UUID)+len(ev.Type)+len(ev.Raw))
+	b = append(b, codecVersion)
+	b = appendString(b, ev.UUID)
+	b = appendString(b, ev.Type)
+	b = binary.AppendVarint(b, unixNano(ev.Published))
+	b = binary.AppendVarint(b, unixNano(ev.Received))
+	return append(b, ev.Raw...)
+}
+
+// decodeEventType returns just the event type of an event-log value, so
+// filtering by type does not copy the raw event.
+func decodeEventType(b []byte) (string, error) {
+	d := decoder{b: b}
+	if d.byte() != codecVersion {
+		return "", errCorrupt
+	}
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		return "", errCorrupt
+	}
+	d.b = d.b[n:]
+	t := d.string()
+	return t, d.err
+}
+
+func decodeEventRecord(b []byte) (EventRecord, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != codecVersion {
+		return EventRecord{}, fmt.Errorf("%w: event version %d", errCorrupt, v)
+	}
+	var ev EventRecord
+	ev.UUID = d.string()
+	ev.Type = d.string()
+	ev.Published = fromUnixNano(d.varint())
+	ev.Received = fromUnixNano(d.varint())
+	if d.err != nil {
+		return EventRecord{}, d.err
+	}
+	ev.Raw = append([]byte(nil), d.b...)
+	return ev, nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

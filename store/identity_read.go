@@ -1,0 +1,296 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// reader serves identity reads inside one transaction, caching decoded
+// records so that a list or a member check decodes each entity once.
+type reader struct {
+	txn   *badger.Txn
+	cache map[string]*entity // prefix+id -> record; nil value = no record
+}
+
+func newReader(txn *badger.Txn) *reader {
+	return &reader{txn: txn, cache: make(map[string]*entity)}
+}
+
+// entity returns the record for id, or nil when there is none.
+func (r *reader) entity(k *kind, id string) (*entity, error) {
+	ck := k.prefix + id
+	if e, ok := r.cache[ck]; ok {
+		return e, nil
+	}
+	e, ok, err := loadEntity(r.txn, k, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		e = nil
+	}
+	r.cache[ck] = e
+	return e, nil
+}
+
+// live returns the live record for id or ErrNotFound.
+func (r *reader) live(k *kind, id string) (*entity, error) {
+	if checkID(k.name, id) != nil {
+		return nil, ErrNotFound
+	}
+	e, err := r.entity(k, id)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil || !e.live() {
+		return nil, ErrNotFound
+	}
+	return e, nil
+}
+
+// edges lists the ids at the far end of the visible edges leaving from
+// (whose record is self), in id order. Only keys and UserMeta are read for
+// removed edges; present edges decode their stamp.
+func (r *reader) edges(prefix, from string, self *entity, other *kind) ([]string, error) {
+	out := []string{}
+	p := edgePrefix(prefix, from)
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = p
+	it := r.txn.NewIterator(opts)
+	defer it.Close()
+	type cand struct {
+		id string
+		at Stamp
+	}
+	var cands []cand
+	for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+		item := it.Item()
+		if item.UserMeta()&edgePresent == 0 {
+			continue
+		}
+		var at Stamp
+		err := item.Value(func(v []byte) error {
+			var err error
+			at, err = decodeStamp(v)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !self.shows(at) {
+			continue
+		}
+		cands = append(cands, cand{string(item.Key()[len(p):]), at})
+	}
+	it.Close()
+	for _, c := range cands {
+		e, err := r.entity(other, c.id)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil && e.shows(c.at) {
+			out = append(out, c.id)
+		}
+	}
+	return out, nil
+}
+
+func (r *reader) user(id string) (*User, error) {
+	e, err := r.live(kindUser, id)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{
+		ID:          id,
+		Login:       e.F[fLogin].V,
+		Email:       e.F[fEmail].V,
+		DisplayName: e.F[fDisplayName].V,
+		FirstName:   e.F[fFirstName].V,
+		LastName:    e.F[fLastName].V,
+	}
+	if e.Life == lifeSet {
+		st := e.Value.V
+		u.Status = &st
+	}
+	if u.Groups, err = r.edges(pUG, id, e, kindGroup); err != nil {
+		return nil, err
+	}
+	if u.Apps, err = r.edges(pUA, id, e, kindApp); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (r *reader) group(id string) (*Group, error) {
+	e, err := r.live(kindGroup, id)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{ID: id, Name: e.F[fGroupName].V, Description: e.F[fGroupDescription].V}
+	if g.Members, err = r.edges(pGM, id, e, kindUser); err != nil {
+		return nil, err
+	}
+	if g.Apps, err = r.edges(pGA, id, e, kindApp); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (r *reader) app(id string) (*App, error) {
+	e, err := r.live(kindApp, id)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{ID: id, Name: e.F[fAppName].V, Label: e.F[fAppLabel].V}
+	if a.Groups, err = r.edges(pAG, id, e, kindGroup); err != nil {
+		return nil, err
+	}
+	if a.Users, err = r.edges(pAU, id, e, kindUser); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// byIndex finds the first live entity (in id order) whose field equals value
+// case-insensitively, via the multi-valued index under prefix.
+func (r *reader) byIndex(prefix, value string, k *kind, field int) (string, error) {
+	if value == "" {
+		return "", ErrNotFound
+	}
+	p := indexPrefix(prefix, value)
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = p
+	it := r.txn.NewIterator(opts)
+	var ids []string
+	for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+		ids = append(ids, string(it.Item().Key()[len(p):]))
+	}
+	it.Close()
+	for _, id := range ids {
+		e, err := r.entity(k, id)
+		if err != nil {
+			return "", err
+		}
+		if e != nil && e.live() && strings.EqualFold(e.F[field].V, value) {
+			return id, nil
+		}
+	}
+	return "", ErrNotFound
+}
+
+func (r *reader) byEmail(email string) (string, error) {
+	id, err := r.byIndex(pEmail, email, kindUser, fEmail)
+	if errors.Is(err, ErrNotFound) {
+		return r.byIndex(pLogin, email, kindUser, fLogin)
+	}
+	return id, err
+}
+
+// resolveUser maps an id, login or email to a live user id.
+func (r *reader) resolveUser(ref string) (string, error) {
+	if _, err := r.live(kindUser, ref); err == nil {
+		return ref, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	id, err := r.byIndex(pLogin, ref, kindUser, fLogin)
+	if errors.Is(err, ErrNotFound) {
+		return r.byIndex(pEmail, ref, kindUser, fEmail)
+	}
+	return id, err
+}
+
+// resolveGroup maps an id or name to a live group id.
+func (r *reader) resolveGroup(ref string) (string, error) {
+	if _, err := r.live(kindGroup, ref); err == nil {
+		return ref, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	return r.byIndex(pGroupName, ref, kindGroup, fGroupName)
+}
+
+func (r *reader) isMember(userRef, groupRef string) (bool, error) {
+	uid, err := r.resolveUser(userRef)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	gid, err := r.resolveGroup(groupRef)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	item, err := r.txn.Get(edgeKey(pGM, gid, uid))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if item.UserMeta()&edgePresent == 0 {
+		return false, nil
+	}
+	var at Stamp
+	if err := item.Value(func(v []byte) error {
+		at, err = decodeStamp(v)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	u, _ := r.entity(kindUser, uid)
+	g, _ := r.entity(kindGroup, gid)
+	return u != nil && g != nil && u.shows(at) && g.shows(at), nil
+}
+
+// listLive returns up to limit ids of live entities with id > after, and the
+// next cursor ("" on the last page). It looks one live entity ahead so the
+// last page never carries a cursor.
+func (r *reader) listLive(k *kind, after string, limit int) ([]string, string, error) {
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	p := []byte(k.prefix)
+	start := p
+	if after != "" {
+		// The smallest key greater than <prefix><after>: ids hold no NUL.
+		start = append(key(k.prefix, after), 0)
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = p
+	opts.PrefetchSize = min(limit+1, 100)
+	it := r.txn.NewIterator(opts)
+	defer it.Close()
+	ids := make([]string, 0, min(limit, 1024))
+	for it.Seek(start); it.ValidForPrefix(p); it.Next() {
+		item := it.Item()
+		id := string(item.Key()[len(p):])
+		if bytes.IndexByte(item.Key()[len(p):], '/') >= 0 {
+			continue
+		}
+		var e *entity
+		err := item.Value(func(v []byte) error {
+			var err error
+			e, err = decodeEntity(v, k.nfields)
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		r.cache[k.prefix+id] = e
+		if !e.live() {
+			continue
+		}
+		if len(ids) == limit {
+			return ids, ids[len(ids)-1], nil
+		}
+		ids = append(ids, id)
+	}
+	return ids, "", nil
+}

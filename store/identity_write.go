@@ -1,0 +1,199 @@
+package store
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// kind describes one entity type: its record prefix and field count, and
+// which fields are indexed.
+type kind struct {
+	name    string
+	prefix  string
+	nfields int
+	index   map[int]string // field position -> index prefix
+}
+
+var (
+	kindUser  = &kind{"user", pUser, userFieldCount, map[int]string{fLogin: pLogin, fEmail: pEmail}}
+	kindGroup = &kind{"group", pGroup, groupFieldCount, map[int]string{fGroupName: pGroupName}}
+	kindApp   = &kind{"app", pApp, appFieldCount, nil}
+)
+
+// load reads an entity record in tx; ok is false when there is none.
+func loadEntity(txn *badger.Txn, k *kind, id string) (e *entity, ok bool, err error) {
+	item, err := txn.Get(key(k.prefix, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return &entity{F: make([]reg, k.nfields)}, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	err = item.Value(func(v []byte) error {
+		e, err = decodeEntity(v, k.nfields)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return e, true, nil
+}
+
+func (tx *Tx) put(k *kind, id string, e *entity) error {
+	return tx.txn.Set(key(k.prefix, id), encodeEntity(e))
+}
+
+// fieldWins reports whether a write of a non-empty value at at replaces r: a
+// field never written always takes it, otherwise at must be newer.
+func fieldWins(r reg, at Stamp) bool {
+	if r.V == "" && r.S.isZero() {
+		return true
+	}
+	return at.After(r.S)
+}
+
+// touch creates the entity as a stub if unknown and applies each non-empty
+// value of vals whose register is older than at, keeping indexes in step.
+// Nothing is written when nothing changes.
+func (tx *Tx) touch(k *kind, id string, at Stamp, vals []string) error {
+	if err := checkID(k.name, id); err != nil {
+		return err
+	}
+	if err := checkStamp(at); err != nil {
+		return err
+	}
+	e, ok, err := loadEntity(tx.txn, k, id)
+	if err != nil {
+		return err
+	}
+	changed := !ok
+	for i, v := range vals {
+		if v == "" || !fieldWins(e.F[i], at) {
+			continue
+		}
+		old := e.F[i]
+		if old.V == v && old.S == at {
+			continue
+		}
+		e.F[i] = reg{V: v, S: at}
+		changed = true
+		if ip, indexed := k.index[i]; indexed && !strings.EqualFold(old.V, v) {
+			if old.V != "" {
+				if err := tx.txn.Delete(indexKey(ip, old.V, id)); err != nil {
+					return err
+				}
+			}
+			if err := tx.txn.Set(indexKey(ip, v, id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return tx.put(k, id, e)
+}
+
+// setLife writes the entity's life register (status or tombstone) when at is
+// newer, creating a stub first if needed. A delete also raises the entity's
+// latest-delete stamp, whatever the register holds, so edges older than any
+// delete stay hidden in every arrival order.
+func (tx *Tx) setLife(k *kind, id string, state byte, value string, at Stamp) error {
+	if err := checkID(k.name, id); err != nil {
+		return err
+	}
+	if err := checkStamp(at); err != nil {
+		return err
+	}
+	e, ok, err := loadEntity(tx.txn, k, id)
+	if err != nil {
+		return err
+	}
+	changed := !ok
+	if e.Life == lifeStub || at.After(e.Value.S) {
+		if e.Life != state || e.Value.V != value || e.Value.S != at {
+			e.Life, e.Value = state, reg{V: value, S: at}
+			changed = true
+		}
+	}
+	if state == lifeDeleted && at.After(e.Del) {
+		e.Del = at
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return tx.put(k, id, e)
+}
+
+// ensure creates a stub record for id when none exists.
+func (tx *Tx) ensure(k *kind, id string) error {
+	_, err := tx.txn.Get(key(k.prefix, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return tx.put(k, id, &entity{F: make([]reg, k.nfields)})
+	}
+	return err
+}
+
+// setEdge writes the edge register from->to (and its reverse) when at is
+// newer than the stored stamp, creating stub ends as needed.
+func (tx *Tx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool, at Stamp) error {
+	if err := checkID(fromK.name, from); err != nil {
+		return err
+	}
+	if err := checkID(toK.name, to); err != nil {
+		return err
+	}
+	if err := checkStamp(at); err != nil {
+		return err
+	}
+	k := edgeKey(fwd, from, to)
+	item, err := tx.txn.Get(k)
+	switch {
+	case err == nil:
+		var old Stamp
+		if err := item.Value(func(v []byte) error {
+			old, err = decodeStamp(v)
+			return err
+		}); err != nil {
+			return err
+		}
+		if !at.After(old) {
+			return nil
+		}
+	case errors.Is(err, badger.ErrKeyNotFound):
+		if err := tx.ensure(fromK, from); err != nil {
+			return err
+		}
+		if err := tx.ensure(toK, to); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	var meta byte
+	if present {
+		meta = edgePresent
+	}
+	val := appendStamp(nil, at)
+	if err := tx.txn.SetEntry(badger.NewEntry(k, val).WithMeta(meta)); err != nil {
+		return err
+	}
+	return tx.txn.SetEntry(badger.NewEntry(edgeKey(rev, to, from), val).WithMeta(meta))
+}
+
+// UserIDByLogin finds a live user's id by login (case-insensitive) inside
+// the transaction, seeing the transaction's own writes. Event appliers use
+// it to resolve a user known only by login (an AppUser target).
+func (tx *Tx) UserIDByLogin(login string) (string, bool, error) {
+	id, err := newReader(tx.txn).byIndex(pLogin, login, kindUser, fLogin)
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return id, true, nil
+}
