@@ -73,7 +73,8 @@ type Outcome struct {
 type Dispatcher struct {
 	// OnSuccess, when set, is called synchronously after every successful
 	// plugin decision (not after failures or errors), with the raw body.
-	// The grants scheduler records time-boxed grants here.
+	// The grants scheduler records time-boxed grants here. raw may be a
+	// pooled request buffer: copy it to keep it beyond the call.
 	OnSuccess func(kind string, raw []byte, out Outcome)
 
 	router  *Router

@@ -1,0 +1,155 @@
+package gateway
+
+// POST /hooks/{provisioning|deprovisioning|pre_approval|request_validation}:
+// the inline access hooks (Lumos contract). Checks, in order: known kind
+// (404), POST (405), the shared secret in the configured header compared in
+// constant time (401), the body limit (413); then the Dispatcher validates
+// (400 naming the field), routes (404 naming kind, app and permissions; 409
+// when the permissions route to different plugins), runs the plugin and the
+// Responder maps its decision to the caller's literals.
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/store"
+)
+
+// HookHandler serves /hooks/{kind}. Create it with NewHookHandler and set
+// its Serve method as Server.Hooks.
+type HookHandler struct {
+	d       *Dispatcher
+	header  string
+	secret  [sha256.Size]byte
+	maxBody int
+	log     *slog.Logger
+}
+
+// NewHookHandler builds the handler from the [hooks] config (auth header,
+// resolved secret, body limit) over a dispatcher.
+func NewHookHandler(cfg *config.Config, d *Dispatcher, logger *slog.Logger) *HookHandler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &HookHandler{
+		d:       d,
+		header:  cfg.Hooks.AuthHeader,
+		secret:  sha256.Sum256([]byte(cfg.Hooks.Secret)),
+		maxBody: cfg.Hooks.MaxBodyBytes,
+		log:     logger.With("component", "hooks"),
+	}
+}
+
+// hookError is the JSON body of a refused hook request. Field, Kind, AppID
+// and Permissions are set where they help the caller fix the request.
+type hookError struct {
+	Error       string   `json:"error"`
+	Field       string   `json:"field,omitempty"`
+	Kind        string   `json:"kind,omitempty"`
+	AppID       string   `json:"app_id,omitempty"`
+	InstanceID  string   `json:"instance_id,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+func writeHookError(ctx *fasthttp.RequestCtx, status int, e hookError) {
+	b, _ := json.Marshal(e)
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// Serve handles one request under /hooks/.
+func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
+	kind := string(ctx.Path()[len("/hooks/"):])
+	if !knownKind(kind) {
+		writeHookError(ctx, fasthttp.StatusNotFound, hookError{
+			Error: fmt.Sprintf("unknown hook kind %q: POST to /hooks/provisioning, /hooks/deprovisioning, /hooks/pre_approval or /hooks/request_validation", kind),
+		})
+		return
+	}
+	if !ctx.IsPost() {
+		methodNotAllowed(ctx, "POST")
+		return
+	}
+	if !secretMatches(ctx.Request.Header.Peek(h.header), &h.secret) {
+		writeHookError(ctx, fasthttp.StatusUnauthorized, hookError{
+			Error: fmt.Sprintf("missing or wrong credentials in the %s header", h.header),
+		})
+		return
+	}
+	bp := readBody(ctx, h.maxBody)
+	if bp == nil {
+		return // 413 written
+	}
+	defer releaseBody(bp)
+
+	out, err := h.d.Dispatch(ctx, kind, *bp, "lumos")
+	if err != nil {
+		var (
+			be *BadRequestError
+			nr *NoRouteError
+			rc *RouteConflictError
+		)
+		switch {
+		case errors.As(err, &be):
+			writeHookError(ctx, fasthttp.StatusBadRequest, hookError{Error: "invalid request body: " + be.Error(), Field: be.Field, Kind: kind})
+		case errors.As(err, &nr):
+			writeHookError(ctx, fasthttp.StatusNotFound, hookError{Error: nr.Error(), Kind: nr.Kind, AppID: nr.AppID,
+				InstanceID: nr.InstanceID, Permissions: nr.Permissions})
+		case errors.As(err, &rc):
+			writeHookError(ctx, fasthttp.StatusConflict, hookError{Error: rc.Error(), Kind: rc.Kind, AppID: rc.AppID})
+		default:
+			writeHookError(ctx, fasthttp.StatusInternalServerError, hookError{Error: err.Error(), Kind: kind})
+		}
+		return
+	}
+	rep := h.d.Responder().Reply(kind, out)
+	ctx.SetStatusCode(rep.Status)
+	if rep.Status == fasthttp.StatusNoContent {
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(rep.Body)
+}
+
+// EnableHooks serves the inline hooks through d: it sets s.Hooks and adds
+// GET /v1/audit to the admin API. Call it before Serve.
+func (s *Server) EnableHooks(d *Dispatcher) {
+	s.Hooks = NewHookHandler(s.cfg, d, s.log).Serve
+	s.HandleAdmin("GET", "/v1/audit", auditHandler(d))
+}
+
+// auditHandler serves GET /v1/audit?user=&kind=&limit=: audit records,
+// newest first, including every decision made before the request.
+func auditHandler(d *Dispatcher) AdminHandler {
+	return func(ctx *fasthttp.RequestCtx, _ []string) {
+		a := d.Audit()
+		if a == nil {
+			writeError(ctx, fasthttp.StatusNotFound, "auditing is disabled")
+			return
+		}
+		q := ctx.QueryArgs()
+		kind := string(q.Peek("kind"))
+		if kind != "" && !knownKind(kind) {
+			writeError(ctx, fasthttp.StatusBadRequest, (&UnknownKindError{Kind: kind}).Error())
+			return
+		}
+		limit, ok := pageLimit(ctx)
+		if !ok {
+			return
+		}
+		recs, err := a.List(store.AuditFilter{User: string(q.Peek("user")), Kind: kind, Limit: limit})
+		if err != nil {
+			writeError(ctx, fasthttp.StatusInternalServerError, "read audit log: "+err.Error())
+			return
+		}
+		writeJSON(ctx, nonNil(recs))
+	}
+}
