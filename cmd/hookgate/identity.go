@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/hookgate/hookgate/store"
+)
+
+// runUsers is `hookgate users get <ref>`: print a user straight from the
+// store. Badger allows one process per directory, so this works while the
+// server is stopped; with it running use GET /v1/users/<ref>.
+func runUsers(args []string, stdout, stderr io.Writer) error {
+	return getFromStore("users", args, stdout, stderr, func(st *store.Store, ref string) (any, error) {
+		return st.LookupUser(ref)
+	})
+}
+
+// runGroups is `hookgate groups get <id|name>`.
+func runGroups(args []string, stdout, stderr io.Writer) error {
+	return getFromStore("groups", args, stdout, stderr, func(st *store.Store, ref string) (any, error) {
+		return st.LookupGroup(ref)
+	})
+}
+
+func getFromStore(name string, args []string, stdout, stderr io.Writer, get func(*store.Store, string) (any, error)) error {
+	if len(args) == 0 || args[0] != "get" {
+		return fmt.Errorf("%w: want `%s get <ref>`", errUsage, name)
+	}
+	fs := flag.NewFlagSet(name+" get", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./data", "Badger data directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: want exactly one reference", errUsage)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(*data, store.Options{Logger: quiet})
+	if err != nil {
+		return fmt.Errorf("%w (is `hookgate serve` running on it? then use the admin API)", err)
+	}
+	defer st.Close()
+	v, err := get(st, fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", name, fs.Arg(0), err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/store"
+)
+
+// runServe is `hookgate serve`: load and validate the whole config (an
+// unknown key, a bad value or a missing secret stops here, naming the key),
+// open the store, serve until SIGINT/SIGTERM, then shut down gracefully:
+// stop accepting, let requests in flight finish (bounded by
+// server.shutdown_timeout), and only then close Badger.
+func runServe(args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "gateway.toml", "path to gateway.toml")
+	listen := fs.String("listen", "", "listen address, overrides server.listen (e.g. 127.0.0.1:9090)")
+	data := fs.String("data", "", "Badger data directory, overrides server.data_dir")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	cfg, err := config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, stderr)
+	slog.SetDefault(logger)
+
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	srv := gateway.New(cfg, st, logger)
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("listen on %s (server.listen / --listen): %w", cfg.Server.Listen, err)
+	}
+	logger.Info("hookgate starting", "version", version, "config", cfg.Path, "data_dir", cfg.Server.DataDir)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	var serveErr error
+	select {
+	case serveErr = <-served:
+		// The listener failed on its own; still close the store cleanly.
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing requests in flight", "timeout", cfg.Server.ShutdownTimeout.Duration)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Duration)
+		serveErr = srv.Shutdown(sctx)
+		cancel()
+		if err := <-served; err != nil && serveErr == nil {
+			serveErr = err
+		}
+	}
+	if err := st.Close(); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("close store: %w", err))
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	logger.Info("stopped cleanly")
+	return nil
+}
+
+// newLogger builds the slog logger for [log] level and format (validated by
+// config.Load).
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

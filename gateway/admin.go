@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/store"
+)
+
+// Admin API paging limits.
+const (
+	defaultPageLimit = 200
+	maxPageLimit     = 1000
+)
+
+// AdminHandler serves one admin API route. params holds the values of the
+// pattern's {placeholders}, in order. Authentication has already passed.
+type AdminHandler func(ctx *fasthttp.RequestCtx, params []string)
+
+// adminRoute is one row of the admin routing table.
+type adminRoute struct {
+	method  string
+	pattern string
+	segs    []string // pattern split on "/", "{...}" marks a parameter
+	h       AdminHandler
+}
+
+// adminRouter serves /v1/: bearer auth, then the first route whose pattern
+// matches the path. A path that matches no pattern is 404; one that matches
+// only with another method is 405.
+type adminRouter struct {
+	s      *Server
+	routes []adminRoute
+}
+
+// adminRoutes is the admin API. A later issue adds an endpoint with one
+// line here (or with Server.HandleAdmin before Serve).
+func (s *Server) adminRoutes() []adminRoute {
+	return []adminRoute{
+		{method: "GET", pattern: "/v1/users", h: s.listUsers},
+		{method: "GET", pattern: "/v1/users/{ref}", h: s.getUser},
+		{method: "GET", pattern: "/v1/groups", h: s.listGroups},
+		{method: "GET", pattern: "/v1/groups/{id}", h: s.getGroup},
+		{method: "GET", pattern: "/v1/apps", h: s.listApps},
+		{method: "GET", pattern: "/v1/apps/{id}", h: s.getApp},
+		{method: "GET", pattern: "/v1/events/rejected", h: s.listRejected},
+		{method: "GET", pattern: "/v1/events", h: s.listEvents},
+	}
+}
+
+func (s *Server) newAdminRouter() *adminRouter {
+	r := &adminRouter{s: s}
+	for _, rt := range s.adminRoutes() {
+		r.add(rt.method, rt.pattern, rt.h)
+	}
+	return r
+}
+
+func (r *adminRouter) add(method, pattern string, h AdminHandler) {
+	r.routes = append(r.routes, adminRoute{
+		method: method, pattern: pattern, h: h,
+		segs: strings.Split(strings.Trim(pattern, "/"), "/"),
+	})
+}
+
+// HandleAdmin adds an admin API route (pattern like "/v1/grants/{id}") that
+// runs behind the admin bearer token. Routes are tried in the order added;
+// built-in routes come first. Call it before Serve.
+func (s *Server) HandleAdmin(method, pattern string, h AdminHandler) {
+	s.admin.add(method, pattern, h)
+}
+
+func (r *adminRouter) serve(ctx *fasthttp.RequestCtx) {
+	if !r.s.adminAuthorized(ctx) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookgate"`)
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin bearer token (Authorization: Bearer $"+r.s.cfg.Admin.TokenEnv+")")
+		return
+	}
+	path := bytes.Trim(ctx.Path(), "/")
+	var allow []string
+	for i := range r.routes {
+		rt := &r.routes[i]
+		params, ok := matchPattern(rt.segs, path)
+		if !ok {
+			continue
+		}
+		if string(ctx.Method()) != rt.method {
+			allow = append(allow, rt.method)
+			continue
+		}
+		rt.h(ctx, params)
+		return
+	}
+	if len(allow) > 0 {
+		methodNotAllowed(ctx, strings.Join(allow, ", "))
+		return
+	}
+	writeError(ctx, fasthttp.StatusNotFound, "no such admin endpoint: "+string(ctx.Path()))
+}
+
+// matchPattern matches path segments (fasthttp has already decoded and
+// normalized the path) against a pattern's segments.
+func matchPattern(segs []string, path []byte) ([]string, bool) {
+	var params []string
+	for i, seg := range segs {
+		if len(path) == 0 {
+			return nil, false
+		}
+		part := path
+		rest := []byte(nil)
+		if j := bytes.IndexByte(path, '/'); j >= 0 {
+			part, rest = path[:j], path[j+1:]
+		}
+		if strings.HasPrefix(seg, "{") {
+			params = append(params, string(part))
+		} else if string(part) != seg {
+			return nil, false
+		}
+		path = rest
+		if i == len(segs)-1 && len(path) != 0 {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// adminAuthorized checks "Authorization: Bearer <token>" in constant time.
+func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
+	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
+	const scheme = "bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(string(h[:len(scheme)]), scheme) {
+		return false
+	}
+	return secretMatches(h[len(scheme):], &s.adminToken)
+}
+
+// writeLookup answers a single-object read: 404 JSON for store.ErrNotFound,
+// 500 for any other error.
+func writeLookup[T any](ctx *fasthttp.RequestCtx, kind, ref string, v *T, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, kind+" "+strconv.Quote(ref)+" not found")
+	case err != nil:
+		writeError(ctx, fasthttp.StatusInternalServerError, "read "+kind+" "+strconv.Quote(ref)+": "+err.Error())
+	default:
+		writeJSON(ctx, v)
+	}
+}
+
+func (s *Server) getUser(ctx *fasthttp.RequestCtx, p []string) {
+	u, err := s.st.LookupUser(p[0])
+	writeLookup(ctx, "user", p[0], u, err)
+}
+
+func (s *Server) getGroup(ctx *fasthttp.RequestCtx, p []string) {
+	g, err := s.st.Group(p[0])
+	writeLookup(ctx, "group", p[0], g, err)
+}
+
+func (s *Server) getApp(ctx *fasthttp.RequestCtx, p []string) {
+	a, err := s.st.App(p[0])
+	writeLookup(ctx, "app", p[0], a, err)
+}
+
+// pageLimit parses ?limit= (default 200, 1..1000). It answers 400 itself
+// and returns ok=false on a bad value.
+func pageLimit(ctx *fasthttp.RequestCtx) (int, bool) {
+	raw := ctx.QueryArgs().Peek("limit")
+	if len(raw) == 0 {
+		return defaultPageLimit, true
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < 1 || n > maxPageLimit {
+		writeError(ctx, fasthttp.StatusBadRequest,
+			"limit: want an integer from 1 to "+strconv.Itoa(maxPageLimit)+", got "+strconv.Quote(string(raw)))
+		return 0, false
+	}
+	return n, true
+}
+
+// writePage answers a list endpoint: a JSON array (never null) and, when
+// there is a next page, an Okta-style `Link: <...>; rel="next"` header.
+func writePage[T any](ctx *fasthttp.RequestCtx, items []T, next string, limit int, err error) {
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "list "+string(ctx.Path())+": "+err.Error())
+		return
+	}
+	if next != "" {
+		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?limit="+strconv.Itoa(limit)+
+			"&after="+url.QueryEscape(next)+`>; rel="next"`)
+	}
+	writeJSON(ctx, nonNil(items))
+}
+
+func (s *Server) listUsers(ctx *fasthttp.RequestCtx, _ []string) {
+	limit, ok := pageLimit(ctx)
+	if !ok {
+		return
+	}
+	items, next, err := s.st.ListUsers(string(ctx.QueryArgs().Peek("after")), limit)
+	writePage(ctx, items, next, limit, err)
+}
+
+func (s *Server) listGroups(ctx *fasthttp.RequestCtx, _ []string) {
+	limit, ok := pageLimit(ctx)
+	if !ok {
+		return
+	}
+	items, next, err := s.st.ListGroups(string(ctx.QueryArgs().Peek("after")), limit)
+	writePage(ctx, items, next, limit, err)
+}
+
+func (s *Server) listApps(ctx *fasthttp.RequestCtx, _ []string) {
+	limit, ok := pageLimit(ctx)
+	if !ok {
+		return
+	}
+	items, next, err := s.st.ListApps(string(ctx.QueryArgs().Peek("after")), limit)
+	writePage(ctx, items, next, limit, err)
+}
+
+// listEvents serves GET /v1/events?type=&limit=: accepted events, one per
+// uuid, newest first, unknown types included.
+func (s *Server) listEvents(ctx *fasthttp.RequestCtx, _ []string) {
+	limit, ok := pageLimit(ctx)
+	if !ok {
+		return
+	}
+	evs, err := s.st.Events(string(ctx.QueryArgs().Peek("type")), limit)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "list events: "+err.Error())
+		return
+	}
+	writeJSON(ctx, nonNil(evs))
+}
+
+// listRejected serves GET /v1/events/rejected: malformed events kept aside
+// with their reason.
+func (s *Server) listRejected(ctx *fasthttp.RequestCtx, _ []string) {
+	limit, ok := pageLimit(ctx)
+	if !ok {
+		return
+	}
+	evs, err := s.st.RejectedEvents(limit)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "list rejected events: "+err.Error())
+		return
+	}
+	writeJSON(ctx, nonNil(evs))
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/gateway/okta"
+)
+
+// verificationHeader carries Okta's one-time verification challenge.
+const verificationHeader = "X-Okta-Verification-Challenge"
+
+// serveOkta is the Okta Event Hook endpoint (path okta.path):
+//
+//   - GET with X-Okta-Verification-Challenge: echo it as
+//     {"verification": "<value>"}; only with valid auth (no oracle).
+//   - POST: an event hook envelope. Auth first (nothing is read or applied
+//     without it), then the body limit, then parse, then one synced Badger
+//     transaction (okta.Ingest); 200 with an empty body only after it
+//     committed, 500 (Okta retries 5xx once) if it did not.
+//
+// The success path allocates only what parsing and the transaction need:
+// auth compares digests on the stack and the body is read into a pooled
+// buffer.
+func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	switch {
+	case ctx.IsPost():
+	case ctx.IsGet():
+		s.oktaVerify(ctx)
+		return
+	default:
+		methodNotAllowed(ctx, "GET, POST")
+		return
+	}
+
+	if !secretMatches(ctx.Request.Header.Peek(s.oktaHeader), &s.oktaSecret) {
+		s.m.batchesRejected.Add(1)
+		s.log.Warn("okta: rejected delivery: bad or missing auth header",
+			"header", s.oktaHeader, "remote", ctx.RemoteAddr().String())
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong "+s.oktaHeader+" header")
+		return
+	}
+	bp := readBody(ctx, s.cfg.Okta.MaxBodyBytes)
+	if bp == nil {
+		s.m.batchesRejected.Add(1)
+		s.log.Warn("okta: rejected delivery: body too large", "limit", s.cfg.Okta.MaxBodyBytes)
+		return
+	}
+	defer releaseBody(bp)
+
+	batch, err := okta.ParseEnvelope(*bp)
+	if err != nil {
+		s.m.batchesRejected.Add(1)
+		s.log.Warn("okta: rejected delivery: not an event hook envelope", "err", err, "bytes", len(*bp))
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := okta.Ingest(s.st, batch, okta.IngestOptions{
+		Retention:  s.cfg.Okta.EventRetention.Duration,
+		OnAccepted: s.OnAccepted,
+	})
+	if err != nil {
+		// Nothing was acknowledged; Okta retries a 5xx once, and anything it
+		// does not retry is recovered by the System Log catch-up.
+		s.m.batchesFailed.Add(1)
+		s.log.Error("okta: batch not committed", "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "batch not stored: "+err.Error())
+		return
+	}
+	d := time.Since(start)
+	s.m.observeBatch(d, res.Accepted, res.Duplicates, res.Rejected)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "okta batch",
+		slog.Int("accepted", res.Accepted),
+		slog.Int("duplicates", res.Duplicates),
+		slog.Int("rejected", res.Rejected),
+		slog.Duration("duration", d))
+	// Okta wants 200 or 204 with an empty body.
+	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+// verification is the reply to Okta's one-time verification GET.
+type verification struct {
+	Verification string `json:"verification"`
+}
+
+// oktaVerify answers Okta's one-time verification request.
+func (s *Server) oktaVerify(ctx *fasthttp.RequestCtx) {
+	if !secretMatches(ctx.Request.Header.Peek(s.oktaHeader), &s.oktaSecret) {
+		s.log.Warn("okta: verification refused: bad or missing auth header", "header", s.oktaHeader)
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong "+s.oktaHeader+" header")
+		return
+	}
+	challenge := ctx.Request.Header.Peek(verificationHeader)
+	if len(challenge) == 0 {
+		writeError(ctx, fasthttp.StatusBadRequest,
+			"GET on the Okta event hook path is only the one-time verification: missing "+verificationHeader+" header")
+		return
+	}
+	// Echo the value byte-exact: no HTML escaping of <, > or &.
+	ctx.SetContentType("application/json")
+	enc := json.NewEncoder(ctx)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(verification{Verification: string(challenge)}); err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "encode verification: "+err.Error())
+		return
+	}
+	s.log.Info("okta: answered verification challenge")
+}
