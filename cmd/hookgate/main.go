@@ -4,6 +4,8 @@
 //	hookgate serve --config gateway.toml [--listen ADDR] [--data DIR]
 //	hookgate users get <id|login|email> [--data DIR]
 //	hookgate groups get <id|name> [--data DIR]
+//	hookgate dlq list|show|replay|drop [ID] [--addr URL]
+//	hookgate grants list [--user REF] [--app ID] [--state S] [--addr URL]
 //	hookgate version
 //	hookgate help [command]
 //
@@ -45,6 +47,10 @@ func init() {
 			"print a user from the store (the server must be stopped; else use GET /v1/users/<ref>)", runUsers},
 		{"groups", "groups get <id|name> [--data DIR]",
 			"print a group from the store (the server must be stopped; else use GET /v1/groups/<id>)", runGroups},
+		{"dlq", "dlq list|show ID|replay ID|drop ID [--addr URL] [--json]",
+			"dead letters of the event queue, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runDLQ},
+		{"grants", "grants list [--user REF] [--app ID] [--state S] [--addr URL] [--json]",
+			"time-boxed grants, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runGrants},
 		{"version", "version", "print the version", func(_ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintln(stdout, "hookgate", version)
 			return err
