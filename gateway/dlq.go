@@ -1,0 +1,135 @@
+package gateway
+
+// Admin API for the work queue and its dead letters:
+//
+//	GET    /v1/dlq               dead letters, oldest first (no payloads)
+//	GET    /v1/dlq/{id}          one dead letter with its payload
+//	POST   /v1/dlq/{id}/replay   requeue it (attempts reset); 200 with the new item
+//	DELETE /v1/dlq/{id}          drop it for good
+//	GET    /v1/queue             queued items (pending and in flight), no payloads
+//
+// Nothing is deleted without an explicit DELETE.
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/store"
+)
+
+// QueueItemView is a queue item or dead letter as the admin API lists it.
+type QueueItemView struct {
+	ID         string          `json:"id"`
+	Kind       string          `json:"kind"`
+	Plugin     string          `json:"plugin,omitempty"`
+	Ref        string          `json:"ref,omitempty"`
+	EventType  string          `json:"event_type,omitempty"`
+	Key        string          `json:"key"`
+	Attempts   int             `json:"attempts"`
+	LastError  string          `json:"last_error,omitempty"`
+	EnqueuedAt time.Time       `json:"enqueued_at"`
+	NextAt     *time.Time      `json:"next_at,omitempty"`
+	InFlight   bool            `json:"in_flight,omitempty"`
+	DeadAt     *time.Time      `json:"dead_at,omitempty"`
+	ReplayOf   string          `json:"replay_of,omitempty"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
+}
+
+func itemView(it *store.QueueItem, withPayload bool) QueueItemView {
+	v := QueueItemView{
+		ID: it.ID, Kind: it.Kind, Plugin: it.Plugin, Ref: it.Ref, EventType: it.EventType, Key: it.Key,
+		Attempts: it.Attempts, LastError: it.LastError, EnqueuedAt: it.EnqueuedAt,
+		InFlight: it.LeaseOwner != "", ReplayOf: it.ReplayOf,
+	}
+	if withPayload {
+		v.Payload = it.Payload
+	}
+	return v
+}
+
+func deadView(d *store.DeadLetter, withPayload bool) QueueItemView {
+	v := itemView(&d.QueueItem, withPayload)
+	v.InFlight = false
+	at := d.DeadAt
+	v.DeadAt = &at
+	return v
+}
+
+// RegisterAdmin adds the /v1/dlq and /v1/queue admin routes to s.
+func (w *Worker) RegisterAdmin(s *Server) {
+	s.HandleAdmin("GET", "/v1/dlq", w.serveDLQList)
+	s.HandleAdmin("GET", "/v1/dlq/{id}", w.serveDLQShow)
+	s.HandleAdmin("POST", "/v1/dlq/{id}/replay", w.serveDLQReplay)
+	s.HandleAdmin("DELETE", "/v1/dlq/{id}", w.serveDLQDrop)
+	s.HandleAdmin("GET", "/v1/queue", w.serveQueueList)
+}
+
+func (w *Worker) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
+	dls, err := w.st.DeadLetters(0)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	out := make([]QueueItemView, len(dls))
+	for i := range dls {
+		out[i] = deadView(&dls[i], false)
+	}
+	writeJSON(ctx, out)
+}
+
+func (w *Worker) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
+	d, err := w.st.DeadLetter(p[0])
+	if err != nil {
+		dlqError(ctx, p[0], err)
+		return
+	}
+	writeJSON(ctx, deadView(d, true))
+}
+
+func (w *Worker) serveDLQReplay(ctx *fasthttp.RequestCtx, p []string) {
+	it, err := w.st.ReplayDeadLetter(p[0], nil)
+	if err != nil {
+		dlqError(ctx, p[0], err)
+		return
+	}
+	w.log.Info("dead letter replayed", "dead_letter", p[0], "item", it.ID, "kind", it.Kind, "plugin", it.Plugin)
+	w.Kick()
+	writeJSON(ctx, itemView(it, false))
+}
+
+func (w *Worker) serveDLQDrop(ctx *fasthttp.RequestCtx, p []string) {
+	if err := w.st.DropDeadLetter(p[0]); err != nil {
+		dlqError(ctx, p[0], err)
+		return
+	}
+	w.log.Warn("dead letter dropped", "dead_letter", p[0])
+	writeJSON(ctx, map[string]string{"dropped": p[0]})
+}
+
+func (w *Worker) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
+	items, err := w.st.QueueItems(0)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	out := make([]QueueItemView, len(items))
+	for i := range items {
+		out[i] = itemView(&items[i], false)
+		if !items[i].NextAt.IsZero() {
+			at := items[i].NextAt
+			out[i].NextAt = &at
+		}
+	}
+	writeJSON(ctx, out)
+}
+
+func dlqError(ctx *fasthttp.RequestCtx, id string, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(ctx, fasthttp.StatusNotFound, "no dead letter "+id)
+		return
+	}
+	writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+}

@@ -1,0 +1,316 @@
+package gateway
+
+// Time-boxed grants: a provisioning hook that succeeds with an
+// access_length records a grant; one scheduler scans the grant expiry index
+// in Badger every grants.scan_interval (and right after start-up, so grants
+// that expired while the gateway was down are handled at once) and moves
+// each expired grant into the durable queue as a "deprovision-grant" item in
+// the same transaction. The worker pool then runs the deprovisioning route
+// with the original payload, retrying with backoff and dead-lettering like
+// any event work; the grant becomes "revoked" in the transaction that
+// completes the item, or "failed" in the one that dead-letters it.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Who revoked a grant ("via" in the audit log).
+const (
+	ViaGrantExpiry = "grant-expiry"
+	ViaAdmin       = "admin"
+)
+
+// HookDispatcher runs one inline hook through routing, the plugin and the
+// audit log; *Dispatcher implements it.
+type HookDispatcher interface {
+	Dispatch(ctx context.Context, kind string, raw []byte, via string) (Outcome, error)
+}
+
+// Grants records time-boxed grants and revokes them when they expire.
+type Grants struct {
+	st       *store.Store
+	w        *Worker
+	hooks    HookDispatcher
+	interval time.Duration
+	log      *slog.Logger
+}
+
+// NewGrants wires grant expiry to hooks (the deprovisioning route) and
+// registers the "deprovision-grant" queue handler on w.
+func NewGrants(st *store.Store, cfg config.Grants, w *Worker, hooks HookDispatcher, logger *slog.Logger) *Grants {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	g := &Grants{st: st, w: w, hooks: hooks, interval: cfg.ScanInterval.Duration, log: logger.With("component", "grants")}
+	if g.interval <= 0 {
+		g.interval = time.Second
+	}
+	w.Handle(ItemDeprovisionGrant, QueueHandler{Run: g.runDeprovision, Done: g.markRevoked, Dead: g.markFailed})
+	return g
+}
+
+// grantJob is the payload of a deprovision-grant queue item.
+type grantJob struct {
+	Via string `json:"via"`
+}
+
+// OnSuccess is the Dispatcher.OnSuccess hook: a successful provisioning
+// with access_length > 0 becomes an active grant expiring access_length
+// seconds from now.
+func (g *Grants) OnSuccess(kind string, raw []byte, out Outcome) {
+	if kind != config.KindProvisioning {
+		return
+	}
+	gr, err := g.Record(raw, out.Plugin, time.Now())
+	if err != nil {
+		g.log.Error("could not record time-boxed grant; it will not be revoked automatically", "err", err, "plugin", out.Plugin)
+		return
+	}
+	if gr != nil {
+		g.log.Info("time-boxed grant recorded", "grant", gr.ID, "user", gr.User, "app", gr.App,
+			"permissions", gr.Permissions, "expires_at", gr.ExpiresAt)
+	}
+}
+
+// Record stores the grant a successful provisioning body raw describes, or
+// returns nil when it has no positive access_length (permanent access).
+func (g *Grants) Record(raw []byte, plugin string, now time.Time) (*store.Grant, error) {
+	req, err := ParseHookRequest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("grant: parse provisioning request: %w", err)
+	}
+	if req.AccessLength == nil || *req.AccessLength <= 0 {
+		return nil, nil
+	}
+	gr := &store.Grant{
+		User:        req.TargetUser.Email,
+		App:         req.Application.AppID,
+		Permissions: req.PermissionValues(),
+		Plugin:      plugin,
+		State:       store.GrantActive,
+		GrantedAt:   now.UTC(),
+		ExpiresAt:   now.Add(time.Duration(*req.AccessLength) * time.Second).UTC(),
+		Request:     append(json.RawMessage(nil), raw...),
+	}
+	if u, err := g.st.LookupUser(gr.User); err == nil && u != nil {
+		gr.UserID = u.ID
+	}
+	if err := g.st.PutGrant(gr); err != nil {
+		return nil, fmt.Errorf("grant: %w", err)
+	}
+	return gr, nil
+}
+
+// Run scans for expired grants at once and then every scan interval until
+// ctx ends.
+func (g *Grants) Run(ctx context.Context) error {
+	t := time.NewTicker(g.interval)
+	defer t.Stop()
+	for {
+		if n, err := g.Scan(time.Now()); err != nil {
+			g.log.Error("grant expiry scan failed", "err", err)
+		} else if n > 0 {
+			g.w.Kick()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Scan queues the deprovisioning of every active grant expired at now and
+// returns how many it queued.
+func (g *Grants) Scan(now time.Time) (int, error) {
+	total := 0
+	for {
+		got, err := g.st.ClaimExpiredGrants(now, 256, func(txn *badger.Txn, gr *store.Grant) error {
+			return g.enqueue(txn, gr, ViaGrantExpiry)
+		})
+		if err != nil {
+			return total, err
+		}
+		for _, gr := range got {
+			g.log.Info("grant expired; deprovisioning queued", "grant", gr.ID, "user", gr.User, "app", gr.App, "expired_at", gr.ExpiresAt)
+		}
+		total += len(got)
+		if len(got) < 256 {
+			return total, nil
+		}
+	}
+}
+
+func (g *Grants) enqueue(txn *badger.Txn, gr *store.Grant, via string) error {
+	payload, _ := json.Marshal(grantJob{Via: via})
+	return store.Enqueue(txn, &store.QueueItem{
+		Kind: ItemDeprovisionGrant, Key: "grant-" + gr.ID, Ref: gr.ID,
+		Plugin: gr.Plugin, Payload: payload,
+	})
+}
+
+// runDeprovision is the deprovision-grant queue handler.
+func (g *Grants) runDeprovision(ctx context.Context, it *store.QueueItem) (string, error) {
+	gr, err := g.st.Grant(it.Ref)
+	if err != nil {
+		return "", err
+	}
+	if gr.State == store.GrantRevoked {
+		return "grant already revoked", nil
+	}
+	var job grantJob
+	_ = json.Unmarshal(it.Payload, &job)
+	if job.Via == "" {
+		job.Via = ViaGrantExpiry
+	}
+	msg, err := g.deprovision(ctx, gr, job.Via)
+	if err != nil {
+		// Show the failure on the grant while it is being retried.
+		if _, uerr := g.st.UpdateGrant(gr.ID, func(x *store.Grant) error { x.LastError = err.Error(); return nil }); uerr != nil {
+			g.log.Error("could not record deprovisioning failure on grant", "grant", gr.ID, "err", uerr)
+		}
+	}
+	return msg, err
+}
+
+// deprovision runs the deprovisioning route for gr's original request.
+func (g *Grants) deprovision(ctx context.Context, gr *store.Grant, via string) (string, error) {
+	out, err := g.hooks.Dispatch(ctx, config.KindDeprovisioning, gr.Request, via)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("deprovisioning grant %s: %w", gr.ID, err)
+	case out.Err != nil:
+		return "", fmt.Errorf("deprovisioning grant %s: %w", gr.ID, out.Err)
+	case !out.Success:
+		return "", fmt.Errorf("deprovisioning grant %s: plugin %s declined: %s", gr.ID, out.Plugin, out.Message)
+	}
+	return fmt.Sprintf("grant %s revoked by plugin %s: %s", gr.ID, out.Plugin, out.Message), nil
+}
+
+func (g *Grants) markRevoked(txn *badger.Txn, it *store.QueueItem, _ string) error {
+	var job grantJob
+	_ = json.Unmarshal(it.Payload, &job)
+	_, err := store.UpdateGrantTx(txn, it.Ref, func(x *store.Grant) error {
+		if x.State == store.GrantRevoked {
+			return nil
+		}
+		now := time.Now().UTC()
+		x.State, x.RevokedAt, x.RevokedBy, x.LastError = store.GrantRevoked, &now, job.Via, ""
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (g *Grants) markFailed(txn *badger.Txn, it *store.QueueItem, lastErr string) error {
+	_, err := store.UpdateGrantTx(txn, it.Ref, func(x *store.Grant) error {
+		if x.State != store.GrantRevoked {
+			x.State = store.GrantFailed
+		}
+		x.LastError = lastErr
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Revoke runs the deprovisioning of grant id now (the admin API), and marks
+// it revoked when it succeeds. A failure leaves the grant's state as it was
+// (an active grant is still revoked on expiry) and records the error.
+func (g *Grants) Revoke(ctx context.Context, id string) (*store.Grant, error) {
+	gr, err := g.st.Grant(id)
+	if err != nil {
+		return nil, err
+	}
+	if gr.State == store.GrantRevoked {
+		return gr, nil
+	}
+	if _, err := g.deprovision(ctx, gr, ViaAdmin); err != nil {
+		_, _ = g.st.UpdateGrant(id, func(x *store.Grant) error { x.LastError = err.Error(); return nil })
+		return gr, err
+	}
+	return g.st.UpdateGrant(id, func(x *store.Grant) error {
+		now := time.Now().UTC()
+		x.State, x.RevokedAt, x.RevokedBy, x.LastError = store.GrantRevoked, &now, ViaAdmin, ""
+		return nil
+	})
+}
+
+// GrantView is a grant as the admin API lists it (without the stored
+// request body).
+type GrantView struct {
+	ID          string     `json:"id"`
+	User        string     `json:"user"`
+	UserID      string     `json:"user_id,omitempty"`
+	App         string     `json:"app"`
+	Permissions []string   `json:"permissions"`
+	Plugin      string     `json:"plugin"`
+	State       string     `json:"state"`
+	GrantedAt   time.Time  `json:"granted_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy   string     `json:"revoked_by,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+func grantView(g *store.Grant) GrantView {
+	return GrantView{
+		ID: g.ID, User: g.User, UserID: g.UserID, App: g.App, Permissions: g.Permissions,
+		Plugin: g.Plugin, State: g.State, GrantedAt: g.GrantedAt, ExpiresAt: g.ExpiresAt,
+		RevokedAt: g.RevokedAt, RevokedBy: g.RevokedBy, LastError: g.LastError,
+	}
+}
+
+// RegisterAdmin adds GET /v1/grants and POST /v1/grants/{id}/revoke.
+func (g *Grants) RegisterAdmin(s *Server) {
+	s.HandleAdmin("GET", "/v1/grants", g.serveList)
+	s.HandleAdmin("POST", "/v1/grants/{id}/revoke", g.serveRevoke)
+}
+
+func (g *Grants) serveList(ctx *fasthttp.RequestCtx, _ []string) {
+	a := ctx.QueryArgs()
+	f := store.GrantFilter{User: string(a.Peek("user")), App: string(a.Peek("app")), State: string(a.Peek("state"))}
+	switch f.State {
+	case "", store.GrantActive, store.GrantRevoked, store.GrantFailed:
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "state: want active, revoked or failed, got "+f.State)
+		return
+	}
+	list, err := g.st.ListGrants(f)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	out := make([]GrantView, len(list))
+	for i := range list {
+		out[i] = grantView(&list[i])
+	}
+	writeJSON(ctx, out)
+}
+
+func (g *Grants) serveRevoke(ctx *fasthttp.RequestCtx, p []string) {
+	gr, err := g.Revoke(ctx, p[0])
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "no grant "+p[0])
+	case err != nil:
+		writeError(ctx, fasthttp.StatusBadGateway, err.Error())
+	default:
+		writeJSON(ctx, grantView(gr))
+	}
+}

@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/okta"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Pipeline wires the durable event work together: [[on_event]]
+// subscriptions enqueue plugin runs inside the Okta batch transaction, the
+// worker pool drains the queue, and the grant scheduler revokes expired
+// time-boxed grants through the deprovisioning route.
+type Pipeline struct {
+	Worker *Worker
+	Events *Events
+	Grants *Grants
+}
+
+// PipelineOptions are NewPipeline's inputs.
+type PipelineOptions struct {
+	Config *config.Config
+	Store  *store.Store
+	// Server gets OnAccepted, OnCommitted and the /v1/dlq, /v1/queue and
+	// /v1/grants admin routes. May be nil (tests of the pipeline alone).
+	Server *Server
+	// Dispatcher runs deprovisioning for expired grants; its OnSuccess is
+	// chained to record grants from successful provisioning.
+	Dispatcher *Dispatcher
+	// Plugins are the loaded plugins (PluginSet.Deciders).
+	Plugins map[string]Decider
+	// Audit receives one record per event plugin run (nil: none).
+	Audit  *store.AuditLog
+	Logger *slog.Logger
+}
+
+// NewPipeline builds the pipeline and hooks it into the server and the
+// dispatcher. Call before Server.Serve; then Run it.
+func NewPipeline(o PipelineOptions) *Pipeline {
+	w := NewWorker(o.Store, o.Config.Queue, o.Logger)
+	p := &Pipeline{
+		Worker: w,
+		Events: NewEvents(o.Config, o.Store, w, o.Plugins, o.Audit, o.Logger),
+		Grants: NewGrants(o.Store, o.Config.Grants, w, o.Dispatcher, o.Logger),
+	}
+	if d := o.Dispatcher; d != nil {
+		prev := d.OnSuccess
+		d.OnSuccess = func(kind string, raw []byte, out Outcome) {
+			if prev != nil {
+				prev(kind, raw, out)
+			}
+			p.Grants.OnSuccess(kind, raw, out)
+		}
+	}
+	if s := o.Server; s != nil {
+		prev := s.OnAccepted
+		s.OnAccepted = func(tx *store.Tx, ev *okta.LogEvent) error {
+			if prev != nil {
+				if err := prev(tx, ev); err != nil {
+					return err
+				}
+			}
+			return p.Events.OnAccepted(tx, ev)
+		}
+		p.Worker.RegisterAdmin(s)
+		p.Grants.RegisterAdmin(s)
+	}
+	return p
+}
+
+// OnCommitted wakes the worker after an Okta batch committed (its queued
+// work is now visible).
+func (p *Pipeline) OnCommitted() { p.Worker.Kick() }
+
+// Run drains the queue and scans grant expiries until ctx ends; it
+// returns once both stopped (items still running are left leased and run
+// again after the next start).
+func (p *Pipeline) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var werr error
+	wg.Go(func() { werr = p.Worker.Run(ctx) })
+	wg.Go(func() { _ = p.Grants.Run(ctx) })
+	wg.Wait()
+	return werr
+}
