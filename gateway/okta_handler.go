@@ -71,6 +71,9 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusInternalServerError, "batch not stored: "+err.Error())
 		return
 	}
+	if res.Accepted > 0 && s.OnCommitted != nil {
+		s.OnCommitted()
+	}
 	d := time.Since(start)
 	s.m.observeBatch(d, res.Accepted, res.Duplicates, res.Rejected)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "okta batch",

@@ -65,15 +65,18 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 			}
 			return p.Events.OnAccepted(tx, ev)
 		}
+		prevC := s.OnCommitted
+		s.OnCommitted = func() {
+			if prevC != nil {
+				prevC()
+			}
+			p.Worker.Kick()
+		}
 		p.Worker.RegisterAdmin(s)
 		p.Grants.RegisterAdmin(s)
 	}
 	return p
 }
-
-// OnCommitted wakes the worker after an Okta batch committed (its queued
-// work is now visible).
-func (p *Pipeline) OnCommitted() { p.Worker.Kick() }
 
 // Run drains the queue and scans grant expiries until ctx ends; it
 // returns once both stopped (items still running are left leased and run

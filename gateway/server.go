@@ -56,6 +56,11 @@ type Server struct {
 	// Set it before Serve.
 	OnAccepted func(*store.Tx, *okta.LogEvent) error
 
+	// OnCommitted, when set, is called after a batch with newly accepted
+	// events committed, before Okta gets its 200 (the event queue worker is
+	// woken here). Set it before Serve.
+	OnCommitted func()
+
 	cfg   *config.Config
 	st    *store.Store
 	log   *slog.Logger
