@@ -14,6 +14,14 @@ HOOKGATE_OKTA_SECRET ?= dev-okta-secret
 HOOKGATE_HOOK_SECRET ?= dev-hook-secret
 HOOKGATE_ADMIN_TOKEN ?= dev-admin-token
 export HOOKGATE_OKTA_SECRET HOOKGATE_HOOK_SECRET HOOKGATE_ADMIN_TOKEN
+# Secret the zendesk-license example reads from its config ("${ZENDESK_API_TOKEN}").
+ZENDESK_API_TOKEN ?= dev-zendesk-token
+export ZENDESK_API_TOKEN
+
+# Example plugins: examples/<name>/ -> build/plugins/<name>.wasm, rebuilt
+# when the example's or the SDK's sources change.
+EXAMPLE_DIRS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go))
+PLUGIN_WASM  := $(patsubst examples/%,build/plugins/%.wasm,$(EXAMPLE_DIRS))
 
 .PHONY: all build plugins run test fuzz bench fmt lint clean
 
@@ -23,9 +31,13 @@ all: build
 build: plugins
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookgate
 
-## plugins: example WASM plugins (none yet; the plugins issue fills this in)
-plugins:
-	@true
+## plugins: the example WASM plugins (build/plugins/<name>.wasm)
+plugins: $(PLUGIN_WASM)
+
+.SECONDEXPANSION:
+build/plugins/%.wasm: $$(wildcard examples/$$*/*.go) $(wildcard sdk/*.go) go.mod
+	@mkdir -p $(@D)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/$*
 
 ## run: build, then serve gateway.toml on ./data with dev secrets (printed)
 run: build
@@ -64,4 +76,4 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin build
