@@ -49,8 +49,27 @@ func runServe(args []string, _, stderr io.Writer) error {
 		return err
 	}
 	srv := gateway.New(cfg, st, logger)
+
+	// Inline hooks: load every [[plugin]], audit each decision, serve
+	// /hooks/{kind} and GET /v1/audit.
+	pluginSet, err := gateway.LoadPlugins(context.Background(), cfg, st, logger)
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	audit := store.NewAuditLog(st, store.AuditOptions{Logger: logger})
+	// closeHooks runs after the server stopped and before the store closes.
+	closeHooks := func() {
+		_ = audit.Close()
+		_ = pluginSet.Close()
+	}
+	dispatcher := gateway.NewDispatcher(gateway.DispatcherOptions{
+		Config: cfg, Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
+	})
+	srv.EnableHooks(dispatcher)
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
+		closeHooks()
 		_ = st.Close()
 		return fmt.Errorf("listen on %s (server.listen / --listen): %w", cfg.Server.Listen, err)
 	}
@@ -74,6 +93,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 			serveErr = err
 		}
 	}
+	closeHooks()
 	if err := st.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close store: %w", err))
 	}
