@@ -1,0 +1,186 @@
+// Package plugins is hookgate's WebAssembly plugin host. A Host compiles
+// each plugin's .wasm once (wazero's compiler engine with an on-disk
+// compilation cache shared by all plugins), keeps a pool of ready instances
+// per plugin, and runs calls on them under the plugin's limits: a timeout
+// (the instance is closed when the context ends), a memory limit (pages), an
+// output size cap, and capabilities gating the host functions (config, kv,
+// identity, http). An instance that traps, times out or runs out of memory
+// is discarded and replaced in the background; the caller gets an error
+// matching one of the Err* values and the host keeps serving.
+//
+// The host/guest contract is ABI v1, written down in sdk/ABI.md; the Go
+// guest library is github.com/hookgate/hookgate/sdk.
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Identity is the live identity state plugins read (capability
+// "identity"). *store.Store implements it. Lookups return an error wrapping
+// store.ErrNotFound for unknown ids.
+type Identity interface {
+	// LookupUser finds a user by id, login or email (email falls back to
+	// login).
+	LookupUser(ref string) (*store.User, error)
+	// UserByID, UserByLogin and UserByEmail look up by one field; email
+	// falls back to login.
+	UserByID(id string) (*store.User, error)
+	UserByLogin(login string) (*store.User, error)
+	UserByEmail(email string) (*store.User, error)
+	// Group returns a group by id; LookupGroup by id or name.
+	Group(id string) (*store.Group, error)
+	LookupGroup(ref string) (*store.Group, error)
+	// IsMember reports membership; unknown users or groups are not
+	// members.
+	IsMember(userRef, groupRef string) (bool, error)
+}
+
+// KV is the per-plugin key/value state (capability "kv"). *store.Store
+// implements it; Get returns an error wrapping store.ErrNotFound for a
+// missing key.
+type KV interface {
+	KVGet(plugin, key string) ([]byte, error)
+	KVSet(plugin, key string, value []byte, ttl time.Duration) error
+	KVDelete(plugin, key string) error
+}
+
+// HostOptions configures NewHost.
+type HostOptions struct {
+	// CacheDir holds wazero's compilation cache (created if missing). Empty
+	// keeps compiled code in memory only.
+	CacheDir string
+	// Logger receives plugin logs (with a "plugin" attribute) and host
+	// events. Default slog.Default().
+	Logger *slog.Logger
+	// Identity backs the identity host functions; nil makes them fail with
+	// ERR_UNAVAILABLE.
+	Identity Identity
+	// KV backs the kv host functions; nil makes them fail with
+	// ERR_UNAVAILABLE.
+	KV KV
+}
+
+// Host loads and runs plugins. Create one per process with NewHost; it is
+// safe for concurrent use.
+type Host struct {
+	opts  HostOptions
+	log   *slog.Logger
+	cache wazero.CompilationCache
+
+	mu      sync.Mutex
+	closed  bool
+	plugins map[*Plugin]struct{}
+}
+
+// NewHost creates the host and its compilation cache.
+func NewHost(ctx context.Context, opts HostOptions) (*Host, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Host{opts: opts, log: opts.Logger, plugins: map[*Plugin]struct{}{}}
+	if opts.CacheDir == "" {
+		h.cache = wazero.NewCompilationCache()
+	} else {
+		if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("plugins: compilation cache: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("plugins: compilation cache %s: %w", opts.CacheDir, err)
+		}
+		h.cache = c
+	}
+	return h, nil
+}
+
+// Load compiles cfg.Path (through the cache), checks it implements ABI v1
+// with only known imports, and fills its instance pool (cfg.PoolSize
+// instances, created now). cfg is a [[plugin]] table after config defaults;
+// zero limits get the config package's defaults. Errors name the plugin and
+// file and wrap ErrABIVersion or ErrBadModule where they apply.
+func (h *Host) Load(ctx context.Context, cfg config.Plugin) (*Plugin, error) {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("plugin %s: host: %w", cfg.Name, ErrClosed)
+	}
+	p, err := newPlugin(ctx, h, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		p.Close()
+		return nil, fmt.Errorf("plugin %s: host: %w", cfg.Name, ErrClosed)
+	}
+	h.plugins[p] = struct{}{}
+	return p, nil
+}
+
+func (h *Host) forget(p *Plugin) {
+	h.mu.Lock()
+	delete(h.plugins, p)
+	h.mu.Unlock()
+}
+
+// Close closes every plugin still loaded (waiting for their calls in
+// flight) and then the compilation cache.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	ps := make([]*Plugin, 0, len(h.plugins))
+	for p := range h.plugins {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.Close())
+	}
+	errs = append(errs, h.cache.Close(context.Background()))
+	return errors.Join(errs...)
+}
+
+// applyDefaults fills zero limits the way gateway/config does, so a
+// hand-built config.Plugin (tests, `hookgate plugin test`) works.
+func applyDefaults(c *config.Plugin) {
+	if c.PoolSize <= 0 {
+		c.PoolSize = 4
+	}
+	if c.Timeout.Duration <= 0 {
+		c.Timeout.Duration = 2 * time.Second
+	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = 512
+	}
+	if c.HTTPTimeout.Duration <= 0 {
+		c.HTTPTimeout.Duration = 5 * time.Second
+	}
+	if c.MaxHTTPRequestBytes <= 0 {
+		c.MaxHTTPRequestBytes = 1 << 20
+	}
+	if c.MaxHTTPResponseBytes <= 0 {
+		c.MaxHTTPResponseBytes = 4 << 20
+	}
+	if c.MaxOutputBytes <= 0 {
+		c.MaxOutputBytes = 1 << 20
+	}
+}

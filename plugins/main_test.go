@@ -1,0 +1,137 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/gateway/config"
+)
+
+// guests are the test plugins under testdata/, built once per test binary.
+var guests = []string{"kitchen", "badabi", "badimport"}
+
+var (
+	wasmDir  string // built .wasm files
+	cacheDir string // shared compilation cache
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hookgate-plugins-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	wasmDir = filepath.Join(dir, "wasm")
+	cacheDir = filepath.Join(dir, "cache")
+	if err := buildGuests(wasmDir, guests); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildGuests compiles testdata/<name> to dir/<name>.wasm in parallel with
+// the standard toolchain.
+func buildGuests(dir string, names []string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(dir, name+".wasm"), "./testdata/"+name)
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("build testdata/%s: %v\n%s", name, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func wasmPath(name string) string { return filepath.Join(wasmDir, name+".wasm") }
+
+// newHost returns a host over the shared cache with the given options,
+// closed at the end of the test.
+func newHost(t testing.TB, opts HostOptions) *Host {
+	t.Helper()
+	if opts.CacheDir == "" {
+		opts.CacheDir = cacheDir
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	h, err := NewHost(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// kitchenConfig is a [[plugin]] for the kitchen guest with every capability
+// but okta; tests adjust it.
+func kitchenConfig(name string) config.Plugin {
+	return config.Plugin{
+		Name:         name,
+		Path:         wasmPath("kitchen"),
+		PoolSize:     2,
+		Timeout:      config.Duration{Duration: 5 * time.Second},
+		MemoryLimit:  512,
+		Capabilities: []string{"log", "config", "kv", "identity", "http"},
+		Config:       map[string]string{"greeting": "hello", "group": "oncall-engineers"},
+	}
+}
+
+func load(t testing.TB, h *Host, cfg config.Plugin) *Plugin {
+	t.Helper()
+	p, err := h.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// request builds a Lumos request whose request_comment drives the kitchen.
+func request(action, email string) []byte {
+	return []byte(`{"application":{"app_id":"aws","instance_id":"0oauAvkhqZlFVNOUV5d7","user_friendly_label":"AWS"},` +
+		`"permissions":[{"label":"Admin","value":"admin","type":"PERMISSION","source":"OKTA"}],` +
+		`"target_user":{"email":"` + email + `","given_name":"A","family_name":"B"},` +
+		`"access_length":3600,"request_comment":` + quote(action) + `,"request_task_url":"https://example.com/t","custom_fields":null}`)
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// call runs kind/action and fails the test on error.
+func call(t testing.TB, p *Plugin, kind, action string) *Result {
+	t.Helper()
+	res, err := p.Call(context.Background(), kind, request(action, "alice.nguyen@example.com"))
+	if err != nil {
+		t.Fatalf("%s %q: %v (logs %v)", kind, action, err, res.Logs)
+	}
+	return res
+}

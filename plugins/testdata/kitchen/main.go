@@ -1,0 +1,138 @@
+// Command kitchen is a test plugin whose behaviour for every hook kind is
+// chosen by the request's request_comment ("action" or "action:arg"), so one
+// .wasm covers the host's normal and hostile cases.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate/sdk"
+)
+
+func main() {}
+
+var sink [][]byte
+
+func handle(req *sdk.Request) sdk.Decision {
+	action, arg, _ := strings.Cut(req.RequestComment, ":")
+	switch action {
+	case "echo":
+		return sdk.Success(req.TargetUser.Email)
+	case "config":
+		v, err := sdk.LookupConfig(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success(v)
+	case "log":
+		sdk.Log.Info("hello %s", req.TargetUser.Email)
+		sdk.Log.Warn("careful")
+		fmt.Println("to stdout")
+		fmt.Fprintln(os.Stderr, "to stderr")
+		return sdk.Success("logged")
+	case "logflood":
+		for i := 0; i < 10000; i++ {
+			sdk.Log.Info("line %d", i)
+		}
+		return sdk.Success("flooded")
+	case "kvset":
+		k, v, _ := strings.Cut(arg, "=")
+		ttl := time.Duration(0)
+		if k2, t, ok := strings.Cut(k, "@"); ok {
+			k = k2
+			d, _ := time.ParseDuration(t)
+			ttl = d
+		}
+		if err := sdk.KV.Set(k, []byte(v), ttl); err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success("set")
+	case "kvget":
+		v, err := sdk.KV.Get(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success(string(v))
+	case "kvdel":
+		if err := sdk.KV.Delete(arg); err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success("deleted")
+	case "member":
+		ok, err := sdk.IsMember(req.TargetUser.Email, arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Decision{Success: ok, Message: "member=" + fmt.Sprint(ok)}
+	case "user":
+		u, err := sdk.LookupUser(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		b, _ := json.Marshal(u)
+		return sdk.Success(string(b))
+	case "groups":
+		gs, err := sdk.UserGroups(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		var names []string
+		for _, g := range gs {
+			names = append(names, g.Name)
+		}
+		return sdk.Success(strings.Join(names, ","))
+	case "members":
+		us, err := sdk.GroupMembers(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		var logins []string
+		for _, u := range us {
+			logins = append(logins, u.Login)
+		}
+		return sdk.Success(strings.Join(logins, ","))
+	case "group":
+		g, err := sdk.LookupGroup(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success(g.ID + "/" + g.Name)
+	case "http":
+		resp, err := sdk.HTTP.Post(arg, "application/json", []byte(`{"user":"`+req.TargetUser.Email+`"}`), map[string]string{"X-Test": "1"})
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Decision{Success: resp.Status == 200, Message: fmt.Sprintf("%d %s %s", resp.Status, resp.Headers["X-Reply"], resp.Body)}
+	case "loop":
+		for {
+		}
+	case "bomb":
+		for {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+	case "panic":
+		panic("kitchen panics: " + arg)
+	case "exit":
+		os.Exit(3)
+	case "huge":
+		return sdk.Success(strings.Repeat("x", 2<<20))
+	}
+	return sdk.Failure("unknown action " + action)
+}
+
+func init() {
+	sdk.HandleProvisioning(handle)
+	sdk.HandleDeprovisioning(handle)
+	sdk.HandlePreApproval(handle)
+	sdk.HandleOktaEvent(func(ev *sdk.OktaEvent) sdk.Decision {
+		users := ev.Targets("User")
+		if len(users) == 0 {
+			return sdk.Failure("no user target in " + ev.EventType)
+		}
+		return sdk.Success(ev.EventType + " " + users[0].AlternateID + " " + ev.Published.UTC().Format(time.RFC3339))
+	})
+}

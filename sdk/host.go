@@ -1,0 +1,313 @@
+package sdk
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// hostErr builds the error for a negative host return code, fetching the
+// host's message from the pending result.
+func hostErr(op string, code int32) error {
+	return &HostError{Op: op, Code: code, Message: string(fetch(rawResultLen()))}
+}
+
+// fetch copies the pending host result of n bytes into Go memory.
+func fetch(n int32) []byte {
+	if n <= 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	m := rawResultRead(buf)
+	if m < 0 {
+		return nil
+	}
+	return buf[:m]
+}
+
+// result turns a host return value into its result bytes or error.
+func result(op string, n int32) ([]byte, error) {
+	if n < 0 {
+		return nil, hostErr(op, n)
+	}
+	return fetch(n), nil
+}
+
+// LookupConfig returns the plugin's config value for key (from its
+// [[plugin]] config table, ${ENV} already expanded). Errors: ErrNotFound,
+// ErrCapability (needs "config").
+func LookupConfig(key string) (string, error) {
+	b, err := result("config_get", rawConfigGet(key))
+	return string(b), err
+}
+
+// Config returns the config value for key, or "" when it is unset or the
+// plugin lacks the "config" capability (use LookupConfig to tell apart).
+func Config(key string) string {
+	v, _ := LookupConfig(key)
+	return v
+}
+
+// Log levels understood by the host.
+const (
+	levelDebug = 0
+	levelInfo  = 1
+	levelWarn  = 2
+	levelError = 3
+)
+
+// Logger writes to the gateway's structured log under the plugin's name;
+// `hookgate plugin test` prints the lines. Logging is always allowed.
+type Logger struct{}
+
+// Log is the plugin's logger.
+var Log Logger
+
+func logf(level int32, format string, args []any) {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	rawLog(level, msg)
+}
+
+// Debug logs at debug level, formatting like fmt.Sprintf when args are given.
+func (Logger) Debug(format string, args ...any) { logf(levelDebug, format, args) }
+
+// Info logs at info level, formatting like fmt.Sprintf when args are given.
+func (Logger) Info(format string, args ...any) { logf(levelInfo, format, args) }
+
+// Warn logs at warn level, formatting like fmt.Sprintf when args are given.
+func (Logger) Warn(format string, args ...any) { logf(levelWarn, format, args) }
+
+// Error logs at error level, formatting like fmt.Sprintf when args are given.
+func (Logger) Error(format string, args ...any) { logf(levelError, format, args) }
+
+// KVStore is the plugin's private key/value store (capability "kv"), kept
+// durably by the gateway under the plugin's name.
+type KVStore struct{}
+
+// KV is the plugin's key/value store.
+var KV KVStore
+
+// Get returns the value stored under key, or an error matching ErrNotFound.
+func (KVStore) Get(key string) ([]byte, error) {
+	b, err := result("kv_get", rawKVGet(key))
+	if err == nil && b == nil {
+		b = []byte{}
+	}
+	return b, err
+}
+
+// Set stores value under key; a positive ttl makes it expire after that long
+// (rounded up to whole seconds), zero keeps it until deleted.
+func (KVStore) Set(key string, value []byte, ttl time.Duration) error {
+	secs := int64(0)
+	if ttl > 0 {
+		secs = int64((ttl + time.Second - 1) / time.Second)
+	}
+	_, err := result("kv_set", rawKVSet(key, value, secs))
+	return err
+}
+
+// Delete removes key; deleting a missing key is not an error.
+func (KVStore) Delete(key string) error {
+	_, err := result("kv_delete", rawKVDelete(key))
+	return err
+}
+
+// User is a user of the live identity state (mirrors Okta).
+type User struct {
+	ID          string `json:"id"`
+	Login       string `json:"login"`
+	Email       string `json:"email"`
+	DisplayName string `json:"displayName"`
+	FirstName   string `json:"firstName"`
+	LastName    string `json:"lastName"`
+	// Status is the Okta status (ACTIVE, SUSPENDED, DEPROVISIONED...), nil
+	// until known.
+	Status *string `json:"status"`
+	// Groups and Apps are group and directly assigned app ids.
+	Groups []string `json:"groups"`
+	Apps   []string `json:"apps"`
+}
+
+// Group is a group of the live identity state.
+type Group struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Members are user ids (nil in UserGroups results).
+	Members []string `json:"members"`
+	// Apps are assigned app ids (nil in UserGroups results).
+	Apps []string `json:"apps"`
+}
+
+// Selectors for user_get (ABI.md).
+const (
+	byAny   = 0
+	byID    = 1
+	byLogin = 2
+	byEmail = 3
+)
+
+func getUser(by int32, ref string) (*User, error) {
+	b, err := result("user_get", rawUserGet(by, ref))
+	if err != nil {
+		return nil, err
+	}
+	var u User
+	if err := json.Unmarshal(b, &u); err != nil {
+		return nil, fmt.Errorf("hookgate user_get: decode: %w", err)
+	}
+	return &u, nil
+}
+
+// LookupUser finds a user by id, login or email (an email with no match
+// falls back to the login). Needs capability "identity"; a missing user is
+// an error matching ErrNotFound.
+func LookupUser(ref string) (*User, error) { return getUser(byAny, ref) }
+
+// UserByID returns the user with this Okta id.
+func UserByID(id string) (*User, error) { return getUser(byID, id) }
+
+// UserByLogin returns the user with this login.
+func UserByLogin(login string) (*User, error) { return getUser(byLogin, login) }
+
+// UserByEmail returns the user with this email, falling back to the login.
+func UserByEmail(email string) (*User, error) { return getUser(byEmail, email) }
+
+// UserGroups returns the groups (id, name, description) the user (id, login
+// or email) belongs to.
+func UserGroups(userRef string) ([]Group, error) {
+	b, err := result("user_groups", rawUserGroups(userRef))
+	if err != nil {
+		return nil, err
+	}
+	var gs []Group
+	if err := json.Unmarshal(b, &gs); err != nil {
+		return nil, fmt.Errorf("hookgate user_groups: decode: %w", err)
+	}
+	return gs, nil
+}
+
+// LookupGroup returns a group by id or name.
+func LookupGroup(ref string) (*Group, error) {
+	b, err := result("group_get", rawGroupGet(ref))
+	if err != nil {
+		return nil, err
+	}
+	var g Group
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("hookgate group_get: decode: %w", err)
+	}
+	return &g, nil
+}
+
+// GroupMembers returns the users in the group (id or name).
+func GroupMembers(groupRef string) ([]User, error) {
+	b, err := result("group_members", rawGroupMembers(groupRef))
+	if err != nil {
+		return nil, err
+	}
+	var us []User
+	if err := json.Unmarshal(b, &us); err != nil {
+		return nil, fmt.Errorf("hookgate group_members: decode: %w", err)
+	}
+	return us, nil
+}
+
+// IsMember reports whether the user (id, login or email) is in the group (id
+// or name). Unknown users or groups are simply not members.
+func IsMember(userRef, groupRef string) (bool, error) {
+	n := rawIsMember(userRef, groupRef)
+	if n < 0 {
+		return false, hostErr("is_member", n)
+	}
+	return n == 1, nil
+}
+
+// HTTPRequest is an outbound request (capability "http"; the URL's host must
+// be in the plugin's allowed_hosts).
+type HTTPRequest struct {
+	// Method defaults to GET.
+	Method  string
+	URL     string
+	Headers map[string]string
+	Body    []byte
+}
+
+// HTTPResponse is the answer to an HTTPRequest. Redirects within
+// allowed_hosts are followed by the host.
+type HTTPResponse struct {
+	Status  int
+	Headers map[string]string
+	Body    []byte
+}
+
+// wireHTTP is the ABI's JSON form of requests and responses: the body is a
+// UTF-8 string in "body", or base64 in "body_base64" when it is not UTF-8.
+type wireHTTP struct {
+	Method     string            `json:"method,omitempty"`
+	URL        string            `json:"url,omitempty"`
+	Status     int               `json:"status,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Body       string            `json:"body,omitempty"`
+	BodyBase64 string            `json:"body_base64,omitempty"`
+}
+
+// HTTPClient sends requests through the host.
+type HTTPClient struct{}
+
+// HTTP is the plugin's HTTP client.
+var HTTP HTTPClient
+
+// Do sends req and returns the response. Any status is a response, not an
+// error; errors are ErrCapability, ErrDenied, ErrTooLarge, ErrTimeout or
+// ErrUnavailable (connection failures).
+func (HTTPClient) Do(req HTTPRequest) (*HTTPResponse, error) {
+	w := wireHTTP{Method: req.Method, URL: req.URL, Headers: req.Headers}
+	if utf8.Valid(req.Body) {
+		w.Body = string(req.Body)
+	} else {
+		w.BodyBase64 = base64.StdEncoding.EncodeToString(req.Body)
+	}
+	in, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("hookgate http_request: encode: %w", err)
+	}
+	b, err := result("http_request", rawHTTPRequest(in))
+	if err != nil {
+		return nil, err
+	}
+	var r wireHTTP
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("hookgate http_request: decode: %w", err)
+	}
+	resp := &HTTPResponse{Status: r.Status, Headers: r.Headers, Body: []byte(r.Body)}
+	if r.BodyBase64 != "" {
+		if resp.Body, err = base64.StdEncoding.DecodeString(r.BodyBase64); err != nil {
+			return nil, fmt.Errorf("hookgate http_request: decode body: %w", err)
+		}
+	}
+	return resp, nil
+}
+
+// Get sends a GET with optional headers.
+func (c HTTPClient) Get(url string, headers map[string]string) (*HTTPResponse, error) {
+	return c.Do(HTTPRequest{Method: "GET", URL: url, Headers: headers})
+}
+
+// Post sends a POST of body with the given content type and optional headers.
+func (c HTTPClient) Post(url, contentType string, body []byte, headers map[string]string) (*HTTPResponse, error) {
+	h := make(map[string]string, len(headers)+1)
+	for k, v := range headers {
+		h[k] = v
+	}
+	if contentType != "" {
+		h["Content-Type"] = contentType
+	}
+	return c.Do(HTTPRequest{Method: "POST", URL: url, Headers: h, Body: body})
+}

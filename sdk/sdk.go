@@ -1,0 +1,244 @@
+// Package sdk is the guest-side library for hookgate plugins. A plugin is a
+// Go main package compiled to WebAssembly with the standard toolchain:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o myplugin.wasm .
+//
+// It registers one handler per hook kind it serves, in an init function, and
+// uses the helpers here (Config, Log, KV, LookupUser, IsMember, HTTP...) to
+// reach the host. Authors never touch pointers or the ABI (sdk/ABI.md):
+//
+//	package main
+//
+//	import "github.com/hookgate/hookgate/sdk"
+//
+//	func main() {}
+//
+//	func init() {
+//		sdk.HandlePreApproval(func(req *sdk.Request) sdk.Decision {
+//			ok, err := sdk.IsMember(req.TargetUser.Email, sdk.Config("group"))
+//			if err != nil {
+//				return sdk.Deny("identity lookup failed: " + err.Error())
+//			}
+//			if !ok {
+//				return sdk.Deny("not on call")
+//			}
+//			return sdk.Approve("on call")
+//		})
+//	}
+//
+// The package imports only the standard library, so building a plugin never
+// pulls in the host's dependencies. On other platforms it still compiles (so
+// `go vet ./...` works), but every host call returns ErrUnavailable.
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ABIVersion is the version of the host/guest contract this SDK implements
+// (see sdk/ABI.md). The host refuses plugins built for a version it does not
+// know.
+const ABIVersion = 1
+
+// Hook kinds a plugin can handle. The first four are the inline access hooks
+// (Lumos contract); KindOktaEvent is an Okta System Log event delivered to an
+// [[on_event]] subscriber.
+const (
+	KindProvisioning      = "provisioning"
+	KindDeprovisioning    = "deprovisioning"
+	KindPreApproval       = "pre_approval"
+	KindRequestValidation = "request_validation"
+	KindOktaEvent         = "okta_event"
+)
+
+// Application identifies the app access is requested for.
+type Application struct {
+	AppID             string `json:"app_id"`
+	InstanceID        string `json:"instance_id"`
+	UserFriendlyLabel string `json:"user_friendly_label"`
+}
+
+// Permission is one permission (role, group, entitlement) in the request.
+type Permission struct {
+	Label  string `json:"label"`
+	Value  string `json:"value"`
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+// TargetUser is the user access is requested for.
+type TargetUser struct {
+	Email      string `json:"email"`
+	GivenName  string `json:"given_name"`
+	FamilyName string `json:"family_name"`
+}
+
+// Request is the body of an inline access hook (the same for all four
+// kinds).
+type Request struct {
+	Application Application  `json:"application"`
+	Permissions []Permission `json:"permissions"`
+	TargetUser  TargetUser   `json:"target_user"`
+	// AccessLength is the requested duration in seconds; nil means
+	// permanent.
+	AccessLength   *int64 `json:"access_length"`
+	RequestComment string `json:"request_comment"`
+	RequestTaskURL string `json:"request_task_url"`
+	// CustomFields are the app's intake fields; nil when it has none.
+	CustomFields map[string]any `json:"custom_fields"`
+}
+
+// OktaActor is an Okta System Log actor or target.
+type OktaActor struct {
+	ID          string         `json:"id"`
+	Type        string         `json:"type"`
+	AlternateID string         `json:"alternateId"`
+	DisplayName string         `json:"displayName"`
+	DetailEntry map[string]any `json:"detailEntry"`
+}
+
+// OktaOutcome is an Okta event's outcome.
+type OktaOutcome struct {
+	Result string `json:"result"`
+	Reason string `json:"reason"`
+}
+
+// OktaEvent is one Okta System Log event (the LogEvent object), as delivered
+// to event plugins.
+type OktaEvent struct {
+	UUID           string       `json:"uuid"`
+	Published      time.Time    `json:"published"`
+	EventType      string       `json:"eventType"`
+	DisplayMessage string       `json:"displayMessage"`
+	Severity       string       `json:"severity"`
+	Outcome        *OktaOutcome `json:"outcome"`
+	Actor          OktaActor    `json:"actor"`
+	Target         []OktaActor  `json:"target"`
+	// Raw is the whole event as delivered, for fields not modelled here.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Targets returns the event's targets of the given Okta type ("User",
+// "UserGroup", "AppInstance"...).
+func (e *OktaEvent) Targets(typ string) []OktaActor {
+	var out []OktaActor
+	for _, t := range e.Target {
+		if t.Type == typ {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Decision is a handler's answer. The gateway maps it to the caller's wire
+// literals (PROVISIONED_USER, APPROVED, ...); plugins never write those.
+// Message is shown to the requester where the caller supports it and is
+// always logged and audited.
+type Decision struct {
+	Success bool   `json:"success"`
+	Message string `json:"message,omitempty"`
+}
+
+// Success is a successful provisioning, deprovisioning or event handling.
+func Success(msg string) Decision { return Decision{Success: true, Message: msg} }
+
+// Failure is an unsuccessful outcome (nothing provisioned, event to retry).
+func Failure(msg string) Decision { return Decision{Success: false, Message: msg} }
+
+// Approve pre-approves a request (pre_approval).
+func Approve(msg string) Decision { return Success(msg) }
+
+// Deny declines pre-approval; the request goes through the normal approval
+// flow.
+func Deny(msg string) Decision { return Failure(msg) }
+
+// Valid accepts a request (request_validation).
+func Valid(msg string) Decision { return Success(msg) }
+
+// Invalid rejects a request; msg tells the requester what to fix.
+func Invalid(msg string) Decision { return Failure(msg) }
+
+// handler turns one input document into one output document.
+type handler func(in []byte) ([]byte, error)
+
+var handlers = map[string]handler{}
+
+func requestHandler(fn func(*Request) Decision) handler {
+	return func(in []byte) ([]byte, error) {
+		var req Request
+		if err := json.Unmarshal(in, &req); err != nil {
+			return nil, fmt.Errorf("decode request: %w", err)
+		}
+		return json.Marshal(fn(&req))
+	}
+}
+
+// HandleProvisioning registers fn for the provisioning hook. Call it from
+// init; a later registration for the same kind replaces an earlier one.
+func HandleProvisioning(fn func(*Request) Decision) {
+	handlers[KindProvisioning] = requestHandler(fn)
+}
+
+// HandleDeprovisioning registers fn for the deprovisioning hook.
+func HandleDeprovisioning(fn func(*Request) Decision) {
+	handlers[KindDeprovisioning] = requestHandler(fn)
+}
+
+// HandlePreApproval registers fn for the pre_approval hook.
+func HandlePreApproval(fn func(*Request) Decision) {
+	handlers[KindPreApproval] = requestHandler(fn)
+}
+
+// HandleRequestValidation registers fn for the request_validation hook.
+func HandleRequestValidation(fn func(*Request) Decision) {
+	handlers[KindRequestValidation] = requestHandler(fn)
+}
+
+// HandleOktaEvent registers fn for Okta events routed to this plugin by
+// [[on_event]]. A Failure decision makes the gateway retry the event later.
+func HandleOktaEvent(fn func(*OktaEvent) Decision) {
+	handlers[KindOktaEvent] = func(in []byte) ([]byte, error) {
+		var ev OktaEvent
+		if err := json.Unmarshal(in, &ev); err != nil {
+			return nil, fmt.Errorf("decode okta event: %w", err)
+		}
+		ev.Raw = append(json.RawMessage(nil), in...)
+		return json.Marshal(fn(&ev))
+	}
+}
+
+// errorOutput is the ABI's guest error document.
+func errorOutput(code, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{Error: struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{code, msg}})
+	return b
+}
+
+// dispatch runs the handler registered for kind.
+func dispatch(kind string, in []byte) []byte {
+	h, ok := handlers[kind]
+	if !ok {
+		kinds := make([]string, 0, len(handlers))
+		for k := range handlers {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		return errorOutput("no_handler", fmt.Sprintf("plugin has no handler for kind %q (it handles: %s)", kind, strings.Join(kinds, ", ")))
+	}
+	out, err := h(in)
+	if err != nil {
+		return errorOutput("bad_input", err.Error())
+	}
+	return out
+}
