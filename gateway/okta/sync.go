@@ -1,0 +1,589 @@
+package okta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/hookgate/hookgate/store"
+)
+
+// Sync phases, in the order Sync runs them (Progress.Phase).
+const (
+	PhaseUsers     = "users"
+	PhaseGroups    = "groups"
+	PhaseMembers   = "members"
+	PhaseApps      = "apps"
+	PhaseAppGroups = "app-groups"
+	PhaseAppUsers  = "app-users"
+	PhaseCleanup   = "cleanup"
+	PhaseDone      = "done"
+)
+
+// Progress is a snapshot of a running sync, for a terminal progress bar or
+// the /v1/okta/sync status endpoint.
+type Progress struct {
+	Phase string `json:"phase"`
+	// Done counts items of the phase finished so far: users, groups or apps
+	// read in the listing phases; groups or apps whose edges were read in
+	// the edge phases.
+	Done int `json:"done"`
+	// Total is the phase's item count when known in advance (edge phases),
+	// 0 when not (Okta's listings do not say how many there are).
+	Total int `json:"total"`
+}
+
+// SyncOptions configures Sync. The zero value is usable.
+type SyncOptions struct {
+	// Progress, when set, is called after every page and every group or
+	// app whose edges were read. It runs on the syncing goroutine.
+	Progress func(Progress)
+	// AppUsers also reads every app's user assignments
+	// (/api/v1/apps/{id}/users), one listing per app. Off by default: the
+	// issue's sync covers users, groups, members, apps and app-group
+	// assignments, and per-app user listings are the costliest part of a
+	// big org. Okta lists group-derived assignments there too (scope
+	// GROUP), as it writes application.user_membership.add for them, so
+	// the store's user-app edge mirrors both.
+	AppUsers bool
+	// WritesPerTxn bounds the identity writes per store transaction.
+	// Default 256.
+	WritesPerTxn int
+	// Logger receives a line per phase. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// SyncSummary counts what a sync wrote. Removals are snapshot-stamped and
+// take effect only where no newer event says otherwise.
+type SyncSummary struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// SnapshotAt is the Okta time the sync's first page was read: state
+	// older than this was replaced by the snapshot, newer events win.
+	SnapshotAt time.Time `json:"snapshotAt"`
+
+	Users       int `json:"users"`
+	Groups      int `json:"groups"`
+	Memberships int `json:"memberships"`
+	Apps        int `json:"apps"`
+	AppGroups   int `json:"appGroups"`
+	AppUsers    int `json:"appUsers"`
+
+	UsersRemoved       int `json:"usersRemoved"`
+	GroupsRemoved      int `json:"groupsRemoved"`
+	MembershipsRemoved int `json:"membershipsRemoved"`
+	AppGroupsRemoved   int `json:"appGroupsRemoved"`
+	AppUsersRemoved    int `json:"appUsersRemoved"`
+}
+
+// String is the one-paragraph summary printed at the end of `hookgate okta
+// sync`.
+func (s SyncSummary) String() string {
+	return fmt.Sprintf("synced %d users, %d groups, %d memberships, %d apps, %d app-group assignments, %d app-user assignments in %s; "+
+		"removed what Okta no longer has: %d users, %d groups, %d memberships, %d app-group and %d app-user assignments",
+		s.Users, s.Groups, s.Memberships, s.Apps, s.AppGroups, s.AppUsers, s.Finished.Sub(s.Started).Round(time.Millisecond),
+		s.UsersRemoved, s.GroupsRemoved, s.MembershipsRemoved, s.AppGroupsRemoved, s.AppUsersRemoved)
+}
+
+// Sync reads users, groups, group members, apps and app-group assignments
+// (and, with AppUsers, app-user assignments) from Okta and writes them into
+// st so that it converges with the event stream:
+//
+//   - Every write made from a page is stamped with the time Okta produced
+//     that page (its Date header, Okta's clock, truncated to the second),
+//     with an empty uuid. The store's registers are last-writer-wins by
+//     stamp, so an event published after the page was read beats the
+//     snapshot whatever order they arrive in, and an older event loses to
+//     it.
+//   - What the store has but Okta no longer lists (users, groups,
+//     membership and assignment edges) is removed with the stamp of the
+//     first page of the listing that would have shown it: anything created
+//     by an event published after the listing started survives.
+//   - Okta's user listing leaves out DEPROVISIONED users unless asked, so
+//     they are read with a second, filtered listing.
+//
+// Writes go in transactions of WritesPerTxn. A failed sync leaves what it
+// wrote (each write is individually correct); running it again is safe.
+// When no event was ever applied, a successful sync sets the store's
+// last-applied watermark to SnapshotAt so System Log catch-up starts there.
+func Sync(ctx context.Context, c *Client, st *store.Store, opts SyncOptions) (SyncSummary, error) {
+	s := &syncRun{c: c, st: st, opts: opts, sum: SyncSummary{Started: time.Now()}}
+	if s.opts.WritesPerTxn <= 0 {
+		s.opts.WritesPerTxn = 256
+	}
+	if s.opts.Logger == nil {
+		s.opts.Logger = slog.Default()
+	}
+	s.w = &syncWriter{st: st, max: s.opts.WritesPerTxn}
+	steps := []func(context.Context) error{s.users, s.groups, s.members, s.apps, s.appEdges}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			s.sum.Finished = time.Now()
+			return s.sum, fmt.Errorf("okta sync: %w", err)
+		}
+	}
+	if err := s.setWatermark(); err != nil {
+		s.sum.Finished = time.Now()
+		return s.sum, fmt.Errorf("okta sync: %w", err)
+	}
+	s.sum.Finished = time.Now()
+	s.progress(PhaseDone, 1, 1)
+	s.opts.Logger.Info("okta sync finished", "summary", s.sum.String())
+	return s.sum, nil
+}
+
+type syncRun struct {
+	c    *Client
+	st   *store.Store
+	opts SyncOptions
+	w    *syncWriter
+	sum  SyncSummary
+
+	groupIDs []string
+	appIDs   []string
+}
+
+func (s *syncRun) progress(phase string, done, total int) {
+	if s.opts.Progress != nil {
+		s.opts.Progress(Progress{Phase: phase, Done: done, Total: total})
+	}
+}
+
+// snapshotStamp stamps snapshot writes: the page's read time and no uuid,
+// so an event published at the same instant wins the tie.
+func snapshotStamp(readAt time.Time) store.Stamp {
+	return store.Stamp{Published: readAt.UTC()}
+}
+
+// listingStart tracks the read time of a listing's first page; until a page
+// arrives it is the local time the listing began (an empty listing has no
+// Date header to go by).
+type listingStart struct{ t time.Time }
+
+func startListing() *listingStart { return &listingStart{} }
+
+func (l *listingStart) page(readAt time.Time) {
+	if l.t.IsZero() || readAt.Before(l.t) {
+		l.t = readAt
+	}
+}
+
+func (l *listingStart) stamp(fallback time.Time) store.Stamp {
+	if l.t.IsZero() {
+		return snapshotStamp(fallback.Truncate(time.Second))
+	}
+	return snapshotStamp(l.t)
+}
+
+func (s *syncRun) noteSnapshot(readAt time.Time) {
+	if s.sum.SnapshotAt.IsZero() || readAt.Before(s.sum.SnapshotAt) {
+		s.sum.SnapshotAt = readAt.UTC()
+	}
+}
+
+func (s *syncRun) users(ctx context.Context) error {
+	seen := map[string]bool{}
+	began := time.Now()
+	start := startListing()
+	page := func(users []APIUser, readAt time.Time) error {
+		start.page(readAt)
+		s.noteSnapshot(readAt)
+		at := snapshotStamp(readAt)
+		for i := range users {
+			u := users[i]
+			if u.ID == "" || seen[u.ID] {
+				continue
+			}
+			seen[u.ID] = true
+			facts := store.UserFacts{
+				ID: u.ID, Login: u.Profile.Login, Email: u.Profile.Email, DisplayName: u.Profile.Name(),
+				FirstName: u.Profile.FirstName, LastName: u.Profile.LastName,
+			}
+			if err := s.w.add(func(tx *store.Tx) error {
+				if err := tx.TouchUser(facts, at); err != nil {
+					return err
+				}
+				if u.Status == "" {
+					return nil
+				}
+				return tx.SetUserStatus(u.ID, u.Status, at)
+			}); err != nil {
+				return err
+			}
+			s.sum.Users++
+		}
+		s.progress(PhaseUsers, s.sum.Users, 0)
+		return s.w.flush()
+	}
+	if err := s.c.ListUsers(ctx, nil, page); err != nil {
+		return fmt.Errorf("listing users: %w", err)
+	}
+	if err := s.c.ListUsers(ctx, url.Values{"filter": {`status eq "DEPROVISIONED"`}}, page); err != nil {
+		return fmt.Errorf("listing deprovisioned users: %w", err)
+	}
+	at := start.stamp(began)
+	err := eachStored(s.st.ListUsers, func(u store.User) string { return u.ID }, func(id string) error {
+		if seen[id] {
+			return nil
+		}
+		s.sum.UsersRemoved++
+		return s.w.add(func(tx *store.Tx) error { return tx.DeleteUser(id, at) })
+	})
+	if err != nil {
+		return fmt.Errorf("removing users Okta no longer has: %w", err)
+	}
+	s.opts.Logger.Info("okta sync: users read", "users", s.sum.Users, "removed", s.sum.UsersRemoved)
+	return s.w.flush()
+}
+
+func (s *syncRun) groups(ctx context.Context) error {
+	seen := map[string]bool{}
+	began := time.Now()
+	start := startListing()
+	err := s.c.ListGroups(ctx, nil, func(groups []APIGroup, readAt time.Time) error {
+		start.page(readAt)
+		s.noteSnapshot(readAt)
+		at := snapshotStamp(readAt)
+		for _, g := range groups {
+			if g.ID == "" || seen[g.ID] {
+				continue
+			}
+			seen[g.ID] = true
+			s.groupIDs = append(s.groupIDs, g.ID)
+			facts := store.GroupFacts{ID: g.ID, Name: g.Profile.Name, Description: g.Profile.Description}
+			if err := s.w.add(func(tx *store.Tx) error { return tx.CreateGroup(facts, at) }); err != nil {
+				return err
+			}
+			s.sum.Groups++
+		}
+		s.progress(PhaseGroups, s.sum.Groups, 0)
+		return s.w.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("listing groups: %w", err)
+	}
+	at := start.stamp(began)
+	err = eachStored(s.st.ListGroups, func(g store.Group) string { return g.ID }, func(id string) error {
+		if seen[id] {
+			return nil
+		}
+		s.sum.GroupsRemoved++
+		return s.w.add(func(tx *store.Tx) error { return tx.DeleteGroup(id, at) })
+	})
+	if err != nil {
+		return fmt.Errorf("removing groups Okta no longer has: %w", err)
+	}
+	s.opts.Logger.Info("okta sync: groups read", "groups", s.sum.Groups, "removed", s.sum.GroupsRemoved)
+	return s.w.flush()
+}
+
+func (s *syncRun) members(ctx context.Context) error {
+	for i, gid := range s.groupIDs {
+		began := time.Now()
+		start := startListing()
+		listed := map[string]bool{}
+		err := s.c.ListGroupMembers(ctx, gid, func(users []APIUser, readAt time.Time) error {
+			start.page(readAt)
+			at := snapshotStamp(readAt)
+			for _, u := range users {
+				if u.ID == "" || listed[u.ID] {
+					continue
+				}
+				listed[u.ID] = true
+				uid := u.ID
+				if err := s.w.add(func(tx *store.Tx) error { return tx.SetMembership(gid, uid, true, at) }); err != nil {
+					return err
+				}
+				s.sum.Memberships++
+			}
+			return nil
+		})
+		if IsNotFound(err) {
+			// Deleted since the group listing; its delete event (or the
+			// next sync) takes care of it.
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("listing members of group %s: %w", gid, err)
+		}
+		if err := s.w.flush(); err != nil {
+			return err
+		}
+		g, err := s.st.Group(gid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("reading group %s: %w", gid, err)
+		}
+		if g != nil {
+			at := start.stamp(began)
+			for _, uid := range g.Members {
+				if listed[uid] {
+					continue
+				}
+				s.sum.MembershipsRemoved++
+				if err := s.w.add(func(tx *store.Tx) error { return tx.SetMembership(gid, uid, false, at) }); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.w.flush(); err != nil {
+			return err
+		}
+		s.progress(PhaseMembers, i+1, len(s.groupIDs))
+	}
+	s.opts.Logger.Info("okta sync: members read", "memberships", s.sum.Memberships, "removed", s.sum.MembershipsRemoved)
+	return nil
+}
+
+func (s *syncRun) apps(ctx context.Context) error {
+	seen := map[string]bool{}
+	began := time.Now()
+	start := startListing()
+	err := s.c.ListApps(ctx, nil, func(apps []APIApp, readAt time.Time) error {
+		start.page(readAt)
+		s.noteSnapshot(readAt)
+		at := snapshotStamp(readAt)
+		for _, a := range apps {
+			if a.ID == "" || seen[a.ID] {
+				continue
+			}
+			seen[a.ID] = true
+			s.appIDs = append(s.appIDs, a.ID)
+			facts := store.AppFacts{ID: a.ID, Name: a.Name, Label: a.Label}
+			if err := s.w.add(func(tx *store.Tx) error { return tx.TouchApp(facts, at) }); err != nil {
+				return err
+			}
+			s.sum.Apps++
+		}
+		s.progress(PhaseApps, s.sum.Apps, 0)
+		return s.w.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("listing apps: %w", err)
+	}
+	// The store has no app tombstone: an app Okta no longer lists keeps
+	// its record but loses its assignments.
+	at := start.stamp(began)
+	err = eachStored(s.st.ListApps, func(a store.App) string { return a.ID }, func(id string) error {
+		if seen[id] {
+			return nil
+		}
+		a, err := s.st.App(id)
+		if err != nil {
+			return err
+		}
+		for _, gid := range a.Groups {
+			s.sum.AppGroupsRemoved++
+			if err := s.w.add(func(tx *store.Tx) error { return tx.SetGroupApp(gid, id, false, at) }); err != nil {
+				return err
+			}
+		}
+		for _, uid := range a.Users {
+			s.sum.AppUsersRemoved++
+			if err := s.w.add(func(tx *store.Tx) error { return tx.SetAppUser(id, uid, false, at) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("clearing assignments of apps Okta no longer has: %w", err)
+	}
+	s.opts.Logger.Info("okta sync: apps read", "apps", s.sum.Apps)
+	return s.w.flush()
+}
+
+// appEdges reads each app's group assignments (and user assignments with
+// SyncOptions.AppUsers).
+func (s *syncRun) appEdges(ctx context.Context) error {
+	for i, aid := range s.appIDs {
+		began := time.Now()
+		start := startListing()
+		listed := map[string]bool{}
+		err := s.c.ListAppGroupAssignments(ctx, aid, func(as []APIAppGroup, readAt time.Time) error {
+			start.page(readAt)
+			at := snapshotStamp(readAt)
+			for _, a := range as {
+				if a.ID == "" || listed[a.ID] {
+					continue
+				}
+				listed[a.ID] = true
+				gid := a.ID
+				if err := s.w.add(func(tx *store.Tx) error { return tx.SetGroupApp(gid, aid, true, at) }); err != nil {
+					return err
+				}
+				s.sum.AppGroups++
+			}
+			return nil
+		})
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("listing group assignments of app %s: %w", aid, err)
+		}
+		if err := s.w.flush(); err != nil {
+			return err
+		}
+		app, err := s.st.App(aid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("reading app %s: %w", aid, err)
+		}
+		if app != nil {
+			at := start.stamp(began)
+			for _, gid := range app.Groups {
+				if listed[gid] {
+					continue
+				}
+				s.sum.AppGroupsRemoved++
+				if err := s.w.add(func(tx *store.Tx) error { return tx.SetGroupApp(gid, aid, false, at) }); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.w.flush(); err != nil {
+			return err
+		}
+		s.progress(PhaseAppGroups, i+1, len(s.appIDs))
+		if s.opts.AppUsers {
+			if err := s.appUsers(ctx, aid); err != nil {
+				return err
+			}
+			s.progress(PhaseAppUsers, i+1, len(s.appIDs))
+		}
+	}
+	s.opts.Logger.Info("okta sync: app assignments read", "appGroups", s.sum.AppGroups, "appUsers", s.sum.AppUsers)
+	return nil
+}
+
+func (s *syncRun) appUsers(ctx context.Context, aid string) error {
+	began := time.Now()
+	start := startListing()
+	listed := map[string]bool{}
+	err := s.c.ListAppUsers(ctx, aid, func(us []APIAppUser, readAt time.Time) error {
+		start.page(readAt)
+		at := snapshotStamp(readAt)
+		for _, u := range us {
+			if u.ID == "" || listed[u.ID] {
+				continue
+			}
+			listed[u.ID] = true
+			uid := u.ID
+			if err := s.w.add(func(tx *store.Tx) error { return tx.SetAppUser(aid, uid, true, at) }); err != nil {
+				return err
+			}
+			s.sum.AppUsers++
+		}
+		return nil
+	})
+	if IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing users of app %s: %w", aid, err)
+	}
+	if err := s.w.flush(); err != nil {
+		return err
+	}
+	app, err := s.st.App(aid)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("reading app %s: %w", aid, err)
+	}
+	if app != nil {
+		at := start.stamp(began)
+		for _, uid := range app.Users {
+			if listed[uid] {
+				continue
+			}
+			s.sum.AppUsersRemoved++
+			if err := s.w.add(func(tx *store.Tx) error { return tx.SetAppUser(aid, uid, false, at) }); err != nil {
+				return err
+			}
+		}
+	}
+	return s.w.flush()
+}
+
+// setWatermark gives System Log catch-up a starting point on a store that
+// never applied an event. An existing watermark is left alone: catch-up
+// from it also replays the events in between to event plugins.
+func (s *syncRun) setWatermark() error {
+	if s.sum.SnapshotAt.IsZero() {
+		return nil
+	}
+	last, err := s.st.LastAppliedPublished()
+	if err != nil {
+		return err
+	}
+	if !last.IsZero() {
+		return nil
+	}
+	at := s.sum.SnapshotAt
+	return s.st.Write(func(tx *store.Tx) error { return tx.SetLastAppliedPublished(at) })
+}
+
+// eachStored walks a paged store listing and calls fn with each id. The
+// ids are collected first so fn may write without holding a read cursor.
+func eachStored[T any](list func(after string, limit int) ([]T, string, error), id func(T) string, fn func(string) error) error {
+	var ids []string
+	after := ""
+	for {
+		items, next, err := list(after, 500)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			ids = append(ids, id(it))
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	for _, x := range slices.Compact(ids) {
+		if err := fn(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncWriter groups identity writes into transactions of at most max.
+type syncWriter struct {
+	st  *store.Store
+	max int
+	ops []func(*store.Tx) error
+}
+
+func (w *syncWriter) add(op func(*store.Tx) error) error {
+	w.ops = append(w.ops, op)
+	if len(w.ops) >= w.max {
+		return w.flush()
+	}
+	return nil
+}
+
+// flush commits the pending writes in one transaction. Store.Write may run
+// the function again after a conflict; each op only writes through tx.
+func (w *syncWriter) flush() error {
+	if len(w.ops) == 0 {
+		return nil
+	}
+	ops := w.ops
+	err := w.st.Write(func(tx *store.Tx) error {
+		for _, op := range ops {
+			if err := op(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	w.ops = w.ops[:0]
+	if err != nil {
+		return fmt.Errorf("writing %d identity updates: %w", len(ops), err)
+	}
+	return nil
+}
