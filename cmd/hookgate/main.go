@@ -51,6 +51,8 @@ func init() {
 			"dead letters of the event queue, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runDLQ},
 		{"grants", "grants list [--user REF] [--app ID] [--state S] [--addr URL] [--json]",
 			"time-boxed grants, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runGrants},
+		{"plugin", pluginTestUsage,
+			"run one plugin call on a payload file with no server; prints the response, the plugin's logs and the time", runPlugin},
 		{"version", "version", "print the version", func(_ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintln(stdout, "hookgate", version)
 			return err

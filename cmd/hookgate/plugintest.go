@@ -1,0 +1,296 @@
+package main
+
+// `hookgate plugin test`: the plugin author's inner loop. One call of a
+// .wasm plugin on a payload file, with no server: a throw-away in-memory
+// store (optionally loaded with an Okta event hook delivery so identity
+// reads answer), the same validation, routing and response mapping as the
+// gateway, and a report of the response, the plugin's log lines and the
+// time taken.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/okta"
+	"github.com/hookgate/hookgate/plugins"
+	"github.com/hookgate/hookgate/store"
+)
+
+const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--allow-host h ...] [--cap c,...] [--timeout 2s]"
+
+// errPluginFailed marks a plugin that errored, trapped or timed out: the
+// report is printed and the command exits 1.
+var errPluginFailed = errors.New("plugin call failed")
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// runPlugin dispatches `hookgate plugin <sub>`.
+func runPlugin(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		return fmt.Errorf("%w: want `hookgate %s`", errUsage, pluginTestUsage)
+	}
+	return runPluginTest(args[1:], stdout, stderr)
+}
+
+func runPluginTest(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("plugin test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wasm := fs.String("plugin", "", "the plugin .wasm file")
+	kind := fs.String("kind", "", "hook kind: provisioning, deprovisioning, pre_approval, request_validation or okta_event")
+	payload := fs.String("payload", "", "JSON file: the Lumos request body (okta_event: an Okta event hook delivery or one event)")
+	name := fs.String("name", "", "plugin name (kv namespace, logs); default: the file name without .wasm")
+	identity := fs.String("identity", "", "Okta event hook delivery (JSON envelope) applied to the temporary store first")
+	caps := fs.String("cap", "", "capabilities to grant, comma-separated (default: log,config,kv,identity, plus http when --allow-host is given)")
+	timeout := fs.Duration("timeout", 2*time.Second, "the plugin call's timeout")
+	verbose := fs.Bool("v", false, "also print host log lines (slog) to stderr")
+	var cfgKV, hosts multiFlag
+	fs.Var(&cfgKV, "config", "plugin config entry key=value (repeatable; ${ENV} is expanded)")
+	fs.Var(&hosts, "allow-host", "host or host:port the plugin may call over HTTP (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	case *wasm == "" || *kind == "" || *payload == "":
+		return fmt.Errorf("%w: --plugin, --kind and --payload are required", errUsage)
+	case !slices.Contains(config.Kinds, *kind) && *kind != plugins.KindOktaEvent:
+		return fmt.Errorf("%w: --kind %q is not one of %s, %s", errUsage, *kind, strings.Join(config.Kinds, ", "), plugins.KindOktaEvent)
+	}
+	body, err := os.ReadFile(*payload)
+	if err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+
+	pc := config.Plugin{
+		Name:         *name,
+		Path:         *wasm,
+		Config:       map[string]string{},
+		PoolSize:     1,
+		Timeout:      config.Duration{Duration: *timeout},
+		AllowedHosts: hosts,
+	}
+	if pc.Name == "" {
+		pc.Name = strings.TrimSuffix(filepath.Base(*wasm), ".wasm")
+	}
+	for _, kv := range cfgKV {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%w: --config %q: want key=value", errUsage, kv)
+		}
+		pc.Config[k] = os.ExpandEnv(v)
+	}
+	if *caps == "" {
+		pc.Capabilities = []string{config.CapLog, config.CapConfig, config.CapKV, config.CapIdentity}
+		if len(hosts) > 0 {
+			pc.Capabilities = append(pc.Capabilities, config.CapHTTP)
+		}
+	} else {
+		for _, c := range strings.Split(*caps, ",") {
+			c = strings.TrimSpace(c)
+			if !slices.Contains(config.AllCapabilities, c) {
+				return fmt.Errorf("%w: --cap %q: known capabilities are %s", errUsage, c, strings.Join(config.AllCapabilities, ", "))
+			}
+			pc.Capabilities = append(pc.Capabilities, c)
+		}
+	}
+
+	hostLog := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *verbose {
+		hostLog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	st, err := store.Open("", store.Options{InMemory: true, Logger: hostLog})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *identity != "" {
+		if err := loadIdentity(st, *identity, stdout); err != nil {
+			return err
+		}
+	}
+
+	ctx := context.Background()
+	host, err := plugins.NewHost(ctx, plugins.HostOptions{CacheDir: pluginTestCacheDir(), Logger: hostLog, Identity: st, KV: st})
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	loadStart := time.Now()
+	p, err := host.Load(ctx, pc)
+	if err != nil {
+		return err
+	}
+	loadTime := time.Since(loadStart)
+
+	if *kind == plugins.KindOktaEvent {
+		return runOktaEventTest(ctx, p, body, loadTime, stdout)
+	}
+
+	// The gateway's own path: validation, a default route to this plugin,
+	// the plugin call, the default response table.
+	capd := &capturingDecider{p: p}
+	d := gateway.NewDispatcher(gateway.DispatcherOptions{
+		Config:  &config.Config{Route: []config.Route{{Kind: *kind, Plugin: pc.Name}}, Hooks: config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}}},
+		Plugins: map[string]gateway.Decider{pc.Name: capd},
+		Logger:  hostLog,
+	})
+	out, err := d.Dispatch(ctx, *kind, body, "cli")
+	if err != nil {
+		var be *gateway.BadRequestError
+		if errors.As(err, &be) {
+			fmt.Fprintf(stdout, "response: HTTP 400 (the gateway refuses this payload before any plugin runs)\n%s\n", err)
+			return fmt.Errorf("payload %s: %w", *payload, err)
+		}
+		return err
+	}
+	rep := d.Responder().Reply(*kind, out)
+	fmt.Fprintf(stdout, "response: HTTP %d\n", rep.Status)
+	if len(rep.Body) > 0 {
+		fmt.Fprintf(stdout, "%s\n", rep.Body)
+	}
+	printLogs(stdout, capd.res)
+	decision := "failure"
+	switch {
+	case out.Err != nil:
+		decision = "error: " + out.Err.Error()
+	case out.Success:
+		decision = "success"
+	}
+	fmt.Fprintf(stdout, "decision: %s\n", decision)
+	printTimes(stdout, loadTime, capd.res, out.Duration)
+	if out.Err != nil {
+		return errPluginFailed
+	}
+	return nil
+}
+
+// capturingDecider keeps the plugin's Result (logs, duration) of the one
+// call.
+type capturingDecider struct {
+	p   *plugins.Plugin
+	res *plugins.Result
+}
+
+// Decide calls the plugin and remembers its result.
+func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte) (gateway.Decision, error) {
+	res, err := c.p.Call(ctx, kind, raw)
+	c.res = res
+	if err != nil {
+		return gateway.Decision{}, err
+	}
+	return gateway.Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
+}
+
+// runOktaEventTest runs the plugin on each event of an Okta delivery (or
+// on the one event in the payload) and prints each decision.
+func runOktaEventTest(ctx context.Context, p *plugins.Plugin, body []byte, loadTime time.Duration, stdout io.Writer) error {
+	var events [][]byte
+	if b, err := okta.ParseEnvelope(body); err == nil {
+		for _, ev := range b.Events {
+			events = append(events, ev.Raw)
+		}
+	} else {
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(body, &probe); err != nil || probe["eventType"] == nil {
+			return fmt.Errorf("okta_event payload: want an Okta event hook delivery or one System Log event (an object with eventType)")
+		}
+		events = append(events, body)
+	}
+	failed := false
+	for i, ev := range events {
+		var head struct {
+			UUID      string `json:"uuid"`
+			EventType string `json:"eventType"`
+		}
+		_ = json.Unmarshal(ev, &head)
+		fmt.Fprintf(stdout, "event %d: %s %s\n", i+1, head.EventType, head.UUID)
+		res, err := p.Call(ctx, plugins.KindOktaEvent, ev)
+		d, _ := json.Marshal(res.Decision)
+		if err != nil {
+			failed = true
+			fmt.Fprintf(stdout, "decision: error: %v\n", err)
+		} else {
+			fmt.Fprintf(stdout, "decision: %s\n", d)
+		}
+		printLogs(stdout, res)
+		printTimes(stdout, loadTime, res, res.Duration)
+	}
+	if failed {
+		return errPluginFailed
+	}
+	return nil
+}
+
+func printLogs(w io.Writer, res *plugins.Result) {
+	if res == nil || len(res.Logs) == 0 {
+		fmt.Fprintln(w, "logs: (none)")
+		return
+	}
+	fmt.Fprintln(w, "logs:")
+	for _, l := range res.Logs {
+		fmt.Fprintf(w, "  %s %-5s [%s] %s\n", l.Time.Format("15:04:05.000"), l.Level, l.Source, l.Message)
+	}
+}
+
+func printTimes(w io.Writer, load time.Duration, res *plugins.Result, total time.Duration) {
+	call := time.Duration(0)
+	if res != nil {
+		call = res.Duration
+	}
+	fmt.Fprintf(w, "time: %s total, plugin call %s (load and compile %s, not counted)\n", round(total), round(call), round(load))
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > time.Second:
+		return d.Round(time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(100 * time.Nanosecond)
+}
+
+// loadIdentity applies an Okta event hook delivery to the store.
+func loadIdentity(st *store.Store, path string, stdout io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	batch, err := okta.ParseEnvelope(b)
+	if err != nil {
+		return fmt.Errorf("identity %s: %w", path, err)
+	}
+	res, err := okta.Ingest(st, batch, okta.IngestOptions{})
+	if err != nil {
+		return fmt.Errorf("identity %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "identity: %d Okta events applied from %s\n", res.Accepted, path)
+	return nil
+}
+
+// pluginTestCacheDir is wazero's compilation cache for repeated runs
+// ("" = in memory when there is no user cache directory).
+func pluginTestCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "hookgate", "wasm-cache")
+}
