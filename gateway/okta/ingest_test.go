@@ -317,10 +317,16 @@ func TestEdgeOrderPermutations(t *testing.T) {
 		{"membership", "group.user_membership.add", "group.user_membership.remove", []Target{alice, grp},
 			func(s *store.Store) bool { ok, _ := s.IsMember(fxAlice, fxOncall); return ok }},
 		{"group-app", "group.application_assignment.add", "group.application_assignment.remove", []Target{grp, aws},
-			func(s *store.Store) bool { a, _ := s.App(fxAWS); return a != nil && slices.Contains(a.Groups, fxOncall) }},
+			func(s *store.Store) bool {
+				a, _ := s.App(fxAWS)
+				return a != nil && slices.Contains(a.Groups, fxOncall)
+			}},
 		{"app-user", "application.user_membership.add", "application.user_membership.remove",
 			[]Target{{ID: "0uaAAAAAAAAAAAAAAAAA", Type: TargetAppUser, AlternateID: "alice.nguyen@example.com"}, slack, alice},
-			func(s *store.Store) bool { u, _ := s.UserByID(fxAlice); return u != nil && slices.Contains(u.Apps, fxSlack) }},
+			func(s *store.Store) bool {
+				u, _ := s.UserByID(fxAlice)
+				return u != nil && slices.Contains(u.Apps, fxSlack)
+			}},
 	}
 	for _, e := range edges {
 		for _, seq := range [][]bool{{true, false, true}, {false, true, false}} {
@@ -713,8 +719,8 @@ func TestHugeBatchSplitsCommits(t *testing.T) {
 		ev := map[string]any{
 			"uuid": fmt.Sprintf("huge-%05d", i), "eventType": "group.user_membership.add",
 			"published": fmt.Sprintf("2026-03-03T09:%02d:%02d.000Z", i/60%60, i%60),
-			"target": []Target{fxUserT(fmt.Sprintf("00uHUGE%05d", i), fmt.Sprintf("u%d@example.com", i)), fxGroupT(fxOncall, "oncall-engineers")},
-			"pad":    pad,
+			"target":    []Target{fxUserT(fmt.Sprintf("00uHUGE%05d", i), fmt.Sprintf("u%d@example.com", i)), fxGroupT(fxOncall, "oncall-engineers")},
+			"pad":       pad,
 		}
 		b, _ := json.Marshal(ev)
 		events = append(events, b)
