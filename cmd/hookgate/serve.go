@@ -67,6 +67,12 @@ func runServe(args []string, _, stderr io.Writer) error {
 		Config: cfg, Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
 	})
 	srv.EnableHooks(dispatcher)
+	// Event pipeline: [[on_event]] plugin runs through the durable queue
+	// (retries, dead letters) and time-boxed grants revoked on expiry.
+	pipe := gateway.NewPipeline(gateway.PipelineOptions{
+		Config: cfg, Store: st, Server: srv, Dispatcher: dispatcher,
+		Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
+	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		closeHooks()
@@ -79,6 +85,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	pipeCtx, stopPipe := context.WithCancel(context.Background())
+	piped := make(chan error, 1)
+	go func() { piped <- pipe.Run(pipeCtx) }()
 
 	var serveErr error
 	select {
@@ -92,6 +101,11 @@ func runServe(args []string, _, stderr io.Writer) error {
 		if err := <-served; err != nil && serveErr == nil {
 			serveErr = err
 		}
+	}
+	// Work still running is left leased and runs again after the next start.
+	stopPipe()
+	if err := <-piped; err != nil {
+		serveErr = errors.Join(serveErr, err)
 	}
 	closeHooks()
 	if err := st.Close(); err != nil {
