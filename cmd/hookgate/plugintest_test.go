@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// buildPluginWasm builds the packages (relative to the repo root) to .wasm
+// in dir, in parallel, and returns their paths in order.
+func buildPluginWasm(t *testing.T, dir string, pkgs ...string) []string {
+	t.Helper()
+	out := make([]string, len(pkgs))
+	errs := make([]error, len(pkgs))
+	var wg sync.WaitGroup
+	for i, pkg := range pkgs {
+		out[i] = filepath.Join(dir, filepath.Base(pkg)+".wasm")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out[i], pkg)
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = errors.New(pkg + ": " + err.Error() + "\n" + string(b))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPluginTestCommand runs `hookgate plugin test` as a real command.
+func TestPluginTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	w := buildPluginWasm(t, dir, "./examples/oncall-preapproval", "./gateway/testdata/hookplugin")
+	oncall, hookplugin := w[0], w[1]
+	fixtures := "../../../shared/fixtures"
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(binPath, append([]string{"plugin", "test"}, args...)...)
+		cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
+		b, err := cmd.CombinedOutput()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), code
+	}
+	mustHave := func(out string, subs ...string) {
+		t.Helper()
+		for _, s := range subs {
+			if !strings.Contains(out, s) {
+				t.Errorf("output lacks %q:\n%s", s, out)
+			}
+		}
+	}
+
+	out, code := run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
+		"--config", "group=oncall-engineers", "--identity", fixtures+"/okta/batch.json")
+	if code != 0 {
+		t.Errorf("alice: exit %d", code)
+	}
+	mustHave(out, "identity: 13 Okta events applied",
+		"response: HTTP 200\n"+`{"response":"APPROVED","message":"alice.nguyen@example.com is on call (oncall-engineers)"}`,
+		"[log] pre-approved alice.nguyen@example.com: member of oncall-engineers", "decision: success", "time: ")
+
+	out, code = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval_not_oncall.json",
+		"--config", "group=oncall-engineers", "--identity", fixtures+"/okta/batch.json")
+	if code != 0 {
+		t.Errorf("bob: exit %d", code)
+	}
+	mustHave(out, `{"response":"NOT_APPROVED","message":"bob.okafor@example.com is not in oncall-engineers; normal approval applies"}`, "decision: failure")
+
+	// Without identity capability the plugin cannot read the roster and says so.
+	out, _ = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
+		"--config", "group=oncall-engineers", "--cap", "log,config")
+	mustHave(out, `"response":"NOT_APPROVED"`, "could not check the on-call roster")
+
+	// A panicking plugin: the gateway's failure answer, the detail, exit 1.
+	panicky := filepath.Join(dir, "panic.json")
+	os.WriteFile(panicky, []byte(`{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"a@example.com"},"request_comment":"panic"}`), 0o644)
+	out, code = run("--plugin", hookplugin, "--kind", "provisioning", "--payload", panicky)
+	if code != 1 {
+		t.Errorf("panic: exit %d, want 1", code)
+	}
+	mustHave(out, `{"response":"NO_PROVISIONING_ACTION","message":"the access hook could not decide`, "decision: error:", "crash")
+
+	// A payload the gateway would refuse: 400 naming the field, exit 1.
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"application":{"app_id":"x"},"permissions":[],"target_user":{}}`), 0o644)
+	out, code = run("--plugin", hookplugin, "--kind", "provisioning", "--payload", bad)
+	if code != 1 {
+		t.Errorf("bad payload: exit %d, want 1", code)
+	}
+	mustHave(out, "HTTP 400", "target_user.email")
+
+	// Usage errors exit 2.
+	if out, code = run("--plugin", oncall, "--kind", "approve", "--payload", bad); code != 2 {
+		t.Errorf("bad kind: exit %d\n%s", code, out)
+	}
+}
