@@ -70,6 +70,7 @@ func exampleWasm(t testing.TB, name string) string {
 
 // received is one request a stand-in API got.
 type received struct {
+	At           time.Time
 	Method, Path string
 	Body         map[string]any
 	Status       int
@@ -83,13 +84,15 @@ type standIn struct {
 	reqs []received
 	// fail returns the status to answer a request with (0 = 200).
 	fail func(r received) int
+	// notify, when set, is called with every request after it is recorded.
+	notify func(r received)
 }
 
 func newStandIn(t testing.TB) *standIn {
 	s := &standIn{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		rec := received{Method: r.Method, Path: r.URL.Path}
+		rec := received{At: time.Now(), Method: r.Method, Path: r.URL.Path}
 		_ = json.Unmarshal(b, &rec.Body)
 		s.mu.Lock()
 		status := 200
@@ -100,7 +103,11 @@ func newStandIn(t testing.TB) *standIn {
 		}
 		rec.Status = status
 		s.reqs = append(s.reqs, rec)
+		notify := s.notify
 		s.mu.Unlock()
+		if notify != nil {
+			notify(rec)
+		}
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"status":%d}`, status)
 	}))
@@ -139,12 +146,13 @@ func (s *standIn) hostPort() string { return strings.TrimPrefix(s.URL, "http://"
 
 type fullServer struct {
 	*testServer
-	Pipe *gateway.Pipeline
+	Pipe    *gateway.Pipeline
+	Plugins *gateway.PluginSet
 }
 
 // startFull serves toml (plugin paths absolute) with the inline hooks and
 // the event pipeline wired as `hookgate serve` wires them.
-func startFull(t *testing.T, toml string) *fullServer {
+func startFull(t testing.TB, toml string) *fullServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte(toml), dir, config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")})
@@ -199,14 +207,14 @@ func startFull(t *testing.T, toml string) *fullServer {
 	return &fullServer{
 		testServer: &testServer{t: t, URL: "http://" + ln.Addr().String(), Srv: srv, Store: st, Config: cfg,
 			client: &http.Client{Timeout: 30 * time.Second}},
-		Pipe: pipe,
+		Pipe: pipe, Plugins: ps,
 	}
 }
 
 // pipelineTOML is the test config: terminate-revoke subscribed to the
 // lifecycle events with the given downstream systems, aws-grant routed for
 // app aws (optionally with an api_url), tiny backoff, fast grant scans.
-func pipelineTOML(t *testing.T, systems map[string]*standIn, awsAPI *standIn, maxAttempts int) string {
+func pipelineTOML(t testing.TB, systems map[string]*standIn, awsAPI *standIn, maxAttempts int) string {
 	t.Helper()
 	var names, cfg, hosts []string
 	for name, s := range systems {
@@ -271,7 +279,7 @@ plugin = "terminate-revoke"
 
 // eventually polls cond every 10ms until it holds or a generous deadline
 // passes (no timing is asserted; the deadline only stops a hung test).
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -402,11 +410,21 @@ func (ts *testServer) provision(accessLength int) {
 
 func lumosFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(fixturesDir(t.(*testing.T))), "lumos", name))
+	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "shared", "fixtures", "lumos", name))
+		if err == nil {
+			return b
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("shared/fixtures/lumos/%s not found above the package directory", name)
+		}
+		dir = parent
+	}
 }
 
 // --- story 1: terminated means revoked, everywhere ---

@@ -118,7 +118,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	if n > 0 {
 		w.log.Warn("re-running queue items that were in flight when the gateway stopped", "items", n)
 	}
-	work := make(chan store.QueueItem)
+	// Up to prefetch items are claimed ahead of free workers, so that under
+	// load one synced claim commit leases many items instead of one per
+	// completion. Claiming waits until at least a worker's worth of slots
+	// is free (or a worker idles), for the same reason.
+	prefetch := int64(4 * w.cfg.Workers)
+	work := make(chan store.QueueItem, prefetch)
 	var wg sync.WaitGroup
 	for range w.cfg.Workers {
 		wg.Go(func() {
@@ -144,7 +149,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		wait := w.PollInterval
-		if free := int64(w.cfg.Workers) - w.inflight.Load(); free > 0 {
+		out := w.inflight.Load()
+		if free := prefetch - out; free >= int64(w.cfg.Workers) || out < int64(w.cfg.Workers) {
 			now := time.Now()
 			items, next, err := w.st.ClaimDue(now, int(free), w.owner, w.Lease)
 			if err != nil {
@@ -153,12 +159,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			for i := range items {
 				w.inflight.Add(1)
-				select {
-				case work <- items[i]:
-				case <-ctx.Done():
-					// Left leased: the next run's RecoverQueue runs it again.
-					return nil
-				}
+				work <- items[i] // never blocks: at most prefetch outstanding
 			}
 			if len(items) == int(free) {
 				wait = 0 // there may be more
