@@ -21,7 +21,15 @@ type metrics struct {
 	eventsDuplicate atomic.Uint64
 	eventsRejected  atomic.Uint64
 	ingestNanos     atomic.Uint64 // sum of time-to-200 for OK batches
+
+	// extra appends more samples (queue and grant gauges); set before Serve.
+	extra []func(buf []byte) []byte
 }
+
+// AddMetrics registers f to append Prometheus text-format samples to every
+// /metrics answer (the event pipeline's queue and grant gauges). Call it
+// before Serve.
+func (s *Server) AddMetrics(f func(buf []byte) []byte) { s.m.extra = append(s.m.extra, f) }
 
 func newMetrics() *metrics { return &metrics{} }
 
@@ -53,6 +61,9 @@ func (m *metrics) serve(ctx *fasthttp.RequestCtx) {
 	buf = append(buf, "hookgate_okta_ingest_seconds_sum "...)
 	buf = strconv.AppendFloat(buf, float64(m.ingestNanos.Load())/1e9, 'f', 6, 64)
 	buf = append(buf, '\n')
+	for _, f := range m.extra {
+		buf = f(buf)
+	}
 	_, _ = b.Write(buf)
 }
 

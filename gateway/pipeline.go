@@ -74,6 +74,7 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 		}
 		p.Worker.RegisterAdmin(s)
 		p.Grants.RegisterAdmin(s)
+		s.AddMetrics(p.appendMetrics)
 	}
 	return p
 }
@@ -88,4 +89,28 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	wg.Go(func() { _ = p.Grants.Run(ctx) })
 	wg.Wait()
 	return werr
+}
+
+// appendMetrics writes the queue and grant gauges and this run's worker
+// counters in the Prometheus text format.
+func (p *Pipeline) appendMetrics(buf []byte) []byte {
+	st := p.Worker.st
+	if qs, err := st.QueueStats(); err == nil {
+		buf = append(buf, "# HELP hookgate_queue_items Event queue items by state (dead = dead letters).\n# TYPE hookgate_queue_items gauge\n"...)
+		buf = appendSample(buf, `hookgate_queue_items{state="pending"}`, uint64(qs.Pending))
+		buf = appendSample(buf, `hookgate_queue_items{state="in_flight"}`, uint64(qs.InFlight))
+		buf = appendSample(buf, `hookgate_queue_items{state="dead"}`, uint64(qs.Dead))
+	}
+	ok, retried, dead := p.Worker.Counts()
+	buf = append(buf, "# HELP hookgate_queue_runs_total Queue item runs since start by outcome.\n# TYPE hookgate_queue_runs_total counter\n"...)
+	buf = appendSample(buf, `hookgate_queue_runs_total{outcome="success"}`, uint64(ok))
+	buf = appendSample(buf, `hookgate_queue_runs_total{outcome="retry"}`, uint64(retried))
+	buf = appendSample(buf, `hookgate_queue_runs_total{outcome="dead_letter"}`, uint64(dead))
+	if gs, err := st.GrantStats(); err == nil {
+		buf = append(buf, "# HELP hookgate_grants Time-boxed grants by state.\n# TYPE hookgate_grants gauge\n"...)
+		for _, k := range []string{store.GrantActive, store.GrantRevoked, store.GrantFailed} {
+			buf = appendSample(buf, `hookgate_grants{state="`+k+`"}`, uint64(gs[k]))
+		}
+	}
+	return buf
 }

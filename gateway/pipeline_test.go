@@ -471,6 +471,12 @@ func TestTerminateRevokesEverywhere(t *testing.T) {
 	if n := len(ts.audit("okta_event")); n != 2 {
 		t.Fatalf("%d event plugin runs audited, want 2", n)
 	}
+	_, _, m := ts.do("GET", "/metrics", nil)
+	for _, want := range []string{`hookgate_queue_items{state="pending"} 0`, `hookgate_queue_runs_total{outcome="success"} 2`} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, m)
+		}
+	}
 }
 
 // --- story 2: access for a while, removed on its own ---
