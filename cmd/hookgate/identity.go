@@ -33,10 +33,11 @@ func getFromStore(name string, args []string, stdout, stderr io.Writer, get func
 	fs := flag.NewFlagSet(name+" get", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "./data", "Badger data directory")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return fmt.Errorf("%w: want exactly one reference", errUsage)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -45,11 +46,27 @@ func getFromStore(name string, args []string, stdout, stderr io.Writer, get func
 		return fmt.Errorf("%w (is `hookgate serve` running on it? then use the admin API)", err)
 	}
 	defer st.Close()
-	v, err := get(st, fs.Arg(0))
+	v, err := get(st, pos[0])
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", name, fs.Arg(0), err)
+		return fmt.Errorf("%s %q: %w", name, pos[0], err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (`users get alice --data ./data`), returning the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
