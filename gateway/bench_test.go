@@ -23,7 +23,7 @@ import (
 const (
 	benchSenders   = 20
 	benchPerBatch  = 50
-	benchBatches   = 30 // per sender
+	benchBatches   = 60 // per sender
 	benchGroupsPer = 10 // groups per sender the generated users join
 )
 
