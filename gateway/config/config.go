@@ -290,6 +290,13 @@ func DefaultResponses() map[string]Responses {
 type Overrides struct {
 	Listen  string
 	DataDir string
+	// Offline loads the file for a command that neither serves nor runs
+	// plugins (`hookgate okta check`, `hookgate okta sync`): every key is
+	// still decoded strictly and validated, but the serving secrets
+	// (okta.secret_env, hooks.secret_env, admin.token_env) may be unset,
+	// plugin .wasm files need not exist and unset ${ENV} references in
+	// plugin config expand to "" instead of failing. Never use it to serve.
+	Offline bool
 }
 
 // Load reads, defaults, resolves and validates the config at path. The
@@ -328,10 +335,10 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 		c.Server.DataDir = ov.DataDir
 	}
 	c.defaults(baseDir)
-	if err := c.validate(); err != nil {
+	if err := c.validate(ov.Offline); err != nil {
 		return nil, err
 	}
-	if err := c.resolveSecrets(); err != nil {
+	if err := c.resolveSecrets(ov.Offline); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -450,7 +457,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (c *Config) validate() error {
+func (c *Config) validate(offline bool) error {
 	var errs []error
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
@@ -505,6 +512,8 @@ func (c *Config) validate() error {
 		plugins[p.Name] = p
 		if p.Path == "" {
 			bad(key+".path", "required")
+		} else if offline {
+			// Not loaded by offline commands.
 		} else if st, err := os.Stat(p.Path); err != nil {
 			bad(key+".path", "%v (run `make plugins` to build the examples)", err)
 		} else if st.IsDir() {
@@ -600,11 +609,11 @@ func checkOrgURL(u string) error {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-func (c *Config) resolveSecrets() error {
+func (c *Config) resolveSecrets(offline bool) error {
 	var errs []error
 	need := func(key, env string) string {
 		v := os.Getenv(env)
-		if v == "" {
+		if v == "" && !offline {
 			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set (it holds the secret)", key, env))
 		}
 		return v
@@ -631,6 +640,9 @@ func (c *Config) resolveSecrets() error {
 				return val
 			})
 			for _, name := range missing {
+				if offline {
+					break
+				}
 				errs = append(errs, fmt.Errorf("plugin[%d] (%s).config.%s: environment variable %s is not set", i, p.Name, k, name))
 			}
 		}
