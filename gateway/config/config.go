@@ -335,6 +335,10 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 		c.Server.DataDir = ov.DataDir
 	}
 	c.defaults(baseDir)
+	if !md.IsDefined("okta", "catchup_interval") {
+		// Only when absent: an explicit "0s" disables periodic catch-up.
+		c.Okta.CatchupInterval.Duration = 5 * time.Minute
+	}
 	if err := c.validate(ov.Offline); err != nil {
 		return nil, err
 	}
@@ -489,6 +493,9 @@ func (c *Config) validate(offline bool) error {
 	}
 	if c.Hooks.Timeout.Duration > 14*time.Second {
 		bad("hooks.timeout", "%s leaves no margin inside Lumos' 15s budget (max 14s)", c.Hooks.Timeout)
+	}
+	if c.Okta.CatchupInterval.Duration < 0 {
+		bad("okta.catchup_interval", "must not be negative (0s disables periodic catch-up)")
 	}
 	if c.Okta.OrgURL != "" {
 		if err := checkOrgURL(c.Okta.OrgURL); err != nil {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOfflineLoad: an offline command loads a config whose serving secrets
@@ -57,5 +58,25 @@ config = { token = "${NOT_SET_TOKEN_VAR}" }
 		if err == nil || (key != "" && !strings.Contains(err.Error(), key)) {
 			t.Errorf("offline load of %q: err %v, want one naming %q", bad, err, key)
 		}
+	}
+}
+
+// TestCatchupIntervalDefault: absent means 5m, an explicit 0s disables.
+func TestCatchupIntervalDefault(t *testing.T) {
+	for src, want := range map[string]time.Duration{
+		"":                                     5 * time.Minute,
+		"[okta]\ncatchup_interval = \"0s\"\n":  0,
+		"[okta]\ncatchup_interval = \"30s\"\n": 30 * time.Second,
+	} {
+		c, err := Parse([]byte(src), t.TempDir(), Overrides{Offline: true})
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if got := c.Okta.CatchupInterval.Duration; got != want {
+			t.Errorf("%q: catchup_interval = %v, want %v", src, got, want)
+		}
+	}
+	if _, err := Parse([]byte("[okta]\ncatchup_interval = \"-1s\"\n"), t.TempDir(), Overrides{Offline: true}); err == nil || !strings.Contains(err.Error(), "okta.catchup_interval") {
+		t.Errorf("negative interval: err %v, want one naming okta.catchup_interval", err)
 	}
 }
