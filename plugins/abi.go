@@ -52,6 +52,5 @@ var exportSigs = map[string]struct{ params, results []api.ValueType }{
 
 // reservedImports are hookgate imports a later ABI v1 host may provide; a
 // module importing one fails to load on this host with a message saying so.
-var reservedImports = map[string]string{
-	"okta_action": "Okta write actions are not available in this hookgate version",
-}
+// (okta_action was reserved here until this host implemented it.)
+var reservedImports = map[string]string{}

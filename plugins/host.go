@@ -4,7 +4,7 @@
 // per plugin, and runs calls on them under the plugin's limits: a timeout
 // (the instance is closed when the context ends), a memory limit (pages), an
 // output size cap, and capabilities gating the host functions (config, kv,
-// identity, http). An instance that traps, times out or runs out of memory
+// identity, http, okta). An instance that traps, times out or runs out of memory
 // is discarded and replaced in the background; the caller gets an error
 // matching one of the Err* values and the host keeps serving.
 //
@@ -70,6 +70,9 @@ type HostOptions struct {
 	// KV backs the kv host functions; nil makes them fail with
 	// ERR_UNAVAILABLE.
 	KV KV
+	// Okta backs okta_action (capability "okta"); nil makes it fail with
+	// ERR_UNAVAILABLE saying no Okta org is configured.
+	Okta OktaActions
 }
 
 // Host loads and runs plugins. Create one per process with NewHost; it is

@@ -80,6 +80,7 @@ func init() {
 		"group_members": {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hGroupMembers},
 		"is_member":     {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, hIsMember},
 		"http_request":  {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hHTTPRequest},
+		"okta_action":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hOktaAction},
 	}
 }
 

@@ -32,3 +32,5 @@ func rawGroupMembers(ref string) int32 { return codeUnavailable }
 func rawIsMember(user, group string) int32 { return codeUnavailable }
 
 func rawHTTPRequest(req []byte) int32 { return codeUnavailable }
+
+func rawOktaAction(req []byte) int32 { return codeUnavailable }

@@ -44,6 +44,13 @@ func hostIsMember(up unsafe.Pointer, un uint32, gp unsafe.Pointer, gn uint32) in
 //go:wasmimport hookgate http_request
 func hostHTTPRequest(rp unsafe.Pointer, rn uint32) int32
 
+// okta_action is imported only by plugins that call an Okta helper (the Go
+// linker drops unreferenced imports), so other plugins still load on hosts
+// older than the import.
+//
+//go:wasmimport hookgate okta_action
+func hostOktaAction(rp unsafe.Pointer, rn uint32) int32
+
 func sp(s string) (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
 }
@@ -85,6 +92,8 @@ func rawIsMember(user, group string) int32 {
 }
 
 func rawHTTPRequest(req []byte) int32 { p, n := bp(req); return hostHTTPRequest(p, n) }
+
+func rawOktaAction(req []byte) int32 { p, n := bp(req); return hostOktaAction(p, n) }
 
 //go:wasmexport hookgate_abi_version
 func exportABIVersion() int32 { return ABIVersion }

@@ -1,4 +1,5 @@
-// Command badimport imports a host function this host does not provide.
+// Command badimport imports a host function this host does not provide
+// (okta_action, which it imported before, is provided now).
 package main
 
 import (
@@ -9,12 +10,12 @@ import (
 
 func main() {}
 
-//go:wasmimport hookgate okta_action
-func oktaAction(p unsafe.Pointer, n uint32) int32
+//go:wasmimport hookgate role_assign
+func roleAssign(p unsafe.Pointer, n uint32) int32
 
 func init() {
 	sdk.HandleProvisioning(func(*sdk.Request) sdk.Decision {
-		oktaAction(nil, 0)
+		roleAssign(nil, 0)
 		return sdk.Success("")
 	})
 }

@@ -1,0 +1,101 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// OktaAction is a request to change the Okta org (capability "okta"). The
+// gateway resolves User (Okta id, login or email), Group (id or name) and
+// App (Okta app id) through its identity store, calls the Okta Management
+// API with its own credentials (rate limits and retries included) and
+// writes an audit record. Action is one of the Okta* action constants.
+type OktaAction struct {
+	Action string `json:"action"`
+	User   string `json:"user,omitempty"`
+	Group  string `json:"group,omitempty"`
+	App    string `json:"app,omitempty"`
+}
+
+// Okta actions (ABI.md, okta_action).
+const (
+	OktaAddUserToGroup       = "add_user_to_group"
+	OktaRemoveUserFromGroup  = "remove_user_from_group"
+	OktaAssignAppToGroup     = "assign_app_to_group"
+	OktaUnassignAppFromGroup = "unassign_app_from_group"
+	OktaAssignUserToApp      = "assign_user_to_app"
+	OktaUnassignUserFromApp  = "unassign_user_from_app"
+)
+
+// OktaResult says what an action changed, by Okta id.
+type OktaResult struct {
+	Action  string `json:"action"`
+	UserID  string `json:"user_id"`
+	GroupID string `json:"group_id"`
+	AppID   string `json:"app_id"`
+	Message string `json:"message"`
+}
+
+// OktaClient performs Okta write actions through the gateway.
+type OktaClient struct{}
+
+// Okta is the plugin's Okta client. Every method needs capability "okta"
+// and an Okta org configured in the gateway. Errors: ErrCapability,
+// ErrNotFound (unknown user, group or app), ErrDenied (Okta refused: the
+// gateway's credentials lack the admin role or scope), ErrInvalid,
+// ErrTimeout, ErrUnavailable (no Okta org configured, or Okta failed).
+var Okta OktaClient
+
+// Do performs one action and returns what it changed.
+func (OktaClient) Do(a OktaAction) (*OktaResult, error) {
+	in, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("hookgate okta_action: encode: %w", err)
+	}
+	b, err := result("okta_action", rawOktaAction(in))
+	if err != nil {
+		return nil, err
+	}
+	var r OktaResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("hookgate okta_action: decode: %w", err)
+	}
+	return &r, nil
+}
+
+func (o OktaClient) do(action, user, group, app string) error {
+	_, err := o.Do(OktaAction{Action: action, User: user, Group: group, App: app})
+	return err
+}
+
+// AddUserToGroup adds the user (id, login or email) to the group (id or
+// name). Adding a member again succeeds.
+func (o OktaClient) AddUserToGroup(user, group string) error {
+	return o.do(OktaAddUserToGroup, user, group, "")
+}
+
+// RemoveUserFromGroup removes the user from the group.
+func (o OktaClient) RemoveUserFromGroup(user, group string) error {
+	return o.do(OktaRemoveUserFromGroup, user, group, "")
+}
+
+// AssignAppToGroup assigns the app (Okta app id) to the group (id or name),
+// so every member gets it.
+func (o OktaClient) AssignAppToGroup(app, group string) error {
+	return o.do(OktaAssignAppToGroup, "", group, app)
+}
+
+// UnassignAppFromGroup removes the app's assignment to the group.
+func (o OktaClient) UnassignAppFromGroup(app, group string) error {
+	return o.do(OktaUnassignAppFromGroup, "", group, app)
+}
+
+// AssignUserToApp assigns the app directly to the user.
+func (o OktaClient) AssignUserToApp(user, app string) error {
+	return o.do(OktaAssignUserToApp, user, "", app)
+}
+
+// UnassignUserFromApp removes the user's direct assignment to the app.
+func (o OktaClient) UnassignUserFromApp(user, app string) error {
+	return o.do(OktaUnassignUserFromApp, user, "", app)
+}
