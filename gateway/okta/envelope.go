@@ -56,16 +56,16 @@ type EnvelopeData struct {
 // reads, plus the raw JSON it was parsed from (kept for the event log and
 // plugins).
 type LogEvent struct {
-	UUID           string       `json:"uuid"`
-	Published      time.Time    `json:"published"`
-	EventType      string       `json:"eventType"`
-	Version        string       `json:"version"`
-	DisplayMessage string       `json:"displayMessage"`
-	Outcome        Outcome      `json:"outcome"`
-	Actor          Target       `json:"actor"`
-	Target         []Target     `json:"target"`
-	DebugContext   DebugContext `json:"debugContext"`
-	// Raw is the event exactly as received (not re-encoded).
+	UUID           string    `json:"uuid"`
+	Published      time.Time `json:"published"`
+	EventType      string    `json:"eventType"`
+	Version        string    `json:"version"`
+	DisplayMessage string    `json:"displayMessage"`
+	Outcome        Outcome   `json:"outcome"`
+	Target         []Target  `json:"target"`
+	// Raw is the event exactly as received (not re-encoded): the actor,
+	// debugContext and every other field hookgate does not read are only
+	// here, for the event log and plugins.
 	Raw json.RawMessage `json:"-"`
 
 	index int // position in the envelope's data.events
@@ -77,20 +77,14 @@ type Outcome struct {
 	Reason string `json:"reason"`
 }
 
-// DebugContext carries Okta's free-form debug data (for example
-// changedAttributes of a profile update or groupAppAssignmentId).
-type DebugContext struct {
-	DebugData map[string]any `json:"debugData"`
-}
-
-// Target is an actor or a target of a System Log event. Targets are found by
-// Type (see TargetOf), never by position.
+// Target is a target of a System Log event, reduced to the fields that carry
+// state (detailEntry stays in LogEvent.Raw). Targets are found by Type (see
+// TargetOf), never by position.
 type Target struct {
-	ID          string         `json:"id"`
-	Type        string         `json:"type"`
-	AlternateID string         `json:"alternateId"`
-	DisplayName string         `json:"displayName"`
-	DetailEntry map[string]any `json:"detailEntry"`
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	AlternateID string `json:"alternateId"`
+	DisplayName string `json:"displayName"`
 }
 
 // TargetOf returns the first target of the given type (compared
@@ -139,7 +133,20 @@ var ErrInvalidEvent = errors.New("invalid event")
 // missing or not an array. A malformed element of data.events goes to
 // Batch.Rejected with a reason and the others are kept. Unknown event types
 // are ordinary events.
+//
+// Bodies in the shape Okta sends are scanned once (scan.go); anything else
+// is decided by the encoding/json reference path, with the same result.
 func ParseEnvelope(body []byte) (*Batch, error) {
+	if b, err := parseEnvelopeFast(body); err == nil {
+		return b, nil
+	}
+	return parseEnvelopeRef(body)
+}
+
+// parseEnvelopeRef is the encoding/json reference implementation of
+// ParseEnvelope: it words every refusal and decides every body the fast
+// path declines.
+func parseEnvelopeRef(body []byte) (*Batch, error) {
 	var env Envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, describeJSONError("envelope", body, err)
@@ -209,9 +216,7 @@ type wireEvent struct {
 	Version        json.RawMessage `json:"version"`
 	DisplayMessage json.RawMessage `json:"displayMessage"`
 	Outcome        json.RawMessage `json:"outcome"`
-	Actor          json.RawMessage `json:"actor"`
 	Target         json.RawMessage `json:"target"`
-	DebugContext   json.RawMessage `json:"debugContext"`
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -249,7 +254,9 @@ var (
 	maxPublished = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// parseEvent decodes and validates one element of data.events.
+// parseEvent decodes and validates one element of data.events with
+// encoding/json: the reference for parseEventFast, and the path for events
+// it declines.
 func parseEvent(raw json.RawMessage) (*LogEvent, error) {
 	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("event: not a JSON object")
@@ -308,12 +315,6 @@ func parseEvent(raw json.RawMessage) (*LogEvent, error) {
 			}
 			return nil, fmt.Errorf("target: %v", err)
 		}
-	}
-	if !isNull(w.Actor) {
-		_ = json.Unmarshal(w.Actor, &ev.Actor) // informational only
-	}
-	if !isNull(w.DebugContext) {
-		_ = json.Unmarshal(w.DebugContext, &ev.DebugContext) // informational only
 	}
 	if err := Validate(ev); err != nil {
 		return nil, err
