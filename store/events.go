@@ -5,6 +5,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ type Rejected struct {
 func sortableTime(t time.Time) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(unixNano(t))^(1<<63))
-	return fmt.Sprintf("%x", b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func parseSortableTime(s string) (time.Time, error) {
@@ -65,7 +66,13 @@ func parseSortableTime(s string) (time.Time, error) {
 }
 
 func eventLogKey(published time.Time, uuid string) []byte {
-	return []byte(pEventLog + sortableTime(published) + "/" + uuid)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(unixNano(published))^(1<<63))
+	k := make([]byte, 0, len(pEventLog)+16+1+len(uuid))
+	k = append(k, pEventLog...)
+	k = hex.AppendEncode(k, b[:])
+	k = append(k, '/')
+	return append(k, uuid...)
 }
 
 // SeenEvent reports whether an event with this uuid was recorded (and its
@@ -147,14 +154,27 @@ func (tx *Tx) RecordRejected(r Rejected) error {
 	return nil
 }
 
+// lapSweepEvery is how often (in calls) SetLastAppliedPublished also sweeps
+// every stale watermark entry rather than only the greatest one.
+const lapSweepEvery = 256
+
 // SetLastAppliedPublished raises the watermark of the newest published time
 // among applied events (System Log catch-up starts there). It never lowers it.
 //
 // To keep concurrent ingests free of conflicts it does not read-modify-write
-// one key: each call writes meta/lap/<t> blindly and deletes the entries
-// older than t that a snapshot shows. A transaction only deletes keys below
-// the one it writes, so the greatest key ever written is never deleted and
-// LastAppliedPublished (the greatest key) is monotonic.
+// one key: each call writes meta/lap/<t> blindly and deletes entries older
+// than t that a snapshot (outside the transaction's conflict set) shows. A
+// transaction only deletes keys below the one it writes, so the greatest key
+// ever written is never deleted and LastAppliedPublished (the greatest key)
+// is monotonic.
+//
+// It looks only at the greatest entry (one reverse seek): when that is not
+// older than t there is nothing to do, otherwise that entry is deleted.
+// Deleted entries stay as tombstones until compaction, so scanning the whole
+// prefix on every batch grew with the number of batches ingested. Two
+// concurrent raises can both delete the same previous maximum and leave the
+// smaller of their own keys behind; that is harmless (reads take the
+// greatest) and every lapSweepEvery-th call sweeps such leftovers.
 func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
 	if t.IsZero() {
 		return nil
@@ -162,14 +182,31 @@ func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
 	if err := checkStamp(Stamp{Published: t}); err != nil {
 		return fmt.Errorf("store: set last applied: %w", err)
 	}
-	k := []byte(pLastApplied + sortableTime(t))
+	k := append([]byte(pLastApplied), sortableTime(t)...)
+	sweep := tx.s.lapCalls.Add(1)%lapSweepEvery == 0
 	var stale [][]byte
+	upToDate := false
 	err := tx.s.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(pLastApplied)
+		if !sweep {
+			opts.Reverse = true
+		}
 		it := txn.NewIterator(opts)
 		defer it.Close()
+		if !sweep {
+			it.Seek([]byte(pLastApplied + "\xff"))
+			if it.ValidForPrefix(opts.Prefix) {
+				top := it.Item().KeyCopy(nil)
+				if string(top) >= string(k) {
+					upToDate = true
+				} else {
+					stale = append(stale, top)
+				}
+			}
+			return nil
+		}
 		for it.Seek(opts.Prefix); it.ValidForPrefix(opts.Prefix); it.Next() {
 			ik := it.Item().KeyCopy(nil)
 			if string(ik) >= string(k) {
@@ -181,6 +218,9 @@ func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: set last applied: %w", err)
+	}
+	if upToDate {
+		return nil
 	}
 	for _, sk := range stale {
 		if err := tx.txn.Delete(sk); err != nil {

@@ -72,8 +72,9 @@ type AppFacts struct {
 // Tx is a read-write transaction over the store's typed keys. Obtain one from
 // Store.Write.
 type Tx struct {
-	txn *badger.Txn
-	s   *Store
+	txn  *badger.Txn
+	s    *Store
+	ents map[string]*entity // existing records read or written in this transaction (see Tx.load)
 }
 
 // Badger returns the raw transaction for packages that keep their own keys

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func openTest(t *testing.T) *Store {
@@ -469,6 +471,46 @@ func TestLastAppliedMonotonicUnderConcurrency(t *testing.T) {
 	write(t, s, func(tx *Tx) error { return tx.SetLastAppliedPublished(st(3).Published) })
 	got, err := s.LastAppliedPublished()
 	if err != nil || !got.Equal(st(39).Published) {
+		t.Fatalf("last applied %v %v", got, err)
+	}
+}
+
+// TestLastAppliedLeavesOneEntry: raises delete the previous greatest entry,
+// and the periodic sweep removes what concurrent raises left behind, so the
+// watermark keeps one live key however many batches were ingested.
+func TestLastAppliedLeavesOneEntry(t *testing.T) {
+	s := openTest(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				if err := s.Write(func(tx *Tx) error { return tx.SetLastAppliedPublished(st(g*40 + i).Published) }); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range lapSweepEvery {
+		write(t, s, func(tx *Tx) error { return tx.SetLastAppliedPublished(st(1000 + i).Published) })
+	}
+	live := 0
+	err := s.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte(pLastApplied)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			live++
+		}
+		return nil
+	})
+	if err != nil || live != 1 {
+		t.Fatalf("%d live watermark entries (want 1), err %v", live, err)
+	}
+	if got, err := s.LastAppliedPublished(); err != nil || !got.Equal(st(1000+lapSweepEvery-1).Published) {
 		t.Fatalf("last applied %v %v", got, err)
 	}
 }

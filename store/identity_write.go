@@ -41,8 +41,38 @@ func loadEntity(txn *badger.Txn, k *kind, id string) (e *entity, ok bool, err er
 	return e, true, nil
 }
 
+// load is loadEntity through the transaction's record cache: an event
+// touches a user or group, then links it, and a batch touches the same group
+// many times, so each record is read from Badger (and decoded) at most once
+// per transaction. The returned record may be changed in place only if it is
+// then written with put.
+func (tx *Tx) load(k *kind, id string) (*entity, bool, error) {
+	kb := key(k.prefix, id)
+	if e, ok := tx.ents[string(kb)]; ok {
+		return e, true, nil
+	}
+	e, ok, err := loadEntity(tx.txn, k, id)
+	if ok {
+		tx.cache(kb, e)
+	}
+	return e, ok, err
+}
+
+func (tx *Tx) cache(kb []byte, e *entity) {
+	if tx.ents == nil {
+		tx.ents = make(map[string]*entity, 16)
+	}
+	tx.ents[string(kb)] = e
+}
+
+// put writes the record and keeps it in the transaction's cache.
 func (tx *Tx) put(k *kind, id string, e *entity) error {
-	return tx.txn.Set(key(k.prefix, id), encodeEntity(e))
+	kb := key(k.prefix, id)
+	if err := tx.txn.Set(kb, encodeEntity(e)); err != nil {
+		return err
+	}
+	tx.cache(kb, e)
+	return nil
 }
 
 // fieldWins reports whether a write of a non-empty value at at replaces r: a
@@ -64,7 +94,7 @@ func (tx *Tx) touch(k *kind, id string, at Stamp, vals []string) error {
 	if err := checkStamp(at); err != nil {
 		return err
 	}
-	e, ok, err := loadEntity(tx.txn, k, id)
+	e, ok, err := tx.load(k, id)
 	if err != nil {
 		return err
 	}
@@ -107,7 +137,7 @@ func (tx *Tx) setLife(k *kind, id string, state byte, value string, at Stamp) er
 	if err := checkStamp(at); err != nil {
 		return err
 	}
-	e, ok, err := loadEntity(tx.txn, k, id)
+	e, ok, err := tx.load(k, id)
 	if err != nil {
 		return err
 	}
@@ -130,7 +160,11 @@ func (tx *Tx) setLife(k *kind, id string, state byte, value string, at Stamp) er
 
 // ensure creates a stub record for id when none exists.
 func (tx *Tx) ensure(k *kind, id string) error {
-	_, err := tx.txn.Get(key(k.prefix, id))
+	kb := key(k.prefix, id)
+	if _, ok := tx.ents[string(kb)]; ok {
+		return nil // read or written earlier in this transaction
+	}
+	_, err := tx.txn.Get(kb)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return tx.put(k, id, &entity{F: make([]reg, k.nfields)})
 	}

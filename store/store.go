@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -57,6 +58,9 @@ type Options struct {
 type Store struct {
 	db  *badger.DB
 	log *slog.Logger
+	// lapCalls counts SetLastAppliedPublished calls (it sweeps stale
+	// watermark entries every lapSweepEvery calls).
+	lapCalls atomic.Uint64
 }
 
 // Open opens (creating if needed) the store in dir with synced writes.
