@@ -137,7 +137,7 @@ func auditHandler(d *Dispatcher) AdminHandler {
 		}
 		q := ctx.QueryArgs()
 		kind := string(q.Peek("kind"))
-		if kind != "" && !knownKind(kind) && kind != ItemOktaEvent { // okta_event: event plugin runs
+		if kind != "" && !knownKind(kind) && kind != ItemOktaEvent && kind != AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
 			writeError(ctx, fasthttp.StatusBadRequest, (&UnknownKindError{Kind: kind}).Error())
 			return
 		}

@@ -59,10 +59,7 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	res, err := okta.Ingest(s.st, batch, okta.IngestOptions{
-		Retention:  s.cfg.Okta.EventRetention.Duration,
-		OnAccepted: s.OnAccepted,
-	})
+	res, err := s.IngestBatch(batch)
 	if err != nil {
 		// Nothing was acknowledged; Okta retries a 5xx once, and anything it
 		// does not retry is recovered by the System Log catch-up.
@@ -70,9 +67,6 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 		s.log.Error("okta: batch not committed", "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "batch not stored: "+err.Error())
 		return
-	}
-	if res.Accepted > 0 && s.OnCommitted != nil {
-		s.OnCommitted()
 	}
 	d := time.Since(start)
 	s.m.observeBatch(d, res.Accepted, res.Duplicates, res.Rejected)

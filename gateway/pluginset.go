@@ -20,13 +20,26 @@ type PluginSet struct {
 	byName map[string]*plugins.Plugin
 }
 
+// LoadOption adjusts the plugin host LoadPlugins creates.
+type LoadOption func(*plugins.HostOptions)
+
+// WithOktaActions backs the okta_action host function (capability "okta")
+// with a, normally the server's *OktaAPI. Without it plugins calling
+// okta_action get ERR_UNAVAILABLE ("no Okta org is configured").
+func WithOktaActions(a plugins.OktaActions) LoadOption {
+	return func(o *plugins.HostOptions) { o.Okta = a }
+}
+
 // LoadPlugins creates the host (compilation cache in [plugins].cache_dir,
 // identity and kv backed by st) and loads every [[plugin]]. st may be nil
 // (no identity or kv). On error nothing stays loaded.
-func LoadPlugins(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) (*PluginSet, error) {
+func LoadPlugins(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger, options ...LoadOption) (*PluginSet, error) {
 	opts := plugins.HostOptions{CacheDir: cfg.Plugins.CacheDir, Logger: logger}
 	if st != nil {
 		opts.Identity, opts.KV = st, st
+	}
+	for _, o := range options {
+		o(&opts)
 	}
 	h, err := plugins.NewHost(ctx, opts)
 	if err != nil {

@@ -1,0 +1,490 @@
+package gateway
+
+// The Okta Management API side of the running gateway: full sync on
+// request (POST/GET /v1/okta/sync), System Log catch-up at start-up and
+// every okta.catchup_interval, and plugin actions on Okta (okta_action).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/okta"
+	"github.com/hookgate/hookgate/plugins"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Sync states reported by GET /v1/okta/sync.
+const (
+	SyncIdle    = "idle"
+	SyncRunning = "running"
+	SyncDone    = "done"
+	SyncFailed  = "failed"
+)
+
+// AuditKindOktaAction is the audit record kind of plugin actions on Okta
+// (GET /v1/audit?kind=okta_action).
+const AuditKindOktaAction = "okta_action"
+
+// SyncStatus is the JSON of GET /v1/okta/sync (and of the 202 answer to
+// POST): the state of the last sync this process ran and its progress.
+type SyncStatus struct {
+	State string `json:"state"`
+	// Phase, Done and Total are the sync's progress (okta.Progress).
+	Phase      string            `json:"phase,omitempty"`
+	Done       int               `json:"done"`
+	Total      int               `json:"total"`
+	StartedAt  *time.Time        `json:"started_at,omitempty"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	Summary    *okta.SyncSummary `json:"summary,omitempty"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// CatchUpStatus is the JSON of GET /v1/okta/catchup: the last System Log
+// catch-up run.
+type CatchUpStatus struct {
+	// State is never (no run yet), ok or failed.
+	State      string              `json:"state"`
+	StartedAt  *time.Time          `json:"started_at,omitempty"`
+	FinishedAt *time.Time          `json:"finished_at,omitempty"`
+	Result     *okta.CatchUpResult `json:"result,omitempty"`
+	Error      string              `json:"error,omitempty"`
+	// Interval is okta.catchup_interval (0: only at start-up).
+	Interval string `json:"interval"`
+}
+
+// ErrSyncRunning is returned by StartSync while a sync runs.
+var ErrSyncRunning = errors.New("an Okta sync is already running")
+
+// OktaAPIOptions are NewOktaAPI's inputs.
+type OktaAPIOptions struct {
+	Config *config.Config
+	Store  *store.Store
+	// Server gets the /v1/okta/ admin routes, and catch-up ingests through
+	// its IngestBatch (the event hook's own path: dedupe, [[on_event]]
+	// enqueue, worker wake-up). Nil: routes are not served and catch-up
+	// ingests with okta.Ingest alone.
+	Server *Server
+	// Client talks to Okta. Nil: built from Config.Okta when okta.org_url
+	// (or HOOKGATE_OKTA_ORG_URL) is set; without an org the Management API
+	// features answer that Okta is not configured.
+	Client *okta.Client
+	// Audit receives one record per plugin action (nil: none).
+	Audit *store.AuditLog
+	// Sync tunes the syncs this API runs (Progress is set by the API).
+	Sync   okta.SyncOptions
+	Logger *slog.Logger
+}
+
+// OktaAPI runs the Okta Management API features inside the gateway. It
+// implements plugins.OktaActions for the plugin host. Create it with
+// NewOktaAPI before Serve, Run it for catch-up, Close it before closing
+// the store.
+type OktaAPI struct {
+	cfg    *config.Config
+	st     *store.Store
+	srv    *Server
+	client *okta.Client
+	audit  *store.AuditLog
+	log    *slog.Logger
+	syncO  okta.SyncOptions
+
+	// work serialises syncs and catch-ups: both write identity state and
+	// catch-up's watermark should not move under a running sync.
+	work chan struct{}
+
+	ctx    context.Context // ends at Close: stops a running sync
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	sync    SyncStatus
+	catchUp CatchUpStatus
+}
+
+// NewOktaAPI builds the Okta client from the config when none is given
+// (an error names what is missing when okta.org_url is set but the
+// credentials are not usable) and registers the admin routes.
+func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	c := o.Client
+	if c == nil && o.Config.Okta.OrgURL != "" {
+		var err error
+		c, err = okta.NewClientFromConfig(o.Config.Okta)
+		if err != nil {
+			return nil, fmt.Errorf("okta.org_url is set (%s) but the Management API client cannot be built: %w", o.Config.Okta.OrgURL, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &OktaAPI{
+		cfg: o.Config, st: o.Store, srv: o.Server, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync,
+		work: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		sync:    SyncStatus{State: SyncIdle},
+		catchUp: CatchUpStatus{State: "never", Interval: o.Config.Okta.CatchupInterval.String()},
+	}
+	if a.syncO.Logger == nil {
+		a.syncO.Logger = o.Logger
+	}
+	if s := o.Server; s != nil {
+		s.HandleAdmin("POST", "/v1/okta/sync", a.postSync)
+		s.HandleAdmin("GET", "/v1/okta/sync", a.getSync)
+		s.HandleAdmin("GET", "/v1/okta/catchup", a.getCatchUp)
+	}
+	return a, nil
+}
+
+// Configured reports whether an Okta org is configured (a client exists).
+func (a *OktaAPI) Configured() bool { return a.client != nil }
+
+// Client returns the Okta client, nil when no org is configured.
+func (a *OktaAPI) Client() *okta.Client { return a.client }
+
+// notConfigured is the message of every Management API feature without an
+// org.
+func notConfigured() string {
+	return "the Okta Management API is not configured: set okta.org_url (or HOOKGATE_OKTA_ORG_URL) and HOOKGATE_OKTA_API_TOKEN (okta.api_token_env), or [okta.oauth]"
+}
+
+// acquire takes the work slot, or fails when ctx ends first.
+func (a *OktaAPI) acquire(ctx context.Context) error {
+	select {
+	case a.work <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (a *OktaAPI) release() { <-a.work }
+
+// IngestBatch is the one path every Okta event takes into the store, from
+// the event hook and from System Log catch-up alike: okta.Ingest with the
+// configured retention (dedupe by uuid, apply, OnAccepted enqueues plugin
+// work in the same transaction), then OnCommitted when something new was
+// accepted (the event worker wakes up). It returns after the commit.
+func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
+	res, err := okta.Ingest(s.st, batch, okta.IngestOptions{
+		Retention:  s.cfg.Okta.EventRetention.Duration,
+		OnAccepted: s.OnAccepted,
+	})
+	if err != nil {
+		return res, err
+	}
+	if res.Accepted > 0 && s.OnCommitted != nil {
+		s.OnCommitted()
+	}
+	return res, nil
+}
+
+// --- sync ---
+
+// StartSync starts a full sync in the background and returns its status
+// ("running"). It fails with ErrSyncRunning while one runs and with
+// plugins.ErrOktaNotConfigured without an org.
+func (a *OktaAPI) StartSync() (SyncStatus, error) {
+	if a.client == nil {
+		return SyncStatus{}, plugins.ErrOktaNotConfigured
+	}
+	a.mu.Lock()
+	if a.sync.State == SyncRunning {
+		st := a.sync
+		a.mu.Unlock()
+		return st, ErrSyncRunning
+	}
+	if a.ctx.Err() != nil {
+		a.mu.Unlock()
+		return SyncStatus{}, errors.New("the gateway is shutting down")
+	}
+	now := time.Now().UTC()
+	a.sync = SyncStatus{State: SyncRunning, Phase: "starting", StartedAt: &now}
+	st := a.sync
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		a.runSync()
+	}()
+	return st, nil
+}
+
+func (a *OktaAPI) runSync() {
+	opts := a.syncO
+	opts.Progress = func(p okta.Progress) {
+		a.mu.Lock()
+		a.sync.Phase, a.sync.Done, a.sync.Total = p.Phase, p.Done, p.Total
+		a.mu.Unlock()
+	}
+	var sum okta.SyncSummary
+	err := a.acquire(a.ctx)
+	if err == nil {
+		a.log.Info("okta sync started", "org", a.client.OrgURL())
+		sum, err = okta.Sync(a.ctx, a.client, a.st, opts)
+		a.release()
+	}
+	now := time.Now().UTC()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sync.FinishedAt = &now
+	if err != nil {
+		a.sync.State, a.sync.Error = SyncFailed, err.Error()
+		if !sum.Started.IsZero() {
+			a.sync.Summary = &sum
+		}
+		a.log.Error("okta sync failed", "err", err)
+		return
+	}
+	a.sync.State, a.sync.Summary = SyncDone, &sum
+}
+
+// SyncStatus returns the state of the last sync.
+func (a *OktaAPI) SyncStatus() SyncStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sync
+}
+
+// postSync serves POST /v1/okta/sync: 202 with the running status, 409
+// while one runs, 503 without an org.
+func (a *OktaAPI) postSync(ctx *fasthttp.RequestCtx, _ []string) {
+	st, err := a.StartSync()
+	switch {
+	case errors.Is(err, plugins.ErrOktaNotConfigured):
+		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
+		return
+	case errors.Is(err, ErrSyncRunning):
+		writeError(ctx, http.StatusConflict, fmt.Sprintf("%v (started %s, phase %s): follow it at GET /v1/okta/sync", err, st.StartedAt.Format(time.RFC3339), st.Phase))
+		return
+	case err != nil:
+		writeError(ctx, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(ctx, st)
+	ctx.SetStatusCode(http.StatusAccepted)
+}
+
+// getSync serves GET /v1/okta/sync.
+func (a *OktaAPI) getSync(ctx *fasthttp.RequestCtx, _ []string) {
+	if a.client == nil {
+		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
+		return
+	}
+	writeJSON(ctx, a.SyncStatus())
+}
+
+// --- catch-up ---
+
+// CatchUp runs one System Log catch-up now (waiting for a running sync to
+// finish), ingesting through the server's event path, and logs the counts.
+func (a *OktaAPI) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
+	if a.client == nil {
+		return okta.CatchUpResult{}, plugins.ErrOktaNotConfigured
+	}
+	if err := a.acquire(ctx); err != nil {
+		return okta.CatchUpResult{}, err
+	}
+	defer a.release()
+	started := time.Now().UTC()
+	opts := okta.CatchUpOptions{ExtraTypes: a.extraTypes(), Logger: a.log}
+	if a.srv != nil {
+		opts.Ingest = a.srv.IngestBatch
+	} else {
+		retention := a.cfg.Okta.EventRetention.Duration
+		opts.Ingest = func(b *okta.Batch) (okta.IngestResult, error) {
+			return okta.Ingest(a.st, b, okta.IngestOptions{Retention: retention})
+		}
+	}
+	res, err := okta.CatchUp(ctx, a.client, a.st, opts)
+	finished := time.Now().UTC()
+	a.mu.Lock()
+	a.catchUp.StartedAt, a.catchUp.FinishedAt, a.catchUp.Result = &started, &finished, &res
+	if err != nil {
+		a.catchUp.State, a.catchUp.Error = "failed", err.Error()
+	} else {
+		a.catchUp.State, a.catchUp.Error = "ok", ""
+	}
+	a.mu.Unlock()
+	switch {
+	case err != nil:
+		a.log.Error("okta catch-up failed", "err", err, "accepted", res.Accepted, "duplicates", res.Duplicates)
+	case res.Skipped != "":
+		a.log.Info("okta catch-up skipped", "reason", res.Skipped)
+	}
+	return res, err
+}
+
+// extraTypes are the exact event types [[on_event]] subscribes to beyond
+// the modelled ones, so their plugins also run for missed events. Prefix
+// patterns ("group.*") cannot be expressed in the System Log's eq filter;
+// the modelled types they cover are read anyway.
+func (a *OktaAPI) extraTypes() []string {
+	var out []string
+	for _, o := range a.cfg.OnEvent {
+		for _, t := range o.Types {
+			if !strings.HasSuffix(t, "*") {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// getCatchUp serves GET /v1/okta/catchup.
+func (a *OktaAPI) getCatchUp(ctx *fasthttp.RequestCtx, _ []string) {
+	if a.client == nil {
+		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
+		return
+	}
+	a.mu.Lock()
+	st := a.catchUp
+	a.mu.Unlock()
+	writeJSON(ctx, st)
+}
+
+// Run catches up with the System Log once right away and then every
+// okta.catchup_interval (0: only once) until ctx ends; it returns after
+// Close, so a running sync has stopped too. Without an org it waits for
+// ctx and returns.
+func (a *OktaAPI) Run(ctx context.Context) error {
+	defer a.Close()
+	if a.client == nil {
+		<-ctx.Done()
+		return nil
+	}
+	_, _ = a.CatchUp(ctx)
+	iv := a.cfg.Okta.CatchupInterval.Duration
+	if iv <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			_, _ = a.CatchUp(ctx)
+		}
+	}
+}
+
+// Close stops a running sync and waits for it. Call it before closing the
+// store (Run calls it on return).
+func (a *OktaAPI) Close() {
+	a.cancel()
+	a.wg.Wait()
+}
+
+// --- plugin actions ---
+
+// OktaAction performs a plugin's action on Okta (plugins.OktaActions):
+// references are resolved through the identity store, the call goes
+// through the gateway's Okta client and every attempt leaves an audit
+// record of kind okta_action.
+func (a *OktaAPI) OktaAction(ctx context.Context, plugin string, req plugins.OktaActionRequest) (*plugins.OktaActionResult, error) {
+	start := time.Now()
+	rec := store.AuditRecord{Time: start.UTC(), Kind: AuditKindOktaAction, Plugin: plugin, User: req.User, AppID: req.App, Via: "plugin"}
+	res, err := a.oktaAction(ctx, req, &rec)
+	rec.Duration = time.Since(start)
+	if err != nil {
+		rec.Decision, rec.Error = "error", err.Error()
+		rec.Message = req.Action + " failed"
+	} else {
+		rec.Decision, rec.Message = "success", res.Message
+	}
+	if a.audit != nil {
+		if aerr := a.audit.Record(rec); aerr != nil {
+			a.log.Error("okta action: audit record not written", "plugin", plugin, "action", req.Action, "err", aerr)
+		}
+	}
+	lvl := slog.LevelInfo
+	if err != nil {
+		lvl = slog.LevelWarn
+	}
+	a.log.Log(ctx, lvl, "okta action", "plugin", plugin, "action", req.Action, "user", req.User, "group", req.Group, "app", req.App, "message", rec.Message, "err", err)
+	return res, err
+}
+
+func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest, rec *store.AuditRecord) (*plugins.OktaActionResult, error) {
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", plugins.ErrOktaInvalid, err)
+	}
+	if a.client == nil {
+		return nil, plugins.ErrOktaNotConfigured
+	}
+	res := &plugins.OktaActionResult{Action: req.Action}
+	var userName, groupName, appName string
+	if req.User != "" {
+		u, err := a.st.LookupUser(req.User)
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", req.User, err)
+		}
+		res.UserID, userName = u.ID, u.Login
+		if userName == "" {
+			userName = u.ID
+		}
+		rec.User = userName
+	}
+	if req.Group != "" {
+		g, err := a.st.LookupGroup(req.Group)
+		if err != nil {
+			return nil, fmt.Errorf("group %q: %w", req.Group, err)
+		}
+		res.GroupID, groupName = g.ID, g.Name
+		rec.Permissions = []string{g.Name}
+	}
+	if req.App != "" {
+		app, err := a.st.App(req.App)
+		if err != nil {
+			return nil, fmt.Errorf("app %q (an Okta app id): %w", req.App, err)
+		}
+		res.AppID, appName = app.ID, app.Label
+		if appName == "" {
+			appName = app.Name
+		}
+		rec.AppID = app.ID
+	}
+	var err error
+	switch req.Action {
+	case plugins.OktaAddUserToGroup:
+		err = a.client.AddUserToGroup(ctx, res.GroupID, res.UserID)
+		res.Message = fmt.Sprintf("added %s (%s) to group %s (%s)", userName, res.UserID, groupName, res.GroupID)
+	case plugins.OktaRemoveUserFromGroup:
+		err = a.client.RemoveUserFromGroup(ctx, res.GroupID, res.UserID)
+		res.Message = fmt.Sprintf("removed %s (%s) from group %s (%s)", userName, res.UserID, groupName, res.GroupID)
+	case plugins.OktaAssignAppToGroup:
+		err = a.client.AssignAppToGroup(ctx, res.AppID, res.GroupID)
+		res.Message = fmt.Sprintf("assigned app %s (%s) to group %s (%s)", appName, res.AppID, groupName, res.GroupID)
+	case plugins.OktaUnassignAppFromGroup:
+		err = a.client.UnassignAppFromGroup(ctx, res.AppID, res.GroupID)
+		res.Message = fmt.Sprintf("unassigned app %s (%s) from group %s (%s)", appName, res.AppID, groupName, res.GroupID)
+	case plugins.OktaAssignUserToApp:
+		err = a.client.AssignUserToApp(ctx, res.AppID, res.UserID)
+		res.Message = fmt.Sprintf("assigned app %s (%s) to %s (%s)", appName, res.AppID, userName, res.UserID)
+	case plugins.OktaUnassignUserFromApp:
+		err = a.client.UnassignUserFromApp(ctx, res.AppID, res.UserID)
+		res.Message = fmt.Sprintf("unassigned app %s (%s) from %s (%s)", appName, res.AppID, userName, res.UserID)
+	}
+	if err != nil {
+		switch {
+		case okta.IsNotFound(err):
+			return nil, fmt.Errorf("%w in Okta: %v", store.ErrNotFound, err)
+		case okta.IsStatus(err, http.StatusForbidden), okta.IsStatus(err, http.StatusUnauthorized):
+			return nil, fmt.Errorf("%w: %v (check the admin role and scopes with `hookgate okta check`)", plugins.ErrOktaDenied, err)
+		case okta.IsStatus(err, http.StatusBadRequest):
+			return nil, fmt.Errorf("%w: %v", plugins.ErrOktaInvalid, err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
