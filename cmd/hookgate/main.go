@@ -6,6 +6,8 @@
 //	hookgate groups get <id|name> [--data DIR]
 //	hookgate dlq list|show|replay|drop [ID] [--addr URL]
 //	hookgate grants list [--user REF] [--app ID] [--state S] [--addr URL]
+//	hookgate okta check [--config gateway.toml] [--json]
+//	hookgate okta sync [--config gateway.toml] [--addr URL] [--data DIR]
 //	hookgate version
 //	hookgate help [command]
 //
@@ -51,6 +53,8 @@ func init() {
 			"dead letters of the event queue, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runDLQ},
 		{"grants", "grants list [--user REF] [--app ID] [--state S] [--addr URL] [--json]",
 			"time-boxed grants, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runGrants},
+		{"okta", oktaUsage,
+			"Okta Management API: check credentials and scopes; full sync of users, groups, apps (through the running server, or into a stopped server's store)", runOkta},
 		{"plugin", pluginTestUsage,
 			"run one plugin call on a payload file with no server; prints the response, the plugin's logs and the time", runPlugin},
 		{"version", "version", "print the version", func(_ []string, stdout, _ io.Writer) error {

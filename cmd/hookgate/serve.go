@@ -49,15 +49,27 @@ func runServe(args []string, _, stderr io.Writer) error {
 		return err
 	}
 	srv := gateway.New(cfg, st, logger)
+	audit := store.NewAuditLog(st, store.AuditOptions{Logger: logger})
 
-	// Inline hooks: load every [[plugin]], audit each decision, serve
-	// /hooks/{kind} and GET /v1/audit.
-	pluginSet, err := gateway.LoadPlugins(context.Background(), cfg, st, logger)
+	// Okta Management API (when okta.org_url is set): /v1/okta/sync,
+	// System Log catch-up, and the okta_action host function for plugins.
+	oktaAPI, err := gateway.NewOktaAPI(gateway.OktaAPIOptions{
+		Config: cfg, Store: st, Server: srv, Audit: audit, Logger: logger,
+	})
 	if err != nil {
+		_ = audit.Close()
 		_ = st.Close()
 		return err
 	}
-	audit := store.NewAuditLog(st, store.AuditOptions{Logger: logger})
+
+	// Inline hooks: load every [[plugin]], audit each decision, serve
+	// /hooks/{kind} and GET /v1/audit.
+	pluginSet, err := gateway.LoadPlugins(context.Background(), cfg, st, logger, gateway.WithOktaActions(oktaAPI))
+	if err != nil {
+		_ = audit.Close()
+		_ = st.Close()
+		return err
+	}
 	// closeHooks runs after the server stopped and before the store closes.
 	closeHooks := func() {
 		_ = audit.Close()
@@ -88,6 +100,10 @@ func runServe(args []string, _, stderr io.Writer) error {
 	pipeCtx, stopPipe := context.WithCancel(context.Background())
 	piped := make(chan error, 1)
 	go func() { piped <- pipe.Run(pipeCtx) }()
+	// System Log catch-up now (in the background) and every
+	// okta.catchup_interval; stopped with the pipeline.
+	oktaRan := make(chan error, 1)
+	go func() { oktaRan <- oktaAPI.Run(pipeCtx) }()
 
 	var serveErr error
 	select {
@@ -105,6 +121,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 	// Work still running is left leased and runs again after the next start.
 	stopPipe()
 	if err := <-piped; err != nil {
+		serveErr = errors.Join(serveErr, err)
+	}
+	if err := <-oktaRan; err != nil { // a running sync stops here too
 		serveErr = errors.Join(serveErr, err)
 	}
 	closeHooks()
