@@ -78,7 +78,7 @@ func (s *Server) HandleAdmin(method, pattern string, h AdminHandler) {
 func (r *adminRouter) serve(ctx *fasthttp.RequestCtx) {
 	if !r.s.adminAuthorized(ctx) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookgate"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin bearer token (Authorization: Bearer $"+r.s.cfg.Admin.TokenEnv+")")
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin bearer token (Authorization: Bearer $"+r.s.gen.Load().Config.Admin.TokenEnv+")")
 		return
 	}
 	path := bytes.Trim(ctx.Path(), "/")
@@ -136,7 +136,7 @@ func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
 	if len(h) <= len(scheme) || !strings.EqualFold(string(h[:len(scheme)]), scheme) {
 		return false
 	}
-	return secretMatches(h[len(scheme):], &s.adminToken)
+	return secretMatches(h[len(scheme):], &s.gen.Load().adminToken)
 }
 
 // writeLookup answers a single-object read: 404 JSON for store.ErrNotFound,

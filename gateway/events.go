@@ -72,6 +72,19 @@ type Events struct {
 	plugins map[string]Decider
 	audit   *store.AuditLog
 	log     *slog.Logger
+
+	// srv, when set (NewPipeline with a Server), supplies the
+	// subscriptions and plugins of the current generation, so a reload
+	// takes effect for the next event and the next queue item.
+	srv *Server
+}
+
+// subscriptions are the [[on_event]] tables in effect now.
+func (e *Events) subscriptions() []config.OnEvent {
+	if e.srv != nil {
+		return e.srv.gen.Load().Config.OnEvent
+	}
+	return e.subs
 }
 
 // NewEvents registers the okta_event queue handler on w. plugins maps
@@ -89,8 +102,9 @@ func NewEvents(cfg *config.Config, st *store.Store, w *Worker, plugins map[strin
 // Subscribed reports whether any subscription matches eventType (cheap;
 // lets the ingest path skip building an EventInfo).
 func (e *Events) Subscribed(eventType string) bool {
-	for i := range e.subs {
-		if e.subs[i].Matches(eventType) {
+	subs := e.subscriptions()
+	for i := range subs {
+		if subs[i].Matches(eventType) {
 			return true
 		}
 	}
@@ -114,8 +128,9 @@ func (e *Events) OnAccepted(tx *store.Tx, ev *okta.LogEvent) error {
 // Enqueue writes one queue item per subscription matching ev, inside txn.
 func (e *Events) Enqueue(txn *badger.Txn, ev *EventInfo) error {
 	var planned []string
-	for i := range e.subs {
-		s := &e.subs[i]
+	subs := e.subscriptions()
+	for i := range subs {
+		s := &subs[i]
 		if !s.Matches(ev.EventType) || slices.Contains(planned, s.Plugin) {
 			continue
 		}
@@ -189,7 +204,17 @@ func (e *Events) matchApp(ev *EventInfo, app string) bool {
 // error makes the worker retry.
 func (e *Events) run(ctx context.Context, it *store.QueueItem) (string, error) {
 	start := time.Now()
-	p := e.plugins[it.Plugin]
+	plugins := e.plugins
+	if e.srv != nil {
+		// Run on the current generation's plugins, held until done so a
+		// reload does not close the plugin under this call.
+		g := e.srv.acquire()
+		defer g.release()
+		if g.Dispatcher != nil {
+			plugins = g.Dispatcher.plugins
+		}
+	}
+	p := plugins[it.Plugin]
 	var dec Decision
 	var err error
 	if p == nil {

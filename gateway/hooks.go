@@ -119,11 +119,23 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(rep.Body)
 }
 
-// EnableHooks serves the inline hooks through d: it sets s.Hooks and adds
-// GET /v1/audit to the admin API. Call it before Serve.
+// EnableHooks serves the inline hooks through d: it makes d the current
+// generation's dispatcher (its plugin calls are measured on /metrics), sets
+// s.Hooks and adds GET /v1/audit to the admin API. Call it before Serve.
+// After a reload, requests go to the new generation's dispatcher.
 func (s *Server) EnableHooks(d *Dispatcher) {
-	s.Hooks = NewHookHandler(s.cfg, d, s.log).Serve
+	s.m.instrument(d)
+	s.gen.Store(s.gen.Load().withHooks(s, d))
+	s.Hooks = s.serveHooks
 	s.HandleAdmin("GET", "/v1/audit", auditHandler(d))
+}
+
+// serveHooks runs one hook request on the current generation, held until
+// the answer is written so a reload cannot close its plugin mid-call.
+func (s *Server) serveHooks(ctx *fasthttp.RequestCtx) {
+	g := s.acquire()
+	defer g.release()
+	g.hooks.Serve(ctx)
 }
 
 // auditHandler serves GET /v1/audit?user=&kind=&limit=: audit records,

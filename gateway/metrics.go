@@ -1,75 +1,339 @@
 package gateway
 
+// /metrics: Prometheus metrics with the official client, in a registry per
+// Server (never the global one, so several servers in one test binary do
+// not collide). Hot paths only increment counters resolved ahead of time:
+// per Okta event type (the modelled types and "other") the three outcome
+// counters are resolved in newMetrics, and per plugin and hook kind the
+// outcome counters and duration observer are resolved on first use and
+// kept in atomic slots. Gauges that need the store (queue depth, dead
+// letters, grants by state) are computed at scrape time by the pipeline's
+// collector, cached for at most a second.
+
 import (
-	"strconv"
+	"context"
+	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/okta"
+	"github.com/hookgate/hookgate/plugins"
 )
 
-// metrics holds the few counters /metrics exposes today, as plain atomics
-// written in the Prometheus text format by hand: counting on the hot path is
-// one atomic add, and the gateway needs no metrics library yet. (A later
-// issue that adds plugin and queue metrics may move this to
-// prometheus/client_golang; the metric names are chosen to survive that.)
-type metrics struct {
-	batchesOK       atomic.Uint64 // Okta batches answered 200
-	batchesRejected atomic.Uint64 // answered 4xx (auth, size, malformed)
-	batchesFailed   atomic.Uint64 // answered 5xx (commit failed)
-	eventsAccepted  atomic.Uint64
-	eventsDuplicate atomic.Uint64
-	eventsRejected  atomic.Uint64
-	ingestNanos     atomic.Uint64 // sum of time-to-200 for OK batches
+// otherEventType is the type label of events outside the modelled types
+// (and of rejected events, whose type cannot be trusted): it bounds the
+// label's cardinality whatever Okta sends.
+const otherEventType = "other"
 
-	// extra appends more samples (queue and grant gauges); set before Serve.
+// Event outcomes (label "result" of hookgate_okta_events_total).
+const (
+	evAccepted = iota
+	evDuplicate
+	evRejected
+	numEventResults
+)
+
+// metrics is one Server's registry and its hot-path instruments.
+type metrics struct {
+	reg *prometheus.Registry
+
+	batchesOK, batchesRejected, batchesFailed prometheus.Counter
+	ingest                                    prometheus.Histogram
+
+	typeIdx map[string]int                        // modelled type → index; other = len
+	events  [][numEventResults]prometheus.Counter // by type index
+
+	pluginCalls *prometheus.CounterVec
+	pluginDur   *prometheus.HistogramVec
+	obsMu       sync.Mutex
+	obs         map[string]*pluginObs // by plugin name, kept across reloads
+
+	reloads [2]prometheus.Counter // ok, refused
+
+	// extra appends text-format samples (legacy AddMetrics).
 	extra []func(buf []byte) []byte
 }
 
-// AddMetrics registers f to append Prometheus text-format samples to every
-// /metrics answer (the event pipeline's queue and grant gauges). Call it
-// before Serve.
+func newMetrics(s *Server) *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{reg: reg, obs: map[string]*pluginObs{}, typeIdx: map[string]int{}}
+	batches := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookgate_okta_batches_total",
+		Help: "Okta event hook deliveries by outcome (ok: 200 after commit; rejected: 4xx; failed: 5xx).",
+	}, []string{"outcome"})
+	m.batchesOK = batches.WithLabelValues("ok")
+	m.batchesRejected = batches.WithLabelValues("rejected")
+	m.batchesFailed = batches.WithLabelValues("failed")
+	m.ingest = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hookgate_okta_ingest_seconds",
+		Help:    "Time from request to 200 for acknowledged Okta batches (parse, one synced Badger commit).",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	})
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookgate_okta_events_total",
+		Help: `Okta events in acknowledged batches by type (the modelled types, else "other") and result (accepted, duplicate, rejected).`,
+	}, []string{"type", "result"})
+	types := append(append([]string(nil), okta.CatchUpEventTypes...), otherEventType)
+	m.events = make([][numEventResults]prometheus.Counter, len(types))
+	for i, t := range types {
+		if t != otherEventType {
+			m.typeIdx[t] = i
+		}
+		m.events[i][evAccepted] = events.WithLabelValues(t, "accepted")
+		m.events[i][evDuplicate] = events.WithLabelValues(t, "duplicate")
+	}
+	// A rejected event's type cannot be trusted: rejected counts only as "other".
+	m.events[len(types)-1][evRejected] = events.WithLabelValues(otherEventType, "rejected")
+	m.pluginCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookgate_plugin_calls_total",
+		Help: "Plugin calls by plugin, kind (hook kind or okta_event) and outcome (success, failure, timeout, trap, memory, canceled, closed, no_handler, bad_output, guest_error, error).",
+	}, []string{"plugin", "kind", "outcome"})
+	m.pluginDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hookgate_plugin_call_seconds",
+		Help:    "Plugin call duration (including any wait for a free instance) by plugin and kind.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"plugin", "kind"})
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookgate_reloads_total",
+		Help: "Configuration reloads (SIGHUP, POST /v1/reload) by outcome (ok, refused).",
+	}, []string{"outcome"})
+	m.reloads = [2]prometheus.Counter{reloads.WithLabelValues("ok"), reloads.WithLabelValues("refused")}
+	reg.MustRegister(batches, m.ingest, events, m.pluginCalls, m.pluginDur, reloads,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&serverCollector{s: s})
+	return m
+}
+
+// Registry is the server's Prometheus registry: register more collectors
+// here (before or after Serve) and they appear on /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.m.reg }
+
+// AddMetrics registers f to append Prometheus text-format samples after
+// the registry's output on every /metrics answer. Prefer Registry; this
+// stays for callers written before it. Call it before Serve.
 func (s *Server) AddMetrics(f func(buf []byte) []byte) { s.m.extra = append(s.m.extra, f) }
 
-func newMetrics() *metrics { return &metrics{} }
-
-func (m *metrics) observeBatch(d time.Duration, accepted, duplicates, rejected int) {
-	m.batchesOK.Add(1)
-	m.eventsAccepted.Add(uint64(accepted))
-	m.eventsDuplicate.Add(uint64(duplicates))
-	m.eventsRejected.Add(uint64(rejected))
-	m.ingestNanos.Add(uint64(d.Nanoseconds()))
-}
-
-// serve writes the counters in the Prometheus text exposition format.
-func (m *metrics) serve(ctx *fasthttp.RequestCtx) {
-	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	b := ctx.Response.BodyWriter()
-	var buf []byte
-	buf = append(buf, "# HELP hookgate_okta_batches_total Okta event hook deliveries by outcome.\n"...)
-	buf = append(buf, "# TYPE hookgate_okta_batches_total counter\n"...)
-	buf = appendSample(buf, `hookgate_okta_batches_total{outcome="ok"}`, m.batchesOK.Load())
-	buf = appendSample(buf, `hookgate_okta_batches_total{outcome="rejected"}`, m.batchesRejected.Load())
-	buf = appendSample(buf, `hookgate_okta_batches_total{outcome="failed"}`, m.batchesFailed.Load())
-	buf = append(buf, "# HELP hookgate_okta_events_total Okta events in acknowledged batches by result.\n"...)
-	buf = append(buf, "# TYPE hookgate_okta_events_total counter\n"...)
-	buf = appendSample(buf, `hookgate_okta_events_total{result="accepted"}`, m.eventsAccepted.Load())
-	buf = appendSample(buf, `hookgate_okta_events_total{result="duplicate"}`, m.eventsDuplicate.Load())
-	buf = appendSample(buf, `hookgate_okta_events_total{result="rejected"}`, m.eventsRejected.Load())
-	buf = append(buf, "# HELP hookgate_okta_ingest_seconds_sum Total time from request to 200 over acknowledged batches.\n"...)
-	buf = append(buf, "# TYPE hookgate_okta_ingest_seconds_sum counter\n"...)
-	buf = append(buf, "hookgate_okta_ingest_seconds_sum "...)
-	buf = strconv.AppendFloat(buf, float64(m.ingestNanos.Load())/1e9, 'f', 6, 64)
-	buf = append(buf, '\n')
-	for _, f := range m.extra {
-		buf = f(buf)
+// eventType maps an Okta event type to its label index.
+func (m *metrics) eventType(t string) int {
+	if i, ok := m.typeIdx[t]; ok {
+		return i
 	}
-	_, _ = b.Write(buf)
+	return len(m.events) - 1
 }
 
-func appendSample(buf []byte, name string, v uint64) []byte {
-	buf = append(buf, name...)
-	buf = append(buf, ' ')
-	buf = strconv.AppendUint(buf, v, 10)
-	return append(buf, '\n')
+// observeBatch counts one acknowledged batch: its time to 200 and its
+// events by type and result. Duplicates per type are the batch's events of
+// that type minus those accepted. It does not allocate.
+func (m *metrics) observeBatch(d time.Duration, b *okta.Batch, res okta.IngestResult) {
+	m.batchesOK.Inc()
+	m.ingest.Observe(d.Seconds())
+	var seen, acc [64]int
+	if len(m.events) > len(seen) {
+		return // more modelled types than this array: never the case
+	}
+	for _, ev := range b.Events {
+		seen[m.eventType(ev.EventType)]++
+	}
+	for t, n := range res.Types {
+		acc[m.eventType(t)] += n
+	}
+	for i := range m.events {
+		if acc[i] > 0 {
+			m.events[i][evAccepted].Add(float64(acc[i]))
+		}
+		if dup := seen[i] - acc[i]; dup > 0 {
+			m.events[i][evDuplicate].Add(float64(dup))
+		}
+	}
+	if res.Rejected > 0 {
+		m.events[len(m.events)-1][evRejected].Add(float64(res.Rejected))
+	}
+}
+
+// serve writes the registry in the Prometheus text format.
+func (m *metrics) serve(ctx *fasthttp.RequestCtx) {
+	mfs, err := m.reg.Gather()
+	if err != nil && len(mfs) == 0 {
+		writeError(ctx, fasthttp.StatusInternalServerError, "gather metrics: "+err.Error())
+		return
+	}
+	ctx.SetContentType(string(expfmt.FmtText))
+	w := ctx.Response.BodyWriter()
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return
+		}
+	}
+	if len(m.extra) > 0 {
+		var buf []byte
+		for _, f := range m.extra {
+			buf = f(buf)
+		}
+		_, _ = w.Write(buf)
+	}
+}
+
+// Plugin call kinds and outcomes, as label values and slot indexes.
+var (
+	callKinds    = append(append([]string(nil), config.Kinds...), ItemOktaEvent)
+	callOutcomes = []string{"success", "failure", "timeout", "trap", "memory", "canceled", "closed",
+		"no_handler", "bad_output", "guest_error", "error"}
+)
+
+const maxCallKinds, maxCallOutcomes = 8, 16
+
+// pluginObs holds one plugin's instruments, resolved on first use per
+// (kind, outcome) so only combinations that happened are exposed.
+type pluginObs struct {
+	m     *metrics
+	name  string
+	calls [maxCallKinds][maxCallOutcomes]atomic.Pointer[prometheus.Counter]
+	dur   [maxCallKinds]atomic.Pointer[prometheus.Observer]
+}
+
+func callKind(kind string) int {
+	for i, k := range callKinds {
+		if k == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// callOutcome classifies a Decide result.
+func callOutcome(dec Decision, err error) int {
+	switch {
+	case err == nil && dec.Success:
+		return 0
+	case err == nil:
+		return 1
+	case errors.Is(err, plugins.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return 2
+	case errors.Is(err, plugins.ErrTrap):
+		return 3
+	case errors.Is(err, plugins.ErrMemory):
+		return 4
+	case errors.Is(err, plugins.ErrCanceled), errors.Is(err, context.Canceled):
+		return 5
+	case errors.Is(err, plugins.ErrClosed):
+		return 6
+	case errors.Is(err, plugins.ErrNoHandler):
+		return 7
+	case errors.Is(err, plugins.ErrBadOutput), errors.Is(err, plugins.ErrOutputTooLarge):
+		return 8
+	case errors.Is(err, plugins.ErrGuest):
+		return 9
+	}
+	return 10
+}
+
+func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duration) {
+	k := callKind(kind)
+	if k < 0 {
+		return
+	}
+	oc := callOutcome(dec, err)
+	c := o.calls[k][oc].Load()
+	if c == nil {
+		v := o.m.pluginCalls.WithLabelValues(o.name, callKinds[k], callOutcomes[oc])
+		c = &v
+		o.calls[k][oc].Store(c)
+	}
+	(*c).Inc()
+	h := o.dur[k].Load()
+	if h == nil {
+		v := o.m.pluginDur.WithLabelValues(o.name, callKinds[k])
+		h = &v
+		o.dur[k].Store(h)
+	}
+	(*h).Observe(d.Seconds())
+}
+
+// instrumentedDecider counts and times every call of a Decider.
+type instrumentedDecider struct {
+	inner Decider
+	obs   *pluginObs
+}
+
+// Decide calls the plugin and records the outcome and duration.
+func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
+	start := time.Now()
+	dec, err := d.inner.Decide(ctx, kind, raw)
+	d.obs.observe(kind, dec, err, time.Since(start))
+	return dec, err
+}
+
+// instrument wraps d's plugins so their calls are measured. Call before
+// d serves its first request.
+func (m *metrics) instrument(d *Dispatcher) {
+	m.obsMu.Lock()
+	defer m.obsMu.Unlock()
+	wrapped := make(map[string]Decider, len(d.plugins))
+	for name, dec := range d.plugins {
+		if _, ok := dec.(*instrumentedDecider); ok {
+			wrapped[name] = dec
+			continue
+		}
+		o := m.obs[name]
+		if o == nil {
+			o = &pluginObs{m: m, name: name}
+			m.obs[name] = o
+		}
+		wrapped[name] = &instrumentedDecider{inner: dec, obs: o}
+	}
+	d.plugins = wrapped
+}
+
+// serverCollector exposes the current generation and its plugin pools,
+// read at scrape time.
+type serverCollector struct{ s *Server }
+
+var (
+	descGeneration = prometheus.NewDesc("hookgate_config_generation",
+		"Configuration generation serving requests (1 at start-up, +1 per successful reload).", nil, nil)
+	descPoolSize = prometheus.NewDesc("hookgate_plugin_pool_size",
+		"Configured instances per plugin.", []string{"plugin"}, nil)
+	descPoolInstances = prometheus.NewDesc("hookgate_plugin_pool_instances",
+		"Plugin instances by state (idle, in_use, replacing).", []string{"plugin", "state"}, nil)
+	descPoolWaiting = prometheus.NewDesc("hookgate_plugin_pool_waiting",
+		"Callers waiting for a free plugin instance.", []string{"plugin"}, nil)
+	descPoolReplaced = prometheus.NewDesc("hookgate_plugin_instances_replaced_total",
+		"Instances discarded (trap, timeout, memory) and replaced since the plugin was loaded (resets on reload).", []string{"plugin"}, nil)
+)
+
+// Describe sends the descriptors.
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descGeneration
+	ch <- descPoolSize
+	ch <- descPoolInstances
+	ch <- descPoolWaiting
+	ch <- descPoolReplaced
+}
+
+// Collect reads the current generation.
+func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
+	g := c.s.gen.Load()
+	if g == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descGeneration, prometheus.GaugeValue, float64(g.Seq))
+	for _, p := range g.loaded {
+		st := p.Stats()
+		n := p.Name()
+		ch <- prometheus.MustNewConstMetric(descPoolSize, prometheus.GaugeValue, float64(st.PoolSize), n)
+		ch <- prometheus.MustNewConstMetric(descPoolInstances, prometheus.GaugeValue, float64(st.Idle), n, "idle")
+		ch <- prometheus.MustNewConstMetric(descPoolInstances, prometheus.GaugeValue, float64(st.InUse), n, "in_use")
+		ch <- prometheus.MustNewConstMetric(descPoolInstances, prometheus.GaugeValue,
+			float64(max(0, st.PoolSize-st.Idle-st.InUse)), n, "replacing")
+		ch <- prometheus.MustNewConstMetric(descPoolWaiting, prometheus.GaugeValue, float64(st.Waiting), n)
+		ch <- prometheus.MustNewConstMetric(descPoolReplaced, prometheus.CounterValue, float64(st.Replaced), n)
+	}
 }

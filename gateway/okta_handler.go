@@ -27,6 +27,7 @@ const verificationHeader = "X-Okta-Verification-Challenge"
 // buffer.
 func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	g := s.gen.Load() // settings of the current generation (live reload)
 	switch {
 	case ctx.IsPost():
 	case ctx.IsGet():
@@ -37,24 +38,25 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	if !secretMatches(ctx.Request.Header.Peek(s.oktaHeader), &s.oktaSecret) {
-		s.m.batchesRejected.Add(1)
+	header := g.Config.Okta.AuthHeader
+	if !secretMatches(ctx.Request.Header.Peek(header), &g.oktaSecret) {
+		s.m.batchesRejected.Inc()
 		s.log.Warn("okta: rejected delivery: bad or missing auth header",
-			"header", s.oktaHeader, "remote", ctx.RemoteAddr().String())
-		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong "+s.oktaHeader+" header")
+			"header", header, "remote", ctx.RemoteAddr().String())
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong "+header+" header")
 		return
 	}
-	bp := readBody(ctx, s.cfg.Okta.MaxBodyBytes)
+	bp := readBody(ctx, g.Config.Okta.MaxBodyBytes)
 	if bp == nil {
-		s.m.batchesRejected.Add(1)
-		s.log.Warn("okta: rejected delivery: body too large", "limit", s.cfg.Okta.MaxBodyBytes)
+		s.m.batchesRejected.Inc()
+		s.log.Warn("okta: rejected delivery: body too large", "limit", g.Config.Okta.MaxBodyBytes)
 		return
 	}
 	defer releaseBody(bp)
 
 	batch, err := okta.ParseEnvelope(*bp)
 	if err != nil {
-		s.m.batchesRejected.Add(1)
+		s.m.batchesRejected.Inc()
 		s.log.Warn("okta: rejected delivery: not an event hook envelope", "err", err, "bytes", len(*bp))
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
@@ -63,13 +65,13 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		// Nothing was acknowledged; Okta retries a 5xx once, and anything it
 		// does not retry is recovered by the System Log catch-up.
-		s.m.batchesFailed.Add(1)
+		s.m.batchesFailed.Inc()
 		s.log.Error("okta: batch not committed", "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "batch not stored: "+err.Error())
 		return
 	}
 	d := time.Since(start)
-	s.m.observeBatch(d, res.Accepted, res.Duplicates, res.Rejected)
+	s.m.observeBatch(d, batch, res)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "okta batch",
 		slog.Int("accepted", res.Accepted),
 		slog.Int("duplicates", res.Duplicates),
@@ -86,9 +88,11 @@ type verification struct {
 
 // oktaVerify answers Okta's one-time verification request.
 func (s *Server) oktaVerify(ctx *fasthttp.RequestCtx) {
-	if !secretMatches(ctx.Request.Header.Peek(s.oktaHeader), &s.oktaSecret) {
-		s.log.Warn("okta: verification refused: bad or missing auth header", "header", s.oktaHeader)
-		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong "+s.oktaHeader+" header")
+	g := s.gen.Load()
+	header := g.Config.Okta.AuthHeader
+	if !secretMatches(ctx.Request.Header.Peek(header), &g.oktaSecret) {
+		s.log.Warn("okta: verification refused: bad or missing auth header", "header", header)
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong "+header+" header")
 		return
 	}
 	challenge := ctx.Request.Header.Peek(verificationHeader)

@@ -2,8 +2,12 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
@@ -41,11 +45,18 @@ type PipelineOptions struct {
 // dispatcher. Call before Server.Serve; then Run it.
 func NewPipeline(o PipelineOptions) *Pipeline {
 	w := NewWorker(o.Store, o.Config.Queue, o.Logger)
+	var hooks HookDispatcher = o.Dispatcher
+	if o.Server != nil {
+		// Expired grants are deprovisioned by the current generation's
+		// dispatcher (live reload).
+		hooks = currentDispatcher{s: o.Server, fallback: o.Dispatcher}
+	}
 	p := &Pipeline{
 		Worker: w,
 		Events: NewEvents(o.Config, o.Store, w, o.Plugins, o.Audit, o.Logger),
-		Grants: NewGrants(o.Store, o.Config.Grants, w, o.Dispatcher, o.Logger),
+		Grants: NewGrants(o.Store, o.Config.Grants, w, hooks, o.Logger),
 	}
+	p.Events.srv = o.Server
 	if d := o.Dispatcher; d != nil {
 		prev := d.OnSuccess
 		d.OnSuccess = func(kind string, raw []byte, out Outcome) {
@@ -74,7 +85,7 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 		}
 		p.Worker.RegisterAdmin(s)
 		p.Grants.RegisterAdmin(s)
-		s.AddMetrics(p.appendMetrics)
+		s.m.reg.MustRegister(&pipelineCollector{p: p})
 	}
 	return p
 }
@@ -91,26 +102,83 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return werr
 }
 
-// appendMetrics writes the queue and grant gauges and this run's worker
-// counters in the Prometheus text format.
-func (p *Pipeline) appendMetrics(buf []byte) []byte {
-	st := p.Worker.st
-	if qs, err := st.QueueStats(); err == nil {
-		buf = append(buf, "# HELP hookgate_queue_items Event queue items by state (dead = dead letters).\n# TYPE hookgate_queue_items gauge\n"...)
-		buf = appendSample(buf, `hookgate_queue_items{state="pending"}`, uint64(qs.Pending))
-		buf = appendSample(buf, `hookgate_queue_items{state="in_flight"}`, uint64(qs.InFlight))
-		buf = appendSample(buf, `hookgate_queue_items{state="dead"}`, uint64(qs.Dead))
+// currentDispatcher dispatches on the current generation's dispatcher,
+// holding the generation for the call.
+type currentDispatcher struct {
+	s        *Server
+	fallback *Dispatcher
+}
+
+// Dispatch runs one hook on the current generation.
+func (c currentDispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via string) (Outcome, error) {
+	g := c.s.acquire()
+	defer g.release()
+	d := g.Dispatcher
+	if d == nil {
+		d = c.fallback
 	}
-	ok, retried, dead := p.Worker.Counts()
-	buf = append(buf, "# HELP hookgate_queue_runs_total Queue item runs since start by outcome.\n# TYPE hookgate_queue_runs_total counter\n"...)
-	buf = appendSample(buf, `hookgate_queue_runs_total{outcome="success"}`, uint64(ok))
-	buf = appendSample(buf, `hookgate_queue_runs_total{outcome="retry"}`, uint64(retried))
-	buf = appendSample(buf, `hookgate_queue_runs_total{outcome="dead_letter"}`, uint64(dead))
-	if gs, err := st.GrantStats(); err == nil {
-		buf = append(buf, "# HELP hookgate_grants Time-boxed grants by state.\n# TYPE hookgate_grants gauge\n"...)
+	if d == nil {
+		return Outcome{Kind: kind}, fmt.Errorf("%s: inline hooks are not enabled on this server", kind)
+	}
+	return d.Dispatch(ctx, kind, raw, via)
+}
+
+// pipelineCollector exposes the queue and grant gauges and this run's
+// worker counters. The gauges scan the store, so they are computed at most
+// once per second whatever the scrape rate.
+type pipelineCollector struct {
+	p *Pipeline
+
+	mu    sync.Mutex
+	at    time.Time
+	qs    store.QueueStats
+	qsErr error
+	gs    map[string]int
+	gsErr error
+}
+
+var (
+	descQueueItems = prometheus.NewDesc("hookgate_queue_items",
+		"Event queue items by state: pending (queued or waiting for a retry), in_flight (leased to a worker), dead (dead letters).", []string{"state"}, nil)
+	descQueueRuns = prometheus.NewDesc("hookgate_queue_runs_total",
+		"Queue item runs since start by outcome (success, retry, dead_letter).", []string{"outcome"}, nil)
+	descGrants = prometheus.NewDesc("hookgate_grants",
+		"Time-boxed grants by state (active, revoked, failed).", []string{"state"}, nil)
+)
+
+// Describe sends the descriptors.
+func (c *pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descQueueItems
+	ch <- descQueueRuns
+	ch <- descGrants
+}
+
+// Collect reads the (cached) store counts and the live worker counters.
+func (c *pipelineCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if time.Since(c.at) >= time.Second {
+		c.qs, c.qsErr = c.p.Worker.st.QueueStats()
+		c.gs, c.gsErr = c.p.Worker.st.GrantStats()
+		c.at = time.Now()
+	}
+	qs, qsErr, gs, gsErr := c.qs, c.qsErr, c.gs, c.gsErr
+	c.mu.Unlock()
+	if qsErr == nil {
+		ch <- prometheus.MustNewConstMetric(descQueueItems, prometheus.GaugeValue, float64(qs.Pending), "pending")
+		ch <- prometheus.MustNewConstMetric(descQueueItems, prometheus.GaugeValue, float64(qs.InFlight), "in_flight")
+		ch <- prometheus.MustNewConstMetric(descQueueItems, prometheus.GaugeValue, float64(qs.Dead), "dead")
+	} else {
+		ch <- prometheus.NewInvalidMetric(descQueueItems, qsErr)
+	}
+	ok, retried, dead := c.p.Worker.Counts()
+	ch <- prometheus.MustNewConstMetric(descQueueRuns, prometheus.CounterValue, float64(ok), "success")
+	ch <- prometheus.MustNewConstMetric(descQueueRuns, prometheus.CounterValue, float64(retried), "retry")
+	ch <- prometheus.MustNewConstMetric(descQueueRuns, prometheus.CounterValue, float64(dead), "dead_letter")
+	if gsErr == nil {
 		for _, k := range []string{store.GrantActive, store.GrantRevoked, store.GrantFailed} {
-			buf = appendSample(buf, `hookgate_grants{state="`+k+`"}`, uint64(gs[k]))
+			ch <- prometheus.MustNewConstMetric(descGrants, prometheus.GaugeValue, float64(gs[k]), k)
 		}
+	} else {
+		ch <- prometheus.NewInvalidMetric(descGrants, gsErr)
 	}
-	return buf
 }

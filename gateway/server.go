@@ -61,17 +61,20 @@ type Server struct {
 	// woken here). Set it before Serve.
 	OnCommitted func()
 
-	cfg   *config.Config
+	cfg   *config.Config // as at start-up; restart-only settings come from here
 	st    *store.Store
 	log   *slog.Logger
 	http  *fasthttp.Server
 	admin *adminRouter
 	m     *metrics
 
-	oktaPath   []byte
-	oktaHeader string
-	oktaSecret [sha256.Size]byte
-	adminToken [sha256.Size]byte
+	// gen is the generation serving new requests (generation.go): the
+	// per-request settings, plugins, routes and responses of gateway.toml,
+	// replaced atomically by Reload.
+	gen        atomic.Pointer[Generation]
+	reloadOpts ReloadOptions
+	reloadMu   sync.Mutex
+	retiring   sync.WaitGroup
 
 	ready atomic.Bool
 }
@@ -83,15 +86,12 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	s := &Server{
-		cfg:        cfg,
-		st:         st,
-		log:        logger,
-		m:          newMetrics(),
-		oktaPath:   []byte(cfg.Okta.Path),
-		oktaHeader: cfg.Okta.AuthHeader,
-		oktaSecret: sha256.Sum256([]byte(cfg.Okta.Secret)),
-		adminToken: sha256.Sum256([]byte(cfg.Admin.Token)),
+		cfg: cfg,
+		st:  st,
+		log: logger,
 	}
+	s.gen.Store(newGeneration(cfg, 1))
+	s.m = newMetrics(s)
 	s.admin = s.newAdminRouter()
 	maxBody := max(cfg.Okta.MaxBodyBytes, cfg.Hooks.MaxBodyBytes, adminMaxBodyBytes)
 	s.http = &fasthttp.Server{
@@ -121,7 +121,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) *Server {
 func (s *Server) Serve(ln net.Listener) error {
 	s.ready.Store(true)
 	s.log.Info("listening", "addr", ln.Addr().String(), "okta_path", s.cfg.Okta.Path,
-		"okta_auth_header", s.oktaHeader)
+		"okta_auth_header", s.cfg.Okta.AuthHeader)
 	err := s.http.Serve(ln)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("gateway: serve %s: %w", ln.Addr(), err)
@@ -146,7 +146,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	switch {
-	case string(path) == string(s.oktaPath):
+	case string(path) == string(s.gen.Load().oktaPath):
 		s.serveOkta(ctx)
 	case hasPrefix(path, "/v1/"):
 		s.admin.serve(ctx)
@@ -164,15 +164,9 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 			ctx.SetContentType("application/json")
 			ctx.SetBodyString(`{"status":"ok"}`)
 		case "/readyz":
-			// Readiness: the store is open and we are not shutting down.
-			// A later issue adds plugin readiness.
-			ctx.SetContentType("application/json")
-			if !s.ready.Load() {
-				ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
-				ctx.SetBodyString(`{"status":"shutting down"}`)
-				return
-			}
-			ctx.SetBodyString(`{"status":"ready"}`)
+			// Readiness: store open, every plugin loaded with a ready
+			// instance, serving and not shutting down (generation.go).
+			s.serveReady(ctx)
 		case "/metrics":
 			s.m.serve(ctx)
 		default:

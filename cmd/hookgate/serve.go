@@ -73,7 +73,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 	// closeHooks runs after the server stopped and before the store closes.
 	closeHooks := func() {
 		_ = audit.Close()
-		_ = pluginSet.Close()
+		// The current generation's plugins: after a reload that is no
+		// longer pluginSet (the server closed that one already).
+		_ = srv.ClosePlugins()
 	}
 	dispatcher := gateway.NewDispatcher(gateway.DispatcherOptions{
 		Config: cfg, Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
@@ -85,6 +87,18 @@ func runServe(args []string, _, stderr io.Writer) error {
 		Config: cfg, Store: st, Server: srv, Dispatcher: dispatcher,
 		Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
 	})
+	// Live reload (SIGHUP, POST /v1/reload): gateway.toml and the plugins
+	// are rebuilt off to the side and swapped in atomically, or refused
+	// with the reason while this generation keeps serving. Settings built
+	// here once (listener, store, queue, Okta API client) need a restart;
+	// see gateway/generation.go (restartOnly) when adding one.
+	srv.EnableReload(gateway.ReloadOptions{
+		Load: func() (*config.Config, error) {
+			return config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
+		},
+		Plugins: pluginSet,
+		Applied: func(c *config.Config) { setLogLevel(c.Log) },
+	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		closeHooks()
@@ -95,6 +109,17 @@ func runServe(args []string, _, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			logger.Info("SIGHUP: reloading", "config", cfg.Path)
+			if _, err := srv.Reload(context.Background()); err != nil {
+				logger.Error("reload refused; the running configuration keeps serving", "via", "SIGHUP", "err", err)
+			}
+		}
+	}()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	pipeCtx, stopPipe := context.WithCancel(context.Background())
@@ -140,11 +165,21 @@ func runServe(args []string, _, stderr io.Writer) error {
 // newLogger builds the slog logger for [log] level and format (validated by
 // config.Load).
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	setLogLevel(c)
+	opts := &slog.HandlerOptions{Level: logLevel}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logLevel is the level of the logger newLogger builds; a reload changes
+// it (log.level is live, log.format needs a restart).
+var logLevel = new(slog.LevelVar)
+
+// setLogLevel applies [log] level (validated by config.Load).
+func setLogLevel(c config.Log) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	logLevel.Set(level)
 }
