@@ -97,6 +97,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 			return config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
 		},
 		Plugins: pluginSet,
+		LoadPlugins: func(ctx context.Context, c *config.Config) (*gateway.PluginSet, error) {
+			return gateway.LoadPlugins(ctx, c, st, logger, gateway.WithOktaActions(oktaAPI))
+		},
 		Applied: func(c *config.Config) { setLogLevel(c.Log) },
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
