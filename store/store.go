@@ -71,6 +71,24 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ValueLogFileSize == 0 {
 		opts.ValueLogFileSize = 64 << 20
 	}
+	// Badger options, checked against BenchmarkIngestHTTP (gateway/
+	// bench_test.go, whose raw baseline opens its store through Open so both
+	// sides share these options) on the 2-core machine:
+	//   - NumCompactors 2 (vs 4), MemTableSize 16/32 MiB (vs 64),
+	//     BlockCacheSize 32 MiB: no difference outside the run-to-run noise
+	//     (+-20% under other jobs' load), so Badger's defaults stay.
+	//     ValueThreshold stays at the default (values up to 1 MiB live in the
+	//     LSM): events are ~0.5-1 KiB, and a separate value log would add a
+	//     second synced file per commit.
+	//   - DetectConflicts must stay on (the default). Identity writes are
+	//     read-modify-write: Tx.touch/setLife read a record, merge
+	//     last-writer-wins registers into it and write it back, and setEdge
+	//     reads an edge's stamp to decide whether the write wins. Two
+	//     concurrent batches touching the same user or group would otherwise
+	//     both read the old record and the later commit would silently drop
+	//     the other's newer register; with conflict detection one of them is
+	//     retried (Update) and re-reads. Event dedupe (ev/<uuid> checked,
+	//     then written) relies on it the same way.
 	bo := badger.DefaultOptions(dir).
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{opts.Logger}).
