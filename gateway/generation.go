@@ -183,6 +183,7 @@ func restartOnly(old, cur *config.Config) error {
 		{"log.format", old.Log.Format, cur.Log.Format},
 		{"queue", old.Queue, cur.Queue},
 		{"grants", old.Grants, cur.Grants},
+		{"okta.event_retention", old.Okta.EventRetention, cur.Okta.EventRetention}, // Server.IngestBatch reads s.cfg
 		{"okta.org_url", old.Okta.OrgURL, cur.Okta.OrgURL},
 		{"okta.api_token_env", old.Okta.APITokenEnv, cur.Okta.APITokenEnv},
 		{"okta.oauth", old.Okta.OAuth, cur.Okta.OAuth},
