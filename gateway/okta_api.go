@@ -325,10 +325,15 @@ func (a *OktaAPI) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 // extraTypes are the exact event types [[on_event]] subscribes to beyond
 // the modelled ones, so their plugins also run for missed events. Prefix
 // patterns ("group.*") cannot be expressed in the System Log's eq filter;
-// the modelled types they cover are read anyway.
+// the modelled types they cover are read anyway. The subscriptions are
+// the server's current ones (a reload may change them).
 func (a *OktaAPI) extraTypes() []string {
+	cfg := a.cfg
+	if a.srv != nil {
+		cfg = a.srv.Generation().Config // [[on_event]] is live: follow reloads
+	}
 	var out []string
-	for _, o := range a.cfg.OnEvent {
+	for _, o := range cfg.OnEvent {
 		for _, t := range o.Types {
 			if !strings.HasSuffix(t, "*") {
 				out = append(out, t)
