@@ -38,18 +38,13 @@ var (
 	hookWasmErr  error
 )
 
-// hookPlugins lists what buildWasm builds: name -> package directory
-// (relative to the gateway package).
+// hookPlugins lists what buildWasm builds besides every examples/<name>:
+// name -> package directory (relative to the gateway package).
 var hookPlugins = map[string]string{
-	"oncall-preapproval":        "../examples/oncall-preapproval",
-	"training-validation":       "../examples/training-validation",
-	"zendesk-license":           "../examples/zendesk-license",
-	"impersonation-deprovision": "../examples/impersonation-deprovision",
-	"aws-grant":                 "../examples/aws-grant",
-	"hookplugin":                "./testdata/hookplugin",
+	"hookplugin": "./testdata/hookplugin",
 }
 
-// buildWasm builds every plugin once per test binary, in parallel, with
+// buildWasm builds every example and test plugin once per test binary, in parallel, with
 // the standard toolchain, into a per-package directory under the system
 // temp dir (reused across runs as a cache; each run rebuilds through Go's
 // build cache and renames atomically).
@@ -59,6 +54,10 @@ func buildWasm(t testing.TB) string {
 		hookWasmDir = filepath.Join(os.TempDir(), "hookgate-gateway-test-wasm")
 		if hookWasmErr = os.MkdirAll(filepath.Join(hookWasmDir, "cache"), 0o755); hookWasmErr != nil {
 			return
+		}
+		mains, _ := filepath.Glob("../examples/*/main.go")
+		for _, m := range mains {
+			hookPlugins[filepath.Base(filepath.Dir(m))] = filepath.Dir(m)
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
