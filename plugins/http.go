@@ -60,6 +60,18 @@ func hostAllowed(allowed []string, u *url.URL) bool {
 	return false
 }
 
+// parseURL accepts absolute http and https URLs only.
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("not an absolute http(s) URL")
+	}
+	return u, nil
+}
+
 var redirectCodes = map[int]bool{301: true, 302: true, 303: true, 307: true, 308: true}
 
 // http_request(req_ptr, req_len) -> i32
@@ -118,8 +130,8 @@ func hHTTPRequest(p *Plugin, ctx context.Context, in *instance, stack []uint64) 
 
 	target := wr.URL
 	for hop := 0; ; hop++ {
-		u, err := url.Parse(target)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		u, err := parseURL(target)
+		if err != nil {
 			in.fail(stack, op, codeInvalid, "url %q must be an absolute http:// or https:// URL", target)
 			return
 		}

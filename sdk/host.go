@@ -1,17 +1,15 @@
 package sdk
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
+	"unsafe"
 )
 
 // hostErr builds the error for a negative host return code, fetching the
 // host's message from the pending result.
 func hostErr(op string, code int32) error {
-	return &HostError{Op: op, Code: code, Message: string(fetch(rawResultLen()))}
+	return &HostError{Op: op, Code: code, Message: fetchString(rawResultLen())}
 }
 
 // fetch copies the pending host result of n bytes into Go memory.
@@ -27,6 +25,15 @@ func fetch(n int32) []byte {
 	return buf[:m]
 }
 
+// fetchString is fetch as a string, without a second copy.
+func fetchString(n int32) string {
+	b := fetch(n)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // result turns a host return value into its result bytes or error.
 func result(op string, n int32) ([]byte, error) {
 	if n < 0 {
@@ -39,8 +46,11 @@ func result(op string, n int32) ([]byte, error) {
 // [[plugin]] config table, ${ENV} already expanded). Errors: ErrNotFound,
 // ErrCapability (needs "config").
 func LookupConfig(key string) (string, error) {
-	b, err := result("config_get", rawConfigGet(key))
-	return string(b), err
+	n := rawConfigGet(key)
+	if n < 0 {
+		return "", hostErr("config_get", n)
+	}
+	return fetchString(n), nil
 }
 
 // Config returns the config value for key, or "" when it is unset or the
@@ -158,11 +168,11 @@ func getUser(by int32, ref string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	var u User
-	if err := json.Unmarshal(b, &u); err != nil {
+	u, err := decodeUser(b)
+	if err != nil {
 		return nil, fmt.Errorf("hookgate user_get: decode: %w", err)
 	}
-	return &u, nil
+	return u, nil
 }
 
 // LookupUser finds a user by id, login or email (an email with no match
@@ -186,8 +196,8 @@ func UserGroups(userRef string) ([]Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	var gs []Group
-	if err := json.Unmarshal(b, &gs); err != nil {
+	gs, err := decodeGroups(b)
+	if err != nil {
 		return nil, fmt.Errorf("hookgate user_groups: decode: %w", err)
 	}
 	return gs, nil
@@ -199,11 +209,11 @@ func LookupGroup(ref string) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	var g Group
-	if err := json.Unmarshal(b, &g); err != nil {
+	g, err := decodeGroup(b)
+	if err != nil {
 		return nil, fmt.Errorf("hookgate group_get: decode: %w", err)
 	}
-	return &g, nil
+	return g, nil
 }
 
 // GroupMembers returns the users in the group (id or name).
@@ -212,8 +222,8 @@ func GroupMembers(groupRef string) ([]User, error) {
 	if err != nil {
 		return nil, err
 	}
-	var us []User
-	if err := json.Unmarshal(b, &us); err != nil {
+	us, err := decodeUsers(b)
+	if err != nil {
 		return nil, fmt.Errorf("hookgate group_members: decode: %w", err)
 	}
 	return us, nil
@@ -247,17 +257,6 @@ type HTTPResponse struct {
 	Body    []byte
 }
 
-// wireHTTP is the ABI's JSON form of requests and responses: the body is a
-// UTF-8 string in "body", or base64 in "body_base64" when it is not UTF-8.
-type wireHTTP struct {
-	Method     string            `json:"method,omitempty"`
-	URL        string            `json:"url,omitempty"`
-	Status     int               `json:"status,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	Body       string            `json:"body,omitempty"`
-	BodyBase64 string            `json:"body_base64,omitempty"`
-}
-
 // HTTPClient sends requests through the host.
 type HTTPClient struct{}
 
@@ -268,29 +267,16 @@ var HTTP HTTPClient
 // error; errors are ErrCapability, ErrDenied, ErrTooLarge, ErrTimeout or
 // ErrUnavailable (connection failures).
 func (HTTPClient) Do(req HTTPRequest) (*HTTPResponse, error) {
-	w := wireHTTP{Method: req.Method, URL: req.URL, Headers: req.Headers}
-	if utf8.Valid(req.Body) {
-		w.Body = string(req.Body)
-	} else {
-		w.BodyBase64 = base64.StdEncoding.EncodeToString(req.Body)
+	if req.Method == "" {
+		req.Method = "GET"
 	}
-	in, err := json.Marshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("hookgate http_request: encode: %w", err)
-	}
-	b, err := result("http_request", rawHTTPRequest(in))
+	b, err := result("http_request", rawHTTPRequest(encodeHTTPRequest(req)))
 	if err != nil {
 		return nil, err
 	}
-	var r wireHTTP
-	if err := json.Unmarshal(b, &r); err != nil {
+	resp, err := decodeHTTPResponse(b)
+	if err != nil {
 		return nil, fmt.Errorf("hookgate http_request: decode: %w", err)
-	}
-	resp := &HTTPResponse{Status: r.Status, Headers: r.Headers, Body: []byte(r.Body)}
-	if r.BodyBase64 != "" {
-		if resp.Body, err = base64.StdEncoding.DecodeString(r.BodyBase64); err != nil {
-			return nil, fmt.Errorf("hookgate http_request: decode body: %w", err)
-		}
 	}
 	return resp, nil
 }

@@ -1,9 +1,6 @@
 package sdk
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // OktaAction is a request to change the Okta org (capability "okta"). The
 // gateway resolves User (Okta id, login or email), Group (id or name) and
@@ -48,19 +45,42 @@ var Okta OktaClient
 
 // Do performs one action and returns what it changed.
 func (OktaClient) Do(a OktaAction) (*OktaResult, error) {
-	in, err := json.Marshal(a)
-	if err != nil {
-		return nil, fmt.Errorf("hookgate okta_action: encode: %w", err)
+	in := appendStr([]byte(`{"action":`), a.Action)
+	for _, f := range [...]struct{ k, v string }{{"user", a.User}, {"group", a.Group}, {"app", a.App}} {
+		if f.v != "" {
+			in = append(in, ',')
+			in = appendStr(in, f.k)
+			in = append(in, ':')
+			in = appendStr(in, f.v)
+		}
 	}
+	in = append(in, '}')
 	b, err := result("okta_action", rawOktaAction(in))
 	if err != nil {
 		return nil, err
 	}
-	var r OktaResult
-	if err := json.Unmarshal(b, &r); err != nil {
+	r := newReaderOwned(b)
+	var res OktaResult
+	r.object(func(k string) {
+		switch {
+		case eq(k, "action"):
+			res.Action = r.str()
+		case eq(k, "user_id"):
+			res.UserID = r.str()
+		case eq(k, "group_id"):
+			res.GroupID = r.str()
+		case eq(k, "app_id"):
+			res.AppID = r.str()
+		case eq(k, "message"):
+			res.Message = r.str()
+		default:
+			r.skip()
+		}
+	})
+	if err := r.end(); err != nil {
 		return nil, fmt.Errorf("hookgate okta_action: decode: %w", err)
 	}
-	return &r, nil
+	return &res, nil
 }
 
 func (o OktaClient) do(action, user, group, app string) error {

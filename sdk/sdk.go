@@ -32,7 +32,6 @@
 package sdk
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -118,8 +117,9 @@ type OktaEvent struct {
 	Outcome        *OktaOutcome `json:"outcome"`
 	Actor          OktaActor    `json:"actor"`
 	Target         []OktaActor  `json:"target"`
-	// Raw is the whole event as delivered, for fields not modelled here.
-	Raw json.RawMessage `json:"-"`
+	// Raw is the whole event JSON as delivered, for fields not modelled
+	// here (decode it with encoding/json).
+	Raw []byte `json:"-"`
 }
 
 // Targets returns the event's targets of the given Okta type ("User",
@@ -167,13 +167,17 @@ type handler func(in []byte) ([]byte, error)
 
 var handlers = map[string]handler{}
 
+// outScratch is reused for output documents: the ABI lets the guest keep
+// one output alive until the next call.
+var outScratch = make([]byte, 0, 512)
+
 func requestHandler(fn func(*Request) Decision) handler {
 	return func(in []byte) ([]byte, error) {
-		var req Request
-		if err := json.Unmarshal(in, &req); err != nil {
+		req, err := decodeRequest(in)
+		if err != nil {
 			return nil, fmt.Errorf("decode request: %w", err)
 		}
-		return json.Marshal(fn(&req))
+		return encodeDecision(outScratch[:0], fn(req)), nil
 	}
 }
 
@@ -202,27 +206,12 @@ func HandleRequestValidation(fn func(*Request) Decision) {
 // [[on_event]]. A Failure decision makes the gateway retry the event later.
 func HandleOktaEvent(fn func(*OktaEvent) Decision) {
 	handlers[KindOktaEvent] = func(in []byte) ([]byte, error) {
-		var ev OktaEvent
-		if err := json.Unmarshal(in, &ev); err != nil {
+		ev, err := decodeOktaEvent(in)
+		if err != nil {
 			return nil, fmt.Errorf("decode okta event: %w", err)
 		}
-		ev.Raw = append(json.RawMessage(nil), in...)
-		return json.Marshal(fn(&ev))
+		return encodeDecision(outScratch[:0], fn(ev)), nil
 	}
-}
-
-// errorOutput is the ABI's guest error document.
-func errorOutput(code, msg string) []byte {
-	b, _ := json.Marshal(struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{Error: struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, msg}})
-	return b
 }
 
 // dispatch runs the handler registered for kind.

@@ -1,0 +1,122 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// baselineDecide is the same work as the kitchen's "config:greeting" call
+// done natively: decode the request, read one config value, encode the
+// decision, decode it on the host side.
+func baselineDecide(cfg map[string]string, input []byte) (Decision, error) {
+	var req Request
+	if err := json.Unmarshal(input, &req); err != nil {
+		return Decision{}, err
+	}
+	out, err := json.Marshal(Decision{Success: true, Message: cfg["greeting"]})
+	if err != nil {
+		return Decision{}, err
+	}
+	var w wireOutput
+	if err := json.Unmarshal(out, &w); err != nil {
+		return Decision{}, err
+	}
+	return Decision{Success: *w.Success, Message: w.Message}, nil
+}
+
+func benchBaseline(b *testing.B) {
+	cfg := map[string]string{"greeting": "hello"}
+	in := request("config:greeting", "alice.nguyen@example.com")
+	b.ReportAllocs()
+	for b.Loop() {
+		if d, err := baselineDecide(cfg, in); err != nil || d.Message != "hello" {
+			b.Fatal(d, err)
+		}
+	}
+}
+
+// baselineNsPerOp times the baseline for about 200 ms in the same process
+// (testing.Benchmark cannot run inside a benchmark).
+func baselineNsPerOp(b *testing.B) float64 {
+	cfg := map[string]string{"greeting": "hello"}
+	in := request("config:greeting", "alice.nguyen@example.com")
+	n := 0
+	start := time.Now()
+	for time.Since(start) < 200*time.Millisecond {
+		for range 100 {
+			if _, err := baselineDecide(cfg, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += 100
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(n)
+}
+
+// BenchmarkWarmCallBaseline is the native Go baseline for BenchmarkWarmCall.
+func BenchmarkWarmCallBaseline(b *testing.B) { benchBaseline(b) }
+
+// benchPlugin runs action through a warm pool and reports its cost as a
+// multiple of the native baseline.
+func benchPlugin(b *testing.B, opts HostOptions, action string, want bool) {
+	h := newHost(b, opts)
+	cfg := kitchenConfig("bench")
+	cfg.PoolSize = runtime.GOMAXPROCS(0)
+	p := load(b, h, cfg)
+	in := request(action, "alice.nguyen@example.com")
+	ctx := context.Background()
+	for range cfg.PoolSize { // warm every instance
+		if _, err := p.Call(ctx, "pre_approval", in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	base := baselineNsPerOp(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := p.Call(ctx, "pre_approval", in)
+		if err != nil || res.Decision.Success != want {
+			b.Fatal(res, err)
+		}
+	}
+	b.StopTimer()
+	nsPerOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(base, "baseline-ns/op")
+	b.ReportMetric(nsPerOp/base, "x-baseline")
+}
+
+// BenchmarkWarmCall is one pre_approval call making one host call
+// (config_get) through a warm pool; target < 50 µs.
+func BenchmarkWarmCall(b *testing.B) {
+	benchPlugin(b, HostOptions{}, "config:greeting", true)
+}
+
+// BenchmarkWarmCallIsMember makes the call the oncall example makes: one
+// is_member against a real Badger store.
+func BenchmarkWarmCallIsMember(b *testing.B) {
+	st := openStore(b)
+	seedIdentity(b, st)
+	benchPlugin(b, HostOptions{Identity: st}, "member:oncall-engineers", true)
+}
+
+// BenchmarkWarmCallParallel runs warm calls from GOMAXPROCS goroutines over
+// a pool of GOMAXPROCS instances.
+func BenchmarkWarmCallParallel(b *testing.B) {
+	h := newHost(b, HostOptions{})
+	cfg := kitchenConfig("bench-par")
+	cfg.PoolSize = runtime.GOMAXPROCS(0)
+	p := load(b, h, cfg)
+	in := request("config:greeting", "alice.nguyen@example.com")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Call(context.Background(), "pre_approval", in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
