@@ -72,10 +72,13 @@ type Outcome struct {
 // OnSuccess before the first Dispatch. It is safe for concurrent use.
 type Dispatcher struct {
 	// OnSuccess, when set, is called synchronously after every successful
-	// plugin decision (not after failures or errors), with the raw body.
-	// The grants scheduler records time-boxed grants here. raw may be a
-	// pooled request buffer: copy it to keep it beyond the call.
-	OnSuccess func(kind string, raw []byte, out Outcome)
+	// plugin decision (not after failures or errors), with the raw body,
+	// before the caller is answered. The grants scheduler records
+	// time-boxed grants here. An error turns the outcome into a failure:
+	// access that cannot be time-boxed must not be reported as granted
+	// silently. raw may be a pooled request buffer: copy it to keep it
+	// beyond the call.
+	OnSuccess func(kind string, raw []byte, out Outcome) error
 
 	router  *Router
 	resp    *Responder
@@ -171,6 +174,12 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 			out.Success, out.Message = dec.Success, dec.Message
 		}
 	}
+	if out.Success && out.Err == nil && d.OnSuccess != nil {
+		if err := d.OnSuccess(kind, raw, out); err != nil {
+			out.Success, out.Message = false, ""
+			out.Err = fmt.Errorf("plugin %q succeeded but its result could not be recorded: %w", m.Plugin, err)
+		}
+	}
 	out.Duration = time.Since(start)
 
 	decision := "failure"
@@ -188,10 +197,6 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 	}
 	rep := d.resp.Reply(kind, out)
 	d.record(start, kind, req, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration)
-
-	if out.Success && out.Err == nil && d.OnSuccess != nil {
-		d.OnSuccess(kind, raw, out)
-	}
 	return out, nil
 }
 

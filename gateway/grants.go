@@ -67,20 +67,23 @@ type grantJob struct {
 
 // OnSuccess is the Dispatcher.OnSuccess hook: a successful provisioning
 // with access_length > 0 becomes an active grant expiring access_length
-// seconds from now.
-func (g *Grants) OnSuccess(kind string, raw []byte, out Outcome) {
+// seconds from now. If the grant cannot be stored the error makes the
+// dispatcher answer with the failure literal, so the caller never believes
+// an un-expiring grant is time-boxed.
+func (g *Grants) OnSuccess(kind string, raw []byte, out Outcome) error {
 	if kind != config.KindProvisioning {
-		return
+		return nil
 	}
 	gr, err := g.Record(raw, out.Plugin, time.Now())
 	if err != nil {
-		g.log.Error("could not record time-boxed grant; it will not be revoked automatically", "err", err, "plugin", out.Plugin)
-		return
+		g.log.Error("could not record time-boxed grant; answering failure", "err", err, "plugin", out.Plugin)
+		return err
 	}
 	if gr != nil {
 		g.log.Info("time-boxed grant recorded", "grant", gr.ID, "user", gr.User, "app", gr.App,
 			"permissions", gr.Permissions, "expires_at", gr.ExpiresAt)
 	}
+	return nil
 }
 
 // Record stores the grant a successful provisioning body raw describes, or

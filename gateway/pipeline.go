@@ -59,11 +59,13 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 	p.Events.srv = o.Server
 	if d := o.Dispatcher; d != nil {
 		prev := d.OnSuccess
-		d.OnSuccess = func(kind string, raw []byte, out Outcome) {
+		d.OnSuccess = func(kind string, raw []byte, out Outcome) error {
 			if prev != nil {
-				prev(kind, raw, out)
+				if err := prev(kind, raw, out); err != nil {
+					return err
+				}
 			}
-			p.Grants.OnSuccess(kind, raw, out)
+			return p.Grants.OnSuccess(kind, raw, out)
 		}
 	}
 	if s := o.Server; s != nil {

@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/store"
+)
+
+// decideFunc adapts a function to Decider for dispatcher unit tests.
+type decideFunc func(ctx context.Context, kind string, raw []byte) (Decision, error)
+
+func (f decideFunc) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
+	return f(ctx, kind, raw)
+}
+
+const provisioningBody = `{"application":{"app_id":"aws","instance_id":"i1","user_friendly_label":"AWS"},
+ "permissions":[{"label":"RO","value":"ro","type":"PERMISSION","source":"MANUAL"}],
+ "target_user":{"email":"alice.nguyen@example.com","given_name":"Alice","family_name":"Nguyen"},
+ "access_length":60,"request_comment":"","request_task_url":"","custom_fields":null}`
+
+// A provisioning whose grant cannot be recorded must not be reported as a
+// success: the access would never expire.
+func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
+	cfg := &config.Config{Route: []config.Route{{Kind: config.KindProvisioning, Plugin: "p"}}}
+	d := NewDispatcher(DispatcherOptions{Config: cfg, Plugins: map[string]Decider{
+		"p": decideFunc(func(context.Context, string, []byte) (Decision, error) {
+			return Decision{Success: true, Message: "done"}, nil
+		}),
+	}})
+	calls := 0
+	d.OnSuccess = func(string, []byte, Outcome) error { calls++; return errors.New("disk full") }
+	out, err := d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || out.Success || out.Err == nil || out.Message != "" {
+		t.Fatalf("calls=%d outcome=%+v, want one OnSuccess call and a failed outcome", calls, out)
+	}
+	if rep := d.Responder().Reply(config.KindProvisioning, out); rep.Literal != "NO_PROVISIONING_ACTION" {
+		t.Fatalf("literal %q, want NO_PROVISIONING_ACTION", rep.Literal)
+	}
+
+	d.OnSuccess = func(string, []byte, Outcome) error { return nil }
+	out, err = d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
+	if err != nil || !out.Success || out.Err != nil {
+		t.Fatalf("outcome=%+v err=%v, want success", out, err)
+	}
+}
+
+// Grants.Record reports a store failure instead of swallowing it.
+func TestGrantRecordStoreFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Grants{st: st}
+	gr, err := g.Record([]byte(provisioningBody), "p", time.Now())
+	if err != nil || gr == nil || gr.State != store.GrantActive {
+		t.Fatalf("grant=%+v err=%v", gr, err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Record([]byte(provisioningBody), "p", time.Now()); err == nil {
+		t.Fatal("Record on a closed store succeeded")
+	}
+}
