@@ -283,59 +283,107 @@ func (s *syncRun) groups(ctx context.Context) error {
 
 func (s *syncRun) members(ctx context.Context) error {
 	for i, gid := range s.groupIDs {
-		began := time.Now()
-		start := startListing()
-		listed := map[string]bool{}
-		err := s.c.ListGroupMembers(ctx, gid, func(users []APIUser, readAt time.Time) error {
-			start.page(readAt)
-			at := snapshotStamp(readAt)
-			for _, u := range users {
-				if u.ID == "" || listed[u.ID] {
-					continue
+		found, err := syncEdges(s, edgeListing[APIUser]{
+			listing: "members of group " + gid,
+			owner:   "group " + gid,
+			list: func(page PageFunc[APIUser]) error {
+				return s.c.ListGroupMembers(ctx, gid, page)
+			},
+			id: func(u APIUser) string { return u.ID },
+			stored: func() ([]string, error) {
+				g, err := s.st.Group(gid)
+				if g == nil {
+					return nil, err
 				}
-				listed[u.ID] = true
-				uid := u.ID
-				if err := s.w.add(func(tx *store.Tx) error { return tx.SetMembership(gid, uid, true, at) }); err != nil {
-					return err
-				}
-				s.sum.Memberships++
-			}
-			return nil
+				return g.Members, err
+			},
+			set: func(tx *store.Tx, uid string, present bool, at store.Stamp) error {
+				return tx.SetMembership(gid, uid, present, at)
+			},
+			added:   &s.sum.Memberships,
+			removed: &s.sum.MembershipsRemoved,
 		})
-		if IsNotFound(err) {
+		if err != nil {
+			return err
+		}
+		if !found {
 			// Deleted since the group listing; its delete event (or the
 			// next sync) takes care of it.
 			continue
-		}
-		if err != nil {
-			return fmt.Errorf("listing members of group %s: %w", gid, err)
-		}
-		if err := s.w.flush(); err != nil {
-			return err
-		}
-		g, err := s.st.Group(gid)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("reading group %s: %w", gid, err)
-		}
-		if g != nil {
-			at := start.stamp(began)
-			for _, uid := range g.Members {
-				if listed[uid] {
-					continue
-				}
-				s.sum.MembershipsRemoved++
-				if err := s.w.add(func(tx *store.Tx) error { return tx.SetMembership(gid, uid, false, at) }); err != nil {
-					return err
-				}
-			}
-		}
-		if err := s.w.flush(); err != nil {
-			return err
 		}
 		s.progress(PhaseMembers, i+1, len(s.groupIDs))
 	}
 	s.opts.Logger.Info("okta sync: members read", "memberships", s.sum.Memberships, "removed", s.sum.MembershipsRemoved)
 	return nil
+}
+
+// edgeListing describes one owner's edges for syncEdges: a group's members,
+// an app's group or user assignments.
+type edgeListing[T any] struct {
+	// listing and owner name the listing and its owner in errors
+	// ("members of group 00g1", "group 00g1").
+	listing, owner string
+	// list reads the owner's edges from Okta, a page at a time.
+	list func(page PageFunc[T]) error
+	// id is the far end of a listed edge ("" is skipped).
+	id func(T) string
+	// stored reads the far ends the store holds for the owner; a nil
+	// slice with store.ErrNotFound when the owner is not stored.
+	stored func() ([]string, error)
+	// set writes one edge present or absent.
+	set func(tx *store.Tx, id string, present bool, at store.Stamp) error
+	// added and removed are the summary counters the edges count into.
+	added, removed *int
+}
+
+// syncEdges makes the store's edges of one owner what Okta lists: every
+// listed edge is written present with its page's stamp, then every stored
+// edge Okta did not list is written absent with the listing-start stamp.
+// found is false (with no error) when Okta no longer has the owner.
+func syncEdges[T any](s *syncRun, e edgeListing[T]) (found bool, err error) {
+	began := time.Now()
+	start := startListing()
+	listed := map[string]bool{}
+	err = e.list(func(items []T, readAt time.Time) error {
+		start.page(readAt)
+		at := snapshotStamp(readAt)
+		for _, item := range items {
+			id := e.id(item)
+			if id == "" || listed[id] {
+				continue
+			}
+			listed[id] = true
+			if err := s.w.add(func(tx *store.Tx) error { return e.set(tx, id, true, at) }); err != nil {
+				return err
+			}
+			*e.added++
+		}
+		return nil
+	})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("listing %s: %w", e.listing, err)
+	}
+	if err := s.w.flush(); err != nil {
+		return false, err
+	}
+	stored, err := e.stored()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("reading %s: %w", e.owner, err)
+	}
+	at := start.stamp(began)
+	for _, id := range stored {
+		if listed[id] {
+			continue
+		}
+		*e.removed++
+		if err := s.w.add(func(tx *store.Tx) error { return e.set(tx, id, false, at) }); err != nil {
+			return false, err
+		}
+	}
+	return true, s.w.flush()
 }
 
 func (s *syncRun) apps(ctx context.Context) error {
@@ -400,52 +448,31 @@ func (s *syncRun) apps(ctx context.Context) error {
 // SyncOptions.AppUsers).
 func (s *syncRun) appEdges(ctx context.Context) error {
 	for i, aid := range s.appIDs {
-		began := time.Now()
-		start := startListing()
-		listed := map[string]bool{}
-		err := s.c.ListAppGroupAssignments(ctx, aid, func(as []APIAppGroup, readAt time.Time) error {
-			start.page(readAt)
-			at := snapshotStamp(readAt)
-			for _, a := range as {
-				if a.ID == "" || listed[a.ID] {
-					continue
+		found, err := syncEdges(s, edgeListing[APIAppGroup]{
+			listing: "group assignments of app " + aid,
+			owner:   "app " + aid,
+			list: func(page PageFunc[APIAppGroup]) error {
+				return s.c.ListAppGroupAssignments(ctx, aid, page)
+			},
+			id: func(a APIAppGroup) string { return a.ID },
+			stored: func() ([]string, error) {
+				app, err := s.st.App(aid)
+				if app == nil {
+					return nil, err
 				}
-				listed[a.ID] = true
-				gid := a.ID
-				if err := s.w.add(func(tx *store.Tx) error { return tx.SetGroupApp(gid, aid, true, at) }); err != nil {
-					return err
-				}
-				s.sum.AppGroups++
-			}
-			return nil
+				return app.Groups, err
+			},
+			set: func(tx *store.Tx, gid string, present bool, at store.Stamp) error {
+				return tx.SetGroupApp(gid, aid, present, at)
+			},
+			added:   &s.sum.AppGroups,
+			removed: &s.sum.AppGroupsRemoved,
 		})
-		if IsNotFound(err) {
-			continue
-		}
 		if err != nil {
-			return fmt.Errorf("listing group assignments of app %s: %w", aid, err)
-		}
-		if err := s.w.flush(); err != nil {
 			return err
 		}
-		app, err := s.st.App(aid)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("reading app %s: %w", aid, err)
-		}
-		if app != nil {
-			at := start.stamp(began)
-			for _, gid := range app.Groups {
-				if listed[gid] {
-					continue
-				}
-				s.sum.AppGroupsRemoved++
-				if err := s.w.add(func(tx *store.Tx) error { return tx.SetGroupApp(gid, aid, false, at) }); err != nil {
-					return err
-				}
-			}
-		}
-		if err := s.w.flush(); err != nil {
-			return err
+		if !found {
+			continue
 		}
 		s.progress(PhaseAppGroups, i+1, len(s.appIDs))
 		if s.opts.AppUsers {
@@ -460,51 +487,27 @@ func (s *syncRun) appEdges(ctx context.Context) error {
 }
 
 func (s *syncRun) appUsers(ctx context.Context, aid string) error {
-	began := time.Now()
-	start := startListing()
-	listed := map[string]bool{}
-	err := s.c.ListAppUsers(ctx, aid, func(us []APIAppUser, readAt time.Time) error {
-		start.page(readAt)
-		at := snapshotStamp(readAt)
-		for _, u := range us {
-			if u.ID == "" || listed[u.ID] {
-				continue
+	_, err := syncEdges(s, edgeListing[APIAppUser]{
+		listing: "users of app " + aid,
+		owner:   "app " + aid,
+		list: func(page PageFunc[APIAppUser]) error {
+			return s.c.ListAppUsers(ctx, aid, page)
+		},
+		id: func(u APIAppUser) string { return u.ID },
+		stored: func() ([]string, error) {
+			app, err := s.st.App(aid)
+			if app == nil {
+				return nil, err
 			}
-			listed[u.ID] = true
-			uid := u.ID
-			if err := s.w.add(func(tx *store.Tx) error { return tx.SetAppUser(aid, uid, true, at) }); err != nil {
-				return err
-			}
-			s.sum.AppUsers++
-		}
-		return nil
+			return app.Users, err
+		},
+		set: func(tx *store.Tx, uid string, present bool, at store.Stamp) error {
+			return tx.SetAppUser(aid, uid, present, at)
+		},
+		added:   &s.sum.AppUsers,
+		removed: &s.sum.AppUsersRemoved,
 	})
-	if IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("listing users of app %s: %w", aid, err)
-	}
-	if err := s.w.flush(); err != nil {
-		return err
-	}
-	app, err := s.st.App(aid)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("reading app %s: %w", aid, err)
-	}
-	if app != nil {
-		at := start.stamp(began)
-		for _, uid := range app.Users {
-			if listed[uid] {
-				continue
-			}
-			s.sum.AppUsersRemoved++
-			if err := s.w.add(func(tx *store.Tx) error { return tx.SetAppUser(aid, uid, false, at) }); err != nil {
-				return err
-			}
-		}
-	}
-	return s.w.flush()
+	return err
 }
 
 // setWatermark gives System Log catch-up a starting point on a store that
