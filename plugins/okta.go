@@ -92,10 +92,10 @@ var (
 	ErrOktaNotConfigured = errors.New("no Okta org is configured in this gateway (set okta.org_url or HOOKGATE_OKTA_ORG_URL, and HOOKGATE_OKTA_API_TOKEN or [okta.oauth])")
 	// ErrOktaDenied: Okta refused the action (403: the credentials' admin
 	// role or scopes do not cover it); the guest gets ERR_DENIED.
-	ErrOktaDenied = errors.New("Okta refused the action")
+	ErrOktaDenied = errors.New("the Okta API refused the action")
 	// ErrOktaInvalid: Okta rejected the request as invalid (400); the
 	// guest gets ERR_INVALID.
-	ErrOktaInvalid = errors.New("Okta rejected the request")
+	ErrOktaInvalid = errors.New("the Okta API rejected the request")
 )
 
 // okta_action(req_ptr, req_len) -> i32
