@@ -636,74 +636,42 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p []string, now t
 		}
 		u := s.findUser(p[3])
 		if u == nil {
-			s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+p[3]+" (User)")
+			s.notFound(w, p[3]+" (User)")
 			return
 		}
 		s.writeJSON(w, 200, userJSON(s.URL, u))
 	case p[2] == "users" && n == 5 && p[4] == "roles":
 		s.writeJSON(w, 200, s.roleJSON())
 	case p[2] == "groups" && n == 3:
-		ids := make([]string, 0, len(s.groups))
-		for id := range s.groups {
-			ids = append(ids, id)
-		}
-		out := []any{}
-		for _, id := range s.page(w, r, ids) {
-			out = append(out, groupJSON(s.URL, s.groups[id]))
-		}
-		s.writeJSON(w, 200, out)
+		writePage(s, w, r, s.groups, func(id string) any { return groupJSON(s.URL, s.groups[id]) })
 	case p[2] == "groups" && n == 4:
 		g := s.groups[p[3]]
 		if g == nil {
-			s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+p[3]+" (UserGroup)")
+			s.notFound(w, p[3]+" (UserGroup)")
 			return
 		}
 		s.writeJSON(w, 200, groupJSON(s.URL, g))
 	case p[2] == "groups" && n == 5 && p[4] == "users":
 		if s.groups[p[3]] == nil {
-			s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+p[3]+" (UserGroup)")
+			s.notFound(w, p[3]+" (UserGroup)")
 			return
 		}
-		var ids []string
-		for id := range s.members[p[3]] {
-			ids = append(ids, id)
-		}
-		out := []any{}
-		for _, id := range s.page(w, r, ids) {
-			out = append(out, userJSON(s.URL, s.users[id]))
-		}
-		s.writeJSON(w, 200, out)
+		writePage(s, w, r, s.members[p[3]], func(id string) any { return userJSON(s.URL, s.users[id]) })
 	case p[2] == "groups" && n == 6 && p[4] == "users":
 		s.groupMember(w, r, p[3], p[5], now)
 	case p[2] == "apps" && n == 3:
-		ids := make([]string, 0, len(s.apps))
-		for id := range s.apps {
-			ids = append(ids, id)
-		}
-		out := []any{}
-		for _, id := range s.page(w, r, ids) {
-			out = append(out, appJSON(s.URL, s.apps[id]))
-		}
-		s.writeJSON(w, 200, out)
+		writePage(s, w, r, s.apps, func(id string) any { return appJSON(s.URL, s.apps[id]) })
 	case p[2] == "apps" && n == 5 && p[4] == "groups":
 		if s.apps[p[3]] == nil {
-			s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+p[3]+" (AppInstance)")
+			s.notFound(w, p[3]+" (AppInstance)")
 			return
 		}
-		var ids []string
-		for id := range s.appGroups[p[3]] {
-			ids = append(ids, id)
-		}
-		out := []any{}
-		for _, id := range s.page(w, r, ids) {
-			out = append(out, appGroupJSON(s.URL, p[3], id))
-		}
-		s.writeJSON(w, 200, out)
+		writePage(s, w, r, s.appGroups[p[3]], func(id string) any { return appGroupJSON(s.URL, p[3], id) })
 	case p[2] == "apps" && n == 6 && p[4] == "groups":
 		s.appGroup(w, r, p[3], p[5], now)
 	case p[2] == "apps" && n == 5 && p[4] == "users":
 		if s.apps[p[3]] == nil {
-			s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+p[3]+" (AppInstance)")
+			s.notFound(w, p[3]+" (AppInstance)")
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -717,15 +685,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p []string, now t
 			s.appUser(w, r, p[3], body.ID, now)
 			return
 		}
-		var ids []string
-		for id := range s.appUsers[p[3]] {
-			ids = append(ids, id)
-		}
-		out := []any{}
-		for _, id := range s.page(w, r, ids) {
-			out = append(out, appUserJSON(s.URL, p[3], s.users[id], s.appUsers[p[3]][id]))
-		}
-		s.writeJSON(w, 200, out)
+		writePage(s, w, r, s.appUsers[p[3]], func(id string) any { return appUserJSON(s.URL, p[3], s.users[id], s.appUsers[p[3]][id]) })
 	case p[2] == "apps" && n == 6 && p[4] == "users" && r.Method == http.MethodDelete:
 		s.appUser(w, r, p[3], p[5], now)
 	case p[2] == "logs" && n == 3:
@@ -767,6 +727,31 @@ func (s *Server) findUser(ref string) *User {
 	return nil
 }
 
+// writeItems answers a listing: one page of ids (see page), each rendered
+// by item, as a JSON array (empty, never null).
+func (s *Server) writeItems(w http.ResponseWriter, r *http.Request, ids []string, item func(id string) any) {
+	out := []any{}
+	for _, id := range s.page(w, r, ids) {
+		out = append(out, item(id))
+	}
+	s.writeJSON(w, 200, out)
+}
+
+// writePage answers a listing of set's keys (see writeItems).
+func writePage[V any](s *Server, w http.ResponseWriter, r *http.Request, set map[string]V, item func(id string) any) {
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	s.writeItems(w, r, ids, item)
+}
+
+// notFound answers Okta's 404 for a missing resource; what is its id and
+// type, as Okta names them ("00g1 (UserGroup)").
+func (s *Server) notFound(w http.ResponseWriter, what string) {
+	s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+what)
+}
+
 // listUsers serves /api/v1/users: like Okta, DEPROVISIONED users are left
 // out unless a filter on status asks for them.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -787,11 +772,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		ids = append(ids, id)
 	}
-	out := []any{}
-	for _, id := range s.page(w, r, ids) {
-		out = append(out, userJSON(s.URL, s.users[id]))
-	}
-	s.writeJSON(w, 200, out)
+	s.writeItems(w, r, ids, func(id string) any { return userJSON(s.URL, s.users[id]) })
 }
 
 // parseEqFilter reads `attr eq "a" or attr eq "b"` (parentheses allowed).
@@ -810,19 +791,31 @@ func parseEqFilter(f, attr string) (map[string]bool, error) {
 
 func (s *Server) recordAction(a Action) { s.actions = append(s.actions, a) }
 
-func (s *Server) groupMember(w http.ResponseWriter, r *http.Request, gid, uid string, now time.Time) {
-	kind := "add_group_member"
+// edgeKind names an edge action by method: remove for DELETE, add otherwise.
+func edgeKind(r *http.Request, add, remove string) string {
 	if r.Method == http.MethodDelete {
-		kind = "remove_group_member"
+		return remove
 	}
+	return add
+}
+
+// refuseMissing records act as a 404 and answers Okta's not-found error
+// naming the first missing end of the edge: first unless firstFound.
+func (s *Server) refuseMissing(w http.ResponseWriter, act Action, firstFound bool, first, second string) {
+	what := first
+	if firstFound {
+		what = second
+	}
+	act.Status = 404
+	s.recordAction(act)
+	s.notFound(w, what)
+}
+
+func (s *Server) groupMember(w http.ResponseWriter, r *http.Request, gid, uid string, now time.Time) {
+	kind := edgeKind(r, "add_group_member", "remove_group_member")
 	g, u := s.groups[gid], s.users[uid]
 	if g == nil || u == nil {
-		what := gid + " (UserGroup)"
-		if g != nil {
-			what = uid + " (User)"
-		}
-		s.recordAction(Action{Method: r.Method, Kind: kind, Group: gid, User: uid, Status: 404})
-		s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+what)
+		s.refuseMissing(w, Action{Method: r.Method, Kind: kind, Group: gid, User: uid}, g != nil, gid+" (UserGroup)", uid+" (User)")
 		return
 	}
 	if g.Type != "OKTA_GROUP" {
@@ -842,18 +835,10 @@ func (s *Server) groupMember(w http.ResponseWriter, r *http.Request, gid, uid st
 }
 
 func (s *Server) appGroup(w http.ResponseWriter, r *http.Request, aid, gid string, now time.Time) {
-	kind := "assign_app_group"
-	if r.Method == http.MethodDelete {
-		kind = "unassign_app_group"
-	}
+	kind := edgeKind(r, "assign_app_group", "unassign_app_group")
 	a, g := s.apps[aid], s.groups[gid]
 	if a == nil || g == nil {
-		what := aid + " (AppInstance)"
-		if a != nil {
-			what = gid + " (UserGroup)"
-		}
-		s.recordAction(Action{Method: r.Method, Kind: kind, Group: gid, App: aid, Status: 404})
-		s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+what)
+		s.refuseMissing(w, Action{Method: r.Method, Kind: kind, Group: gid, App: aid}, a != nil, aid+" (AppInstance)", gid+" (UserGroup)")
 		return
 	}
 	if r.Method == http.MethodPut {
@@ -870,18 +855,10 @@ func (s *Server) appGroup(w http.ResponseWriter, r *http.Request, aid, gid strin
 }
 
 func (s *Server) appUser(w http.ResponseWriter, r *http.Request, aid, uid string, now time.Time) {
-	kind := "assign_app_user"
-	if r.Method == http.MethodDelete {
-		kind = "unassign_app_user"
-	}
+	kind := edgeKind(r, "assign_app_user", "unassign_app_user")
 	a, u := s.apps[aid], s.users[uid]
 	if a == nil || u == nil {
-		what := aid + " (AppInstance)"
-		if a != nil {
-			what = uid + " (User)"
-		}
-		s.recordAction(Action{Method: r.Method, Kind: kind, User: uid, App: aid, Status: 404})
-		s.writeErr(w, 404, "E0000007", "Not found: Resource not found: "+what)
+		s.refuseMissing(w, Action{Method: r.Method, Kind: kind, User: uid, App: aid}, a != nil, aid+" (AppInstance)", uid+" (User)")
 		return
 	}
 	appUser := Target{ID: "0ua" + uid[3:], Type: "AppUser", AlternateID: u.Login, DisplayName: u.FirstName + " " + u.LastName}
