@@ -459,26 +459,30 @@ func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest,
 		}
 		rec.AppID = app.ID
 	}
+	// The message names each end as "name (id)".
+	user := userName + " (" + res.UserID + ")"
+	group := "group " + groupName + " (" + res.GroupID + ")"
+	app := "app " + appName + " (" + res.AppID + ")"
 	var err error
 	switch req.Action {
 	case plugins.OktaAddUserToGroup:
 		err = a.client.AddUserToGroup(ctx, res.GroupID, res.UserID)
-		res.Message = fmt.Sprintf("added %s (%s) to group %s (%s)", userName, res.UserID, groupName, res.GroupID)
+		res.Message = "added " + user + " to " + group
 	case plugins.OktaRemoveUserFromGroup:
 		err = a.client.RemoveUserFromGroup(ctx, res.GroupID, res.UserID)
-		res.Message = fmt.Sprintf("removed %s (%s) from group %s (%s)", userName, res.UserID, groupName, res.GroupID)
+		res.Message = "removed " + user + " from " + group
 	case plugins.OktaAssignAppToGroup:
 		err = a.client.AssignAppToGroup(ctx, res.AppID, res.GroupID)
-		res.Message = fmt.Sprintf("assigned app %s (%s) to group %s (%s)", appName, res.AppID, groupName, res.GroupID)
+		res.Message = "assigned " + app + " to " + group
 	case plugins.OktaUnassignAppFromGroup:
 		err = a.client.UnassignAppFromGroup(ctx, res.AppID, res.GroupID)
-		res.Message = fmt.Sprintf("unassigned app %s (%s) from group %s (%s)", appName, res.AppID, groupName, res.GroupID)
+		res.Message = "unassigned " + app + " from " + group
 	case plugins.OktaAssignUserToApp:
 		err = a.client.AssignUserToApp(ctx, res.AppID, res.UserID)
-		res.Message = fmt.Sprintf("assigned app %s (%s) to %s (%s)", appName, res.AppID, userName, res.UserID)
+		res.Message = "assigned " + app + " to " + user
 	case plugins.OktaUnassignUserFromApp:
 		err = a.client.UnassignUserFromApp(ctx, res.AppID, res.UserID)
-		res.Message = fmt.Sprintf("unassigned app %s (%s) from %s (%s)", appName, res.AppID, userName, res.UserID)
+		res.Message = "unassigned " + app + " from " + user
 	}
 	if err != nil {
 		switch {
