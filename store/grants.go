@@ -216,10 +216,7 @@ func (s *Store) ClaimExpiredGrants(now time.Time, limit int, fn func(txn *badger
 
 // ListGrants returns grants matching f, newest first.
 func (s *Store) ListGrants(f GrantFilter) ([]Grant, error) {
-	var all []Grant
-	err := s.View(func(txn *badger.Txn) error {
-		return jsonEach(txn, pGrant, 0, func() any { all = append(all, Grant{}); return &all[len(all)-1] })
-	})
+	all, err := viewAll[Grant](s, pGrant, 0)
 	if err != nil {
 		return nil, fmt.Errorf("store: list grants: %w", err)
 	}

@@ -473,10 +473,7 @@ func deleteKeysWithPrefix(txn *badger.Txn, prefix []byte) error {
 // QueueItems lists queued items (pending and in flight) in id order, at
 // most limit (0: all).
 func (s *Store) QueueItems(limit int) ([]QueueItem, error) {
-	var out []QueueItem
-	err := s.View(func(txn *badger.Txn) error {
-		return jsonEach(txn, pQueueItem, limit, func() any { out = append(out, QueueItem{}); return &out[len(out)-1] })
-	})
+	out, err := viewAll[QueueItem](s, pQueueItem, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list queue: %w", err)
 	}
@@ -485,11 +482,11 @@ func (s *Store) QueueItems(limit int) ([]QueueItem, error) {
 
 // QueueItem returns one queued item by id.
 func (s *Store) QueueItem(id string) (*QueueItem, error) {
-	var it QueueItem
-	if err := s.View(func(txn *badger.Txn) error { return jsonGet(txn, qItemKey(id), &it) }); err != nil {
+	it, err := viewOne[QueueItem](s, qItemKey(id))
+	if err != nil {
 		return nil, fmt.Errorf("store: queue item %s: %w", id, err)
 	}
-	return &it, nil
+	return it, nil
 }
 
 // jsonEach decodes every value under prefix, in key order, into the value
@@ -513,12 +510,33 @@ func jsonEach(txn *badger.Txn, prefix []byte, limit int, next func() any) error 
 	return nil
 }
 
+// viewAll reads the JSON values under prefix in key order (see jsonEach)
+// in one read transaction.
+func viewAll[T any](s *Store, prefix []byte, limit int) ([]T, error) {
+	var out []T
+	err := s.View(func(txn *badger.Txn) error {
+		return jsonEach(txn, prefix, limit, func() any {
+			var zero T
+			out = append(out, zero)
+			return &out[len(out)-1]
+		})
+	})
+	return out, err
+}
+
+// viewOne reads the JSON value at key (ErrNotFound when absent, see
+// jsonGet) in its own read transaction.
+func viewOne[T any](s *Store, key []byte) (*T, error) {
+	var v T
+	if err := s.View(func(txn *badger.Txn) error { return jsonGet(txn, key, &v) }); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // DeadLetters lists dead letters, oldest first, at most limit (0: all).
 func (s *Store) DeadLetters(limit int) ([]DeadLetter, error) {
-	var out []DeadLetter
-	err := s.View(func(txn *badger.Txn) error {
-		return jsonEach(txn, pDead, limit, func() any { out = append(out, DeadLetter{}); return &out[len(out)-1] })
-	})
+	out, err := viewAll[DeadLetter](s, pDead, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list dead letters: %w", err)
 	}
@@ -527,11 +545,11 @@ func (s *Store) DeadLetters(limit int) ([]DeadLetter, error) {
 
 // DeadLetter returns one dead letter by id (ErrNotFound when absent).
 func (s *Store) DeadLetter(id string) (*DeadLetter, error) {
-	var d DeadLetter
-	if err := s.View(func(txn *badger.Txn) error { return jsonGet(txn, deadKey(id), &d) }); err != nil {
+	d, err := viewOne[DeadLetter](s, deadKey(id))
+	if err != nil {
 		return nil, fmt.Errorf("store: dead letter %s: %w", id, err)
 	}
-	return &d, nil
+	return d, nil
 }
 
 // ReplayDeadLetter moves dead letter id back into the queue as a new item
