@@ -254,29 +254,12 @@ func (g *Grants) Revoke(ctx context.Context, id string) (*store.Grant, error) {
 	})
 }
 
-// GrantView is a grant as the admin API lists it (without the stored
-// request body).
-type GrantView struct {
-	ID          string     `json:"id"`
-	User        string     `json:"user"`
-	UserID      string     `json:"user_id,omitempty"`
-	App         string     `json:"app"`
-	Permissions []string   `json:"permissions"`
-	Plugin      string     `json:"plugin"`
-	State       string     `json:"state"`
-	GrantedAt   time.Time  `json:"granted_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
-	RevokedBy   string     `json:"revoked_by,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-}
-
-func grantView(g *store.Grant) GrantView {
-	return GrantView{
-		ID: g.ID, User: g.User, UserID: g.UserID, App: g.App, Permissions: g.Permissions,
-		Plugin: g.Plugin, State: g.State, GrantedAt: g.GrantedAt, ExpiresAt: g.ExpiresAt,
-		RevokedAt: g.RevokedAt, RevokedBy: g.RevokedBy, LastError: g.LastError,
-	}
+// grantView is a grant as the admin API lists it: the stored grant
+// without its request body (Request is omitempty, so the JSON leaves it out).
+func grantView(g *store.Grant) store.Grant {
+	v := *g
+	v.Request = nil
+	return v
 }
 
 // RegisterAdmin adds GET /v1/grants and POST /v1/grants/{id}/revoke.
@@ -299,7 +282,7 @@ func (g *Grants) serveList(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	out := make([]GrantView, len(list))
+	out := make([]store.Grant, len(list))
 	for i := range list {
 		out[i] = grantView(&list[i])
 	}

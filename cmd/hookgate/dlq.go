@@ -18,6 +18,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // adminClient calls the admin API of a running gateway.
@@ -163,19 +165,6 @@ func runDLQ(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown dlq subcommand %q (want list, show, replay or drop)", errUsage, sub)
 }
 
-// grantItem is the subset of /v1/grants entries the table shows.
-type grantItem struct {
-	ID          string    `json:"id"`
-	User        string    `json:"user"`
-	App         string    `json:"app"`
-	Permissions []string  `json:"permissions"`
-	Plugin      string    `json:"plugin"`
-	State       string    `json:"state"`
-	GrantedAt   time.Time `json:"granted_at"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	LastError   string    `json:"last_error"`
-}
-
 func runGrants(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "list" {
 		return fmt.Errorf("%w: want list", errUsage)
@@ -214,7 +203,7 @@ func runGrants(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return printJSON(stdout, raw)
 	}
-	var items []grantItem
+	var items []store.Grant
 	if err := json.Unmarshal(raw, &items); err != nil {
 		return fmt.Errorf("decode grants: %w", err)
 	}
