@@ -99,12 +99,11 @@ func runDLQ(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: want list, show, replay or drop", errUsage)
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("dlq "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("dlq "+sub, stderr)
 	addr, tokenEnv := adminFlags(fs)
 	asJSON := fs.Bool("json", false, "print the raw JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	needID := sub != "list"
 	if needID && fs.NArg() != 1 {
@@ -169,18 +168,14 @@ func runGrants(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "list" {
 		return fmt.Errorf("%w: want list", errUsage)
 	}
-	fs := flag.NewFlagSet("grants list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("grants list", stderr)
 	addr, tokenEnv := adminFlags(fs)
 	user := fs.String("user", "", "only grants of this user (Okta id, login or email)")
 	app := fs.String("app", "", "only grants for this app id")
 	state := fs.String("state", "", "only grants in this state: active, revoked or failed")
 	asJSON := fs.Bool("json", false, "print the raw JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseOnlyFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	c, err := newAdminClient(*addr, *tokenEnv)
 	if err != nil {

@@ -30,8 +30,7 @@ func getFromStore(name string, args []string, stdout, stderr io.Writer, get func
 	if len(args) == 0 || args[0] != "get" {
 		return fmt.Errorf("%w: want `%s get <ref>`", errUsage, name)
 	}
-	fs := flag.NewFlagSet(name+" get", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags(name+" get", stderr)
 	data := fs.String("data", "./data", "Badger data directory")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,17 +54,6 @@ func loadOfflineConfig(path string, explicit bool) (*config.Config, error) {
 	return config.Load(path, config.Overrides{Offline: true})
 }
 
-// flagSet reports whether the named flag was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			set = true
-		}
-	})
-	return set
-}
-
 // oktaClient builds the Management API client from the config (retry and
 // rate-limit notes go to the default logger, on stderr).
 func oktaClient(cfg *config.Config) (*okta.Client, error) {
@@ -83,15 +71,11 @@ func signalContext() (context.Context, context.CancelFunc) {
 // scope hookgate needs, print the report, exit 1 when something is
 // missing.
 func runOktaCheck(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("okta check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "gateway.toml", "path to gateway.toml")
+	fs := newFlags("okta check", stderr)
+	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseOnlyFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadOfflineConfig(*cfgPath, flagSet(fs, "config"))
 	if err != nil {
@@ -144,18 +128,14 @@ func defaultAdminAddr(listen string) string {
 
 // runOktaSync is `hookgate okta sync`.
 func runOktaSync(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("okta sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "gateway.toml", "path to gateway.toml")
+	fs := newFlags("okta sync", stderr)
+	cfgPath := configFlag(fs)
 	addr := fs.String("addr", "", "base URL of the running gateway (default: from server.listen)")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the admin bearer token (default: admin.token_env)")
 	data := fs.String("data", "", "sync straight into this Badger directory (the server must be stopped)")
 	appUsers := fs.Bool("app-users", false, "also read every app's user assignments (direct mode; one listing per app)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseOnlyFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadOfflineConfig(*cfgPath, flagSet(fs, "config"))
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,8 +48,7 @@ func runPlugin(args []string, stdout, stderr io.Writer) error {
 }
 
 func runPluginTest(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("plugin test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("plugin test", stderr)
 	wasm := fs.String("plugin", "", "the plugin .wasm file")
 	kind := fs.String("kind", "", "hook kind: provisioning, deprovisioning, pre_approval, request_validation or okta_event")
 	payload := fs.String("payload", "", "JSON file: the Lumos request body (okta_event: an Okta event hook delivery or one event)")
@@ -62,12 +60,10 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	var cfgKV, hosts multiFlag
 	fs.Var(&cfgKV, "config", "plugin config entry key=value (repeatable; ${ENV} is expanded)")
 	fs.Var(&hosts, "allow-host", "host or host:port the plugin may call over HTTP (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseOnlyFlags(fs, args); err != nil {
+		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case *wasm == "" || *kind == "" || *payload == "":
 		return fmt.Errorf("%w: --plugin, --kind and --payload are required", errUsage)
 	case !slices.Contains(config.Kinds, *kind) && *kind != plugins.KindOktaEvent:

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,16 +22,12 @@ import (
 // stop accepting, let requests in flight finish (bounded by
 // server.shutdown_timeout), and only then close Badger.
 func runServe(args []string, _, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "gateway.toml", "path to gateway.toml")
+	fs := newFlags("serve", stderr)
+	cfgPath := configFlag(fs)
 	listen := fs.String("listen", "", "listen address, overrides server.listen (e.g. 127.0.0.1:9090)")
 	data := fs.String("data", "", "Badger data directory, overrides server.data_dir")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseOnlyFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
 	if err != nil {
