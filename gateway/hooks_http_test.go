@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,11 +22,8 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
 )
-
-const testHookSecret = "test-hook-secret" // set by TestMain
 
 // hookWasmDir holds the test binary's plugin builds; wazeroCache is the shared
 // compilation cache so each test server does not recompile every plugin.
@@ -87,6 +82,19 @@ func buildWasm(t testing.TB) string {
 	return hookWasmDir
 }
 
+// withWasm expands {{wasm}} in toml to the plugin build directory and, when
+// toml has no [plugins] table, adds one on the shared compilation cache
+// with the extra lines given.
+func withWasm(t testing.TB, toml, extra string) string {
+	t.Helper()
+	wd := buildWasm(t)
+	toml = strings.ReplaceAll(toml, "{{wasm}}", wd)
+	if !strings.Contains(toml, "[plugins]") {
+		toml += fmt.Sprintf("\n[plugins]\ncache_dir = %q\n", filepath.Join(wd, "cache")) + extra
+	}
+	return toml
+}
+
 // hookServer is a testServer with inline hooks enabled.
 type hookServer struct {
 	*testServer
@@ -97,21 +105,9 @@ type hookServer struct {
 // directory) with plugins loaded and /hooks enabled. onSuccess may be nil.
 func startHookServer(t testing.TB, toml string) *hookServer {
 	t.Helper()
-	wd := buildWasm(t)
-	toml = strings.ReplaceAll(toml, "{{wasm}}", wd)
-	if !strings.Contains(toml, "[plugins]") {
-		toml += fmt.Sprintf("\n[plugins]\ncache_dir = %q\n", filepath.Join(wd, "cache"))
-	}
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(toml), dir, config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatalf("store: %v", err)
-	}
+	cfg := testConfig(t, withWasm(t, toml, ""))
+	quiet := quietLogger()
+	st := openTestStore(t, cfg, quiet)
 	ps, err := gateway.LoadPlugins(context.Background(), cfg, st, quiet)
 	if err != nil {
 		st.Close()
@@ -121,18 +117,9 @@ func startHookServer(t testing.TB, toml string) *hookServer {
 	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
 	srv := gateway.New(cfg, st, quiet)
 	srv.EnableHooks(d)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	url, done := serveLoopback(t, srv)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		shutdown(t, srv)
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
@@ -142,9 +129,7 @@ func startHookServer(t testing.TB, toml string) *hookServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	ts := &testServer{t: t, URL: "http://" + ln.Addr().String(), Srv: srv, Store: st, Config: cfg,
-		client: &http.Client{Timeout: 30 * time.Second}}
-	return &hookServer{testServer: ts, Audit: audit}
+	return &hookServer{testServer: newTestServer(t, url, srv, st, cfg), Audit: audit}
 }
 
 // hookReply is the JSON of a hook answer (or a hook error).

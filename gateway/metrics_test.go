@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
-	"github.com/hookgate/hookgate/store"
 )
 
 // parseMetrics parses a /metrics body; a body the official parser rejects
@@ -162,8 +159,7 @@ cache_dir = "`+filepath.Join(wd, "cache")+`"
 // closed.
 func TestReadyzStates(t *testing.T) {
 	wd := buildWasm(t)
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(`
+	cfg := testConfig(t, `
 [[plugin]]
 name = "hp"
 path = "`+filepath.Join(wd, "hookplugin.wasm")+`"
@@ -173,15 +169,9 @@ kind = "pre_approval"
 plugin = "hp"
 [plugins]
 cache_dir = "`+filepath.Join(wd, "cache")+`"
-`), dir, config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
+	quiet := quietLogger()
+	st := openTestStore(t, cfg, quiet)
 	ps, err := gateway.LoadPlugins(context.Background(), cfg, st, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -8,13 +8,9 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +18,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 	"github.com/hookgate/hookgate/store"
@@ -64,24 +59,9 @@ func newOrgClient(t testing.TB, org *oktatest.Server, hc *http.Client) *okta.Cli
 // client as the Okta client (nil: no org configured).
 func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer {
 	t.Helper()
-	wd := buildWasm(t)
-	toml = strings.ReplaceAll(toml, "{{wasm}}", wd)
-	if !strings.Contains(toml, "[plugins]") {
-		toml += fmt.Sprintf("\n[plugins]\ncache_dir = %q\npool_size = 1\n", filepath.Join(wd, "cache"))
-	}
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(toml), dir, config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatalf("store: %v", err)
-	}
+	cfg := testConfig(t, withWasm(t, toml, "pool_size = 1\n"))
+	quiet := debugLogger()
+	st := openTestStore(t, cfg, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := gateway.New(cfg, st, quiet)
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
@@ -93,26 +73,13 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
-	srv.EnableHooks(d)
-	pipe := gateway.NewPipeline(gateway.PipelineOptions{
-		Config: cfg, Store: st, Server: srv, Dispatcher: d, Plugins: ps.Deciders(), Audit: audit, Logger: quiet,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	pipe := enableHooksAndPipeline(cfg, st, srv, ps, audit, quiet)
+	url, served := serveLoopback(t, srv)
 	piped := make(chan error, 1)
 	go func() { piped <- pipe.Run(ctx) }()
 	var runs sync.WaitGroup
 	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		shutdown(t, srv)
 		<-served
 		cancel()
 		if err := <-piped; err != nil {
@@ -127,9 +94,8 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 		}
 	})
 	return &oktaServer{
-		testServer: &testServer{t: t, URL: "http://" + ln.Addr().String(), Srv: srv, Store: st, Config: cfg,
-			client: &http.Client{Timeout: 30 * time.Second}},
-		API: api, Audit: audit,
+		testServer: newTestServer(t, url, srv, st, cfg),
+		API:        api, Audit: audit,
 		runAPI: func() {
 			runs.Add(1)
 			go func() {

@@ -13,13 +13,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -30,40 +27,11 @@ import (
 	"github.com/hookgate/hookgate/store"
 )
 
-// --- wasm builds (once per test binary) ---
-
-var (
-	wasmMu   sync.Mutex
-	wasmOnce sync.Once
-	wasmDir  string
-	wasmErr  error
-)
-
-// exampleWasm builds examples/<name> to .wasm with the standard toolchain
-// and returns its path.
+// exampleWasm returns the .wasm build of examples/<name> (buildWasm builds
+// every example once per test binary).
 func exampleWasm(t testing.TB, name string) string {
 	t.Helper()
-	wasmOnce.Do(func() {
-		wasmDir, wasmErr = os.MkdirTemp("", "hookgate-pipeline-wasm-")
-	})
-	if wasmErr != nil {
-		t.Fatal(wasmErr)
-	}
-	wasmMu.Lock()
-	defer wasmMu.Unlock()
-	out := filepath.Join(wasmDir, name+".wasm")
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./examples/"+name)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, b)
-	}
-	return out
+	return filepath.Join(buildWasm(t), name+".wasm")
 }
 
 // --- stand-in downstream APIs ---
@@ -154,45 +122,22 @@ type fullServer struct {
 // the event pipeline wired as `hookgate serve` wires them.
 func startFull(t testing.TB, toml string) *fullServer {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(toml), dir, config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatalf("store: %v", err)
-	}
+	cfg := testConfig(t, toml)
+	quiet := debugLogger()
+	st := openTestStore(t, cfg, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	ps, err := gateway.LoadPlugins(ctx, cfg, st, quiet)
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
 	srv := gateway.New(cfg, st, quiet)
-	srv.EnableHooks(d)
-	pipe := gateway.NewPipeline(gateway.PipelineOptions{
-		Config: cfg, Store: st, Server: srv, Dispatcher: d, Plugins: ps.Deciders(), Audit: audit, Logger: quiet,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	pipe := enableHooksAndPipeline(cfg, st, srv, ps, audit, quiet)
+	url, served := serveLoopback(t, srv)
 	piped := make(chan error, 1)
 	go func() { piped <- pipe.Run(ctx) }()
 	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		shutdown(t, srv)
 		<-served
 		cancel()
 		if err := <-piped; err != nil {
@@ -204,11 +149,18 @@ func startFull(t testing.TB, toml string) *fullServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &fullServer{
-		testServer: &testServer{t: t, URL: "http://" + ln.Addr().String(), Srv: srv, Store: st, Config: cfg,
-			client: &http.Client{Timeout: 30 * time.Second}},
-		Pipe: pipe, Plugins: ps,
-	}
+	return &fullServer{testServer: newTestServer(t, url, srv, st, cfg), Pipe: pipe, Plugins: ps}
+}
+
+// enableHooksAndPipeline gives srv the inline hooks on ps (a dispatcher
+// auditing to audit) and returns the event pipeline over the same, as
+// `hookgate serve` wires them.
+func enableHooksAndPipeline(cfg *config.Config, st *store.Store, srv *gateway.Server, ps *gateway.PluginSet, audit *store.AuditLog, log *slog.Logger) *gateway.Pipeline {
+	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: log})
+	srv.EnableHooks(d)
+	return gateway.NewPipeline(gateway.PipelineOptions{
+		Config: cfg, Store: st, Server: srv, Dispatcher: d, Plugins: ps.Deciders(), Audit: audit, Logger: log,
+	})
 }
 
 // pipelineTOML is the test config: terminate-revoke subscribed to the
@@ -222,7 +174,7 @@ func pipelineTOML(t testing.TB, systems map[string]*standIn, awsAPI *standIn, ma
 		cfg = append(cfg, fmt.Sprintf("%s_url = %q", name, s.URL+"/"+name+"/users/{user_id}/revoke"))
 		hosts = append(hosts, fmt.Sprintf("%q", s.hostPort()))
 	}
-	trWasm := exampleWasm(t, "terminate-revoke") // sets wasmDir
+	trWasm := exampleWasm(t, "terminate-revoke")
 	awsCfg, awsHosts, awsCaps := "", "", `["log", "config", "kv"]`
 	if awsAPI != nil {
 		awsCfg = fmt.Sprintf("api_url = %q", awsAPI.URL+"/aws/grants")
@@ -271,7 +223,7 @@ plugin = "aws-grant"
 [[on_event]]
 types = ["user.lifecycle.deactivate", "user.lifecycle.suspend", "user.lifecycle.delete.initiated"]
 plugin = "terminate-revoke"
-`, filepath.Join(wasmDir, "cache"), maxAttempts, trWasm, strings.Join(hosts, ", "), strings.Join(names, ","), strings.Join(cfg, ", "),
+`, filepath.Join(buildWasm(t), "cache"), maxAttempts, trWasm, strings.Join(hosts, ", "), strings.Join(names, ","), strings.Join(cfg, ", "),
 		exampleWasm(t, "aws-grant"), awsCaps, awsHosts, awsCfg)
 }
 

@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,46 +38,30 @@ func startReloadServer(t *testing.T, toml string) *reloadServer {
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ov := config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")}
+	ov := testOverrides(dir)
 	cfg, err := config.Load(path, ov)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	quiet := quietLogger()
+	st := openTestStore(t, cfg, quiet)
 	ps, err := gateway.LoadPlugins(context.Background(), cfg, st, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
 	srv := gateway.New(cfg, st, quiet)
-	srv.EnableHooks(d)
-	pipe := gateway.NewPipeline(gateway.PipelineOptions{
-		Config: cfg, Store: st, Server: srv, Dispatcher: d, Plugins: ps.Deciders(), Audit: audit, Logger: quiet,
-	})
+	pipe := enableHooksAndPipeline(cfg, st, srv, ps, audit, quiet)
 	srv.EnableReload(gateway.ReloadOptions{
 		Load:    func() (*config.Config, error) { return config.Load(path, ov) },
 		Plugins: ps,
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	url, served := serveLoopback(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	piped := make(chan error, 1)
 	go func() { piped <- pipe.Run(ctx) }()
 	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		shutdown(t, srv)
 		<-served
 		cancel()
 		<-piped
@@ -91,11 +73,9 @@ func startReloadServer(t *testing.T, toml string) *reloadServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &reloadServer{
-		testServer: &testServer{t: t, URL: "http://" + ln.Addr().String(), Srv: srv, Store: st, Config: cfg,
-			client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}},
-		Path: path,
-	}
+	ts := newTestServer(t, url, srv, st, cfg)
+	ts.client.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
+	return &reloadServer{testServer: ts, Path: path}
 }
 
 type reloadAnswer struct {

@@ -25,13 +25,14 @@ import (
 
 const (
 	testOktaSecret = "test-okta-secret"
+	testHookSecret = "test-hook-secret"
 	testAdminToken = "test-admin-token"
 )
 
 func TestMain(m *testing.M) {
 	// config.Parse reads the secrets from these (default names).
 	os.Setenv("HOOKGATE_OKTA_SECRET", testOktaSecret)
-	os.Setenv("HOOKGATE_HOOK_SECRET", "test-hook-secret")
+	os.Setenv("HOOKGATE_HOOK_SECRET", testHookSecret)
 	os.Setenv("HOOKGATE_ADMIN_TOKEN", testAdminToken)
 	os.Exit(m.Run())
 }
@@ -50,29 +51,13 @@ type testServer struct {
 // fresh temp Badger. It is shut down and the store closed at cleanup.
 func startServer(t testing.TB, toml string) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(toml), dir, config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatalf("store: %v", err)
-	}
+	cfg := testConfig(t, toml)
+	quiet := quietLogger()
+	st := openTestStore(t, cfg, quiet)
 	srv := gateway.New(cfg, st, quiet)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	url, done := serveLoopback(t, srv)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		shutdown(t, srv)
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
@@ -80,8 +65,75 @@ func startServer(t testing.TB, toml string) *testServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &testServer{t: t, URL: "http://" + ln.Addr().String(), Srv: srv, Store: st, Config: cfg,
-		client: &http.Client{Timeout: 30 * time.Second}}
+	return newTestServer(t, url, srv, st, cfg)
+}
+
+// --- building blocks of the start* harnesses ---
+
+// testConfig parses gateway.toml text toml for a test server: listening
+// on 127.0.0.1:0, Badger in a fresh temp dir.
+func testConfig(t testing.TB, toml string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Parse([]byte(toml), dir, testOverrides(dir))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// testOverrides are a test server's overrides: 127.0.0.1:0 and dir/data.
+func testOverrides(dir string) config.Overrides {
+	return config.Overrides{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data")}
+}
+
+// quietLogger discards every log line.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// debugLogger is quietLogger, or with -v every line down to debug on stderr.
+func debugLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return quietLogger()
+}
+
+// openTestStore opens cfg's Badger directory; the caller closes it.
+func openTestStore(t testing.TB, cfg *config.Config, log *slog.Logger) *store.Store {
+	t.Helper()
+	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: log})
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	return st
+}
+
+// serveLoopback serves srv on 127.0.0.1:0 and returns its base URL and the
+// channel that gets Serve's result.
+func serveLoopback(t testing.TB, srv *gateway.Server) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), served
+}
+
+// shutdown stops srv gracefully (requests in flight finish, 10s at most).
+func shutdown(t testing.TB, srv *gateway.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// newTestServer is the testServer for a gateway serving at url, with a
+// net/http client.
+func newTestServer(t testing.TB, url string, srv *gateway.Server, st *store.Store, cfg *config.Config) *testServer {
+	return &testServer{t: t, URL: url, Srv: srv, Store: st, Config: cfg, client: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // do sends one request; headers are name, value pairs.
@@ -142,45 +194,29 @@ func (ts *testServer) get(path string, out any) (int, http.Header) {
 
 // user reads /v1/users/{ref}; nil when 404.
 func (ts *testServer) user(ref string) *store.User {
-	ts.t.Helper()
-	var u store.User
-	switch code, _ := ts.get("/v1/users/"+ref, &u); code {
-	case http.StatusOK:
-		return &u
-	case http.StatusNotFound:
-		return nil
-	default:
-		ts.t.Fatalf("GET /v1/users/%s: %d", ref, code)
-		return nil
-	}
+	return getRecord[store.User](ts, "/v1/users/"+ref)
 }
 
 // group reads /v1/groups/{id}; nil when 404.
 func (ts *testServer) group(id string) *store.Group {
-	ts.t.Helper()
-	var g store.Group
-	switch code, _ := ts.get("/v1/groups/"+id, &g); code {
-	case http.StatusOK:
-		return &g
-	case http.StatusNotFound:
-		return nil
-	default:
-		ts.t.Fatalf("GET /v1/groups/%s: %d", id, code)
-		return nil
-	}
+	return getRecord[store.Group](ts, "/v1/groups/"+id)
 }
 
 // app reads /v1/apps/{id}; nil when 404.
-func (ts *testServer) app(id string) *store.App {
+func (ts *testServer) app(id string) *store.App { return getRecord[store.App](ts, "/v1/apps/"+id) }
+
+// getRecord reads one admin API record; nil when 404, any other status
+// fails the test.
+func getRecord[T any](ts *testServer, path string) *T {
 	ts.t.Helper()
-	var a store.App
-	switch code, _ := ts.get("/v1/apps/"+id, &a); code {
+	var v T
+	switch code, _ := ts.get(path, &v); code {
 	case http.StatusOK:
-		return &a
+		return &v
 	case http.StatusNotFound:
 		return nil
 	default:
-		ts.t.Fatalf("GET /v1/apps/%s: %d", id, code)
+		ts.t.Fatalf("GET %s: %d", path, code)
 		return nil
 	}
 }
