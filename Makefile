@@ -64,9 +64,12 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz=FuzzParseEnvelope -fuzztime=10s -fuzzminimizetime=100x ./gateway/okta; \
 	else echo "fuzz: no FuzzParseEnvelope yet, skipped"; fi
 
-## bench: HTTP ingest vs raw Badger synced commits (events/s, p50/p99, ratio)
+## bench: HTTP ingest vs raw Badger synced commits (events/s, p50/p99, ratio);
+## inline hooks through the gateway vs external endpoints; warm plugin calls
+## beside their native Go baseline (x-baseline)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
+	$(GO) test -run='^$$' -bench='^BenchmarkWarmCall' -timeout 10m ./plugins/
 
 ## fmt: gofmt every Go file in place
 fmt:
