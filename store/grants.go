@@ -216,9 +216,9 @@ func (s *Store) ClaimExpiredGrants(now time.Time, limit int, fn func(txn *badger
 
 // ListGrants returns grants matching f, newest first.
 func (s *Store) ListGrants(f GrantFilter) ([]Grant, error) {
-	all, err := viewAll[Grant](s, pGrant, 0)
+	all, err := viewAll[Grant](s, pGrant, 0, "list grants")
 	if err != nil {
-		return nil, fmt.Errorf("store: list grants: %w", err)
+		return nil, err
 	}
 	var aliases []string
 	if f.User != "" {

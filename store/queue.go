@@ -473,20 +473,12 @@ func deleteKeysWithPrefix(txn *badger.Txn, prefix []byte) error {
 // QueueItems lists queued items (pending and in flight) in id order, at
 // most limit (0: all).
 func (s *Store) QueueItems(limit int) ([]QueueItem, error) {
-	out, err := viewAll[QueueItem](s, pQueueItem, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: list queue: %w", err)
-	}
-	return out, nil
+	return viewAll[QueueItem](s, pQueueItem, limit, "list queue")
 }
 
 // QueueItem returns one queued item by id.
 func (s *Store) QueueItem(id string) (*QueueItem, error) {
-	it, err := viewOne[QueueItem](s, qItemKey(id))
-	if err != nil {
-		return nil, fmt.Errorf("store: queue item %s: %w", id, err)
-	}
-	return it, nil
+	return viewOne[QueueItem](s, qItemKey(id), "queue item "+id)
 }
 
 // jsonEach decodes every value under prefix, in key order, into the value
@@ -511,8 +503,8 @@ func jsonEach(txn *badger.Txn, prefix []byte, limit int, next func() any) error 
 }
 
 // viewAll reads the JSON values under prefix in key order (see jsonEach)
-// in one read transaction.
-func viewAll[T any](s *Store, prefix []byte, limit int) ([]T, error) {
+// in one read transaction; an error says "store: <what>: ...".
+func viewAll[T any](s *Store, prefix []byte, limit int, what string) ([]T, error) {
 	var out []T
 	err := s.View(func(txn *badger.Txn) error {
 		return jsonEach(txn, prefix, limit, func() any {
@@ -521,35 +513,30 @@ func viewAll[T any](s *Store, prefix []byte, limit int) ([]T, error) {
 			return &out[len(out)-1]
 		})
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // viewOne reads the JSON value at key (ErrNotFound when absent, see
-// jsonGet) in its own read transaction.
-func viewOne[T any](s *Store, key []byte) (*T, error) {
+// jsonGet) in its own read transaction; an error says "store: <what>: ...".
+func viewOne[T any](s *Store, key []byte, what string) (*T, error) {
 	var v T
 	if err := s.View(func(txn *badger.Txn) error { return jsonGet(txn, key, &v) }); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return &v, nil
 }
 
 // DeadLetters lists dead letters, oldest first, at most limit (0: all).
 func (s *Store) DeadLetters(limit int) ([]DeadLetter, error) {
-	out, err := viewAll[DeadLetter](s, pDead, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: list dead letters: %w", err)
-	}
-	return out, nil
+	return viewAll[DeadLetter](s, pDead, limit, "list dead letters")
 }
 
 // DeadLetter returns one dead letter by id (ErrNotFound when absent).
 func (s *Store) DeadLetter(id string) (*DeadLetter, error) {
-	d, err := viewOne[DeadLetter](s, deadKey(id))
-	if err != nil {
-		return nil, fmt.Errorf("store: dead letter %s: %w", id, err)
-	}
-	return d, nil
+	return viewOne[DeadLetter](s, deadKey(id), "dead letter "+id)
 }
 
 // ReplayDeadLetter moves dead letter id back into the queue as a new item
