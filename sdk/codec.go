@@ -7,9 +7,17 @@ import (
 	"unicode/utf8"
 )
 
+// requestBox allocates a Request and its AccessLength together (each guest
+// allocation costs many host termination checks).
+type requestBox struct {
+	req          Request
+	accessLength int64
+}
+
 func decodeRequest(b []byte) (*Request, error) {
 	r := newReader(b)
-	req := &Request{}
+	box := &requestBox{}
+	req := &box.req
 	r.object(func(k string) {
 		switch {
 		case eq(k, "application"):
@@ -61,7 +69,10 @@ func decodeRequest(b []byte) (*Request, error) {
 				}
 			})
 		case eq(k, "access_length"):
-			req.AccessLength = r.int64p()
+			if v, ok := r.int64v(); ok {
+				box.accessLength = v
+				req.AccessLength = &box.accessLength
+			}
 		case eq(k, "request_comment"):
 			req.RequestComment = r.str()
 		case eq(k, "request_task_url"):

@@ -21,6 +21,10 @@ var requestDocs = []string{
 	`{"request_comment":"quote \" backslash \\ slash \/ nl \n tab \t uni \u00e9 \u20ac pair \ud83d\ude00 ctl \u0001 raw é€😀","unknown":[{"deep":[[[]]]}]}`,
 	` { "target_user" : { "email" : "spaced@example.com" } , "access_length" : 1000 } `,
 	`{}`,
+	// Integer fast path and its fall-backs.
+	`{"access_length":-7}`, `{"access_length":0}`, `{"access_length":123456789012345678}`,
+	`{"access_length":1234567890123456789}`, `{"access_length":-9223372036854775808}`,
+	`{"access_length":3600}`, `{"access_length":3600 }`,
 }
 
 func TestDecodeRequestMatchesEncodingJSON(t *testing.T) {
@@ -175,5 +179,21 @@ func TestScanHelpers(t *testing.T) {
 	}
 	if eq(strings.Repeat("k", 30), strings.Repeat("k", 29)+"j") {
 		t.Fatal("eq long")
+	}
+}
+
+func TestDecodeRequestIntegerFallbacks(t *testing.T) {
+	for doc, want := range map[string]int64{
+		`{"access_length":3.6e3}`: 3600, `{"access_length":3600.0}`: 3600, `{"access_length":1E2}`: 100,
+	} {
+		got, err := decodeRequest([]byte(doc))
+		if err != nil || got.AccessLength == nil || *got.AccessLength != want {
+			t.Errorf("%s: got %v, %v; want %d", doc, got.AccessLength, err, want)
+		}
+	}
+	for _, doc := range []string{`{"access_length":1.5}`, `{"access_length":"1"}`, `{"access_length":-}`, `{"access_length":99999999999999999999}`} {
+		if _, err := decodeRequest([]byte(doc)); err == nil {
+			t.Errorf("%s: no error", doc)
+		}
 	}
 }

@@ -332,8 +332,43 @@ func (r *jreader) number() string {
 
 // int64p reads an integer or null.
 func (r *jreader) int64p() *int64 {
-	if r.null() {
+	v, ok := r.int64v()
+	if !ok {
 		return nil
+	}
+	return &v
+}
+
+// int64v reads an integer; ok is false for null (and on errors, which are
+// recorded). Plain decimal integers of up to 18 digits are parsed inline,
+// one loop iteration per digit and without strconv, whose generality
+// costs thousands of guest branches (each a host termination check);
+// anything else takes the general path.
+func (r *jreader) int64v() (int64, bool) {
+	if r.null() {
+		return 0, false
+	}
+	i := r.i
+	neg := i < len(r.b) && r.b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var v int64
+	for i < len(r.b) && i-start < 18 {
+		d := r.b[i] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + int64(d)
+		i++
+	}
+	if i > start && (i == len(r.b) || notNumberByte(r.b[i])) {
+		r.i = i
+		if neg {
+			v = -v
+		}
+		return v, true
 	}
 	s := r.number()
 	v, err := strconv.ParseInt(s, 10, 64)
@@ -341,11 +376,16 @@ func (r *jreader) int64p() *int64 {
 		f, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || f != float64(int64(f)) {
 			r.fail("expected an integer")
-			return nil
+			return 0, false
 		}
 		v = int64(f)
 	}
-	return &v
+	return v, true
+}
+
+// notNumberByte reports whether c cannot continue a JSON number.
+func notNumberByte(c byte) bool {
+	return (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-'
 }
 
 func (r *jreader) boolean() bool {
