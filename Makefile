@@ -48,9 +48,8 @@ run: build
 	@echo "try: curl -s -H 'Authorization: Bearer $(HOOKGATE_ADMIN_TOKEN)' localhost:8080/v1/users"
 	./$(BIN) serve --config gateway.toml --data ./data
 
-## test: vet, every test, and a short fuzz run of the Okta envelope parser
-test:
-	$(GO) vet ./...
+## test: lint (gofmt, vet, staticcheck), every test, and a short fuzz run of the Okta envelope parser
+test: lint
 	$(GO) test -timeout 8m ./...
 	@$(MAKE) --no-print-directory fuzz
 
