@@ -40,6 +40,17 @@ const (
 	numEventResults
 )
 
+// Event sources (label "source" of hookgate_okta_events_total): the event
+// hook's deliveries and System Log catch-up batches.
+const (
+	srcHook = iota
+	srcCatchUp
+	numEventSources
+)
+
+// eventSources are the "source" label values, by source index.
+var eventSources = [numEventSources]string{"hook", "catchup"}
+
 // metrics is one Server's registry and its hot-path instruments.
 type metrics struct {
 	reg *prometheus.Registry
@@ -47,8 +58,8 @@ type metrics struct {
 	batchesOK, batchesRejected, batchesFailed prometheus.Counter
 	ingest                                    prometheus.Histogram
 
-	typeIdx map[string]int                        // modelled type → index; other = len
-	events  [][numEventResults]prometheus.Counter // by type index
+	typeIdx map[string]int                                         // modelled type → index; other = len
+	events  [numEventSources][][numEventResults]prometheus.Counter // by source, type index
 
 	pluginCalls *prometheus.CounterVec
 	pluginDur   *prometheus.HistogramVec
@@ -78,19 +89,23 @@ func newMetrics(s *Server) *metrics {
 	})
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookgate_okta_events_total",
-		Help: `Okta events in acknowledged batches by type (the modelled types, else "other") and result (accepted, duplicate, rejected).`,
-	}, []string{"type", "result"})
+		Help: `Okta events by source (hook: acknowledged event hook batches; catchup: System Log catch-up batches), type (the modelled types, else "other") and result (accepted, duplicate, rejected).`,
+	}, []string{"source", "type", "result"})
 	types := append(append([]string(nil), okta.CatchUpEventTypes...), otherEventType)
-	m.events = make([][numEventResults]prometheus.Counter, len(types))
 	for i, t := range types {
 		if t != otherEventType {
 			m.typeIdx[t] = i
 		}
-		m.events[i][evAccepted] = events.WithLabelValues(t, "accepted")
-		m.events[i][evDuplicate] = events.WithLabelValues(t, "duplicate")
 	}
-	// A rejected event's type cannot be trusted: rejected counts only as "other".
-	m.events[len(types)-1][evRejected] = events.WithLabelValues(otherEventType, "rejected")
+	for src, sl := range eventSources {
+		m.events[src] = make([][numEventResults]prometheus.Counter, len(types))
+		for i, t := range types {
+			m.events[src][i][evAccepted] = events.WithLabelValues(sl, t, "accepted")
+			m.events[src][i][evDuplicate] = events.WithLabelValues(sl, t, "duplicate")
+		}
+		// A rejected event's type cannot be trusted: rejected counts only as "other".
+		m.events[src][len(types)-1][evRejected] = events.WithLabelValues(sl, otherEventType, "rejected")
+	}
 	m.pluginCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookgate_plugin_calls_total",
 		Help: "Plugin calls by plugin, kind (hook kind or okta_event) and outcome (success, failure, timeout, trap, memory, canceled, closed, no_handler, bad_output, guest_error, error).",
@@ -126,17 +141,24 @@ func (m *metrics) eventType(t string) int {
 	if i, ok := m.typeIdx[t]; ok {
 		return i
 	}
-	return len(m.events) - 1
+	return len(m.events[srcHook]) - 1
 }
 
-// observeBatch counts one acknowledged batch: its time to 200 and its
-// events by type and result. Duplicates per type are the batch's events of
-// that type minus those accepted. It does not allocate.
+// observeBatch counts one acknowledged event hook batch: its time to 200
+// and its events (source "hook"). It does not allocate.
 func (m *metrics) observeBatch(d time.Duration, b *okta.Batch, res okta.IngestResult) {
 	m.batchesOK.Inc()
 	m.ingest.Observe(d.Seconds())
+	m.observeEvents(srcHook, b, res)
+}
+
+// observeEvents counts one ingested batch's events from source src by type
+// and result. Duplicates per type are the batch's events of that type
+// minus those accepted. It does not allocate.
+func (m *metrics) observeEvents(src int, b *okta.Batch, res okta.IngestResult) {
+	events := m.events[src]
 	var seen, acc [64]int
-	if len(m.events) > len(seen) {
+	if len(events) > len(seen) {
 		return // more modelled types than this array: never the case
 	}
 	for _, ev := range b.Events {
@@ -145,16 +167,16 @@ func (m *metrics) observeBatch(d time.Duration, b *okta.Batch, res okta.IngestRe
 	for t, n := range res.Types {
 		acc[m.eventType(t)] += n
 	}
-	for i := range m.events {
+	for i := range events {
 		if acc[i] > 0 {
-			m.events[i][evAccepted].Add(float64(acc[i]))
+			events[i][evAccepted].Add(float64(acc[i]))
 		}
 		if dup := seen[i] - acc[i]; dup > 0 {
-			m.events[i][evDuplicate].Add(float64(dup))
+			events[i][evDuplicate].Add(float64(dup))
 		}
 	}
 	if res.Rejected > 0 {
-		m.events[len(m.events)-1][evRejected].Add(float64(res.Rejected))
+		events[len(events)-1][evRejected].Add(float64(res.Rejected))
 	}
 }
 

@@ -295,8 +295,14 @@ func (a *OktaAPI) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 	defer a.release()
 	started := time.Now().UTC()
 	opts := okta.CatchUpOptions{ExtraTypes: a.extraTypes(), Logger: a.log}
-	if a.srv != nil {
-		opts.Ingest = a.srv.IngestBatch
+	if s := a.srv; s != nil {
+		opts.Ingest = func(b *okta.Batch) (okta.IngestResult, error) {
+			res, err := s.IngestBatch(b)
+			if err == nil {
+				s.m.observeEvents(srcCatchUp, b, res)
+			}
+			return res, err
+		}
 	} else {
 		retention := a.cfg.Okta.EventRetention.Duration
 		opts.Ingest = func(b *okta.Batch) (okta.IngestResult, error) {
