@@ -27,7 +27,7 @@ import (
 	"github.com/hookgate/hookgate/store"
 )
 
-const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--allow-host h ...] [--cap c,...] [--timeout 2s]"
+const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--allow-host h ...] [--cap c,...] [--timeout 2s] [--gateway-config gateway.toml]"
 
 // errPluginFailed marks a plugin that errored, trapped or timed out: the
 // report is printed and the command exits 1.
@@ -57,6 +57,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	caps := fs.String("cap", "", "capabilities to grant, comma-separated (default: log,config,kv,identity, plus http when --allow-host is given)")
 	timeout := fs.Duration("timeout", 2*time.Second, "the plugin call's timeout")
 	verbose := fs.Bool("v", false, "also print host log lines (slog) to stderr")
+	gwConfig := fs.String("gateway-config", "", "gateway.toml whose [responses.<kind>] overrides map the decision, as the gateway would (default: the built-in response table); secrets and plugin files need not exist")
 	var cfgKV, hosts multiFlag
 	fs.Var(&cfgKV, "config", "plugin config entry key=value (repeatable; ${ENV} is expanded)")
 	fs.Var(&hosts, "allow-host", "host or host:port the plugin may call over HTTP (repeatable)")
@@ -72,6 +73,15 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	body, err := os.ReadFile(*payload)
 	if err != nil {
 		return fmt.Errorf("payload: %w", err)
+	}
+	// The response table: the built-in one, or the gateway's file's.
+	responses := map[string]*config.Responses{}
+	if *gwConfig != "" {
+		gc, err := config.Load(*gwConfig, config.Overrides{Offline: true})
+		if err != nil {
+			return fmt.Errorf("--gateway-config: %w", err)
+		}
+		responses = gc.Responses
 	}
 
 	pc := config.Plugin{
@@ -140,10 +150,15 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	}
 
 	// The gateway's own path: validation, a default route to this plugin,
-	// the plugin call, the default response table.
+	// the plugin call, the response table (--gateway-config's or the
+	// default).
 	capd := &capturingDecider{p: p}
 	d := gateway.NewDispatcher(gateway.DispatcherOptions{
-		Config:  &config.Config{Route: []config.Route{{Kind: *kind, Plugin: pc.Name}}, Hooks: config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}}},
+		Config: &config.Config{
+			Route:     []config.Route{{Kind: *kind, Plugin: pc.Name}},
+			Hooks:     config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}},
+			Responses: responses,
+		},
 		Plugins: map[string]gateway.Decider{pc.Name: capd},
 		Logger:  hostLog,
 	})

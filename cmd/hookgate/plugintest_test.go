@@ -82,6 +82,42 @@ func TestPluginTestCommand(t *testing.T) {
 	}
 	mustHave(out, `{"response":"NOT_APPROVED","message":"bob.okafor@example.com is not in oncall-engineers; normal approval applies"}`, "decision: failure")
 
+	// --gateway-config maps the decision through the file's
+	// [responses.<kind>] overrides; the file's plugins and secrets need not
+	// exist (the offline load).
+	gwToml := filepath.Join(dir, "gateway.toml")
+	os.WriteFile(gwToml, []byte(`
+[responses.pre_approval]
+success = "ONCALL_OK"
+failure = "ONCALL_NO"
+
+[[plugin]]
+name = "elsewhere"
+path = "not-built-yet.wasm"
+config = { token = "${HOOKGATE_TEST_UNSET_SECRET}" }
+
+[[route]]
+kind = "pre_approval"
+plugin = "elsewhere"
+`), 0o644)
+	out, code = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
+		"--config", "group=oncall-engineers", "--identity", fixtures+"/okta/batch.json", "--gateway-config", gwToml)
+	if code != 0 {
+		t.Errorf("alice with --gateway-config: exit %d\n%s", code, out)
+	}
+	mustHave(out, `{"response":"ONCALL_OK","message":"alice.nguyen@example.com is on call (oncall-engineers)"}`)
+	out, _ = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval_not_oncall.json",
+		"--config", "group=oncall-engineers", "--identity", fixtures+"/okta/batch.json", "--gateway-config", gwToml)
+	mustHave(out, `{"response":"ONCALL_NO","message":"bob.okafor@example.com is not in oncall-engineers`)
+	// A broken gateway config is refused naming the bad key.
+	badToml := filepath.Join(dir, "bad-gateway.toml")
+	os.WriteFile(badToml, []byte("[responses.pre_approval]\nsucess = \"X\"\n"), 0o644)
+	out, code = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
+		"--gateway-config", badToml)
+	if code == 0 || !strings.Contains(out, "sucess") {
+		t.Errorf("bad --gateway-config: exit %d, want failure naming the key:\n%s", code, out)
+	}
+
 	// Without identity capability the plugin cannot read the roster and says so.
 	out, _ = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
 		"--config", "group=oncall-engineers", "--cap", "log,config")
