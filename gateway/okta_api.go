@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,18 @@ type SyncStatus struct {
 	FinishedAt *time.Time        `json:"finished_at,omitempty"`
 	Summary    *okta.SyncSummary `json:"summary,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	// AppUsers reports whether this sync also reads every app's user
+	// assignments (requested with app_users=true, or the gateway's sync
+	// options).
+	AppUsers bool `json:"app_users,omitempty"`
+}
+
+// SyncRequest is what the caller of one sync may choose
+// (POST /v1/okta/sync?app_users=true): it adds to the API's SyncOptions.
+type SyncRequest struct {
+	// AppUsers also reads every app's user assignments (one listing per
+	// app), as `hookgate okta sync --app-users` does.
+	AppUsers bool
 }
 
 // CatchUpStatus is the JSON of GET /v1/okta/catchup: the last System Log
@@ -191,7 +204,11 @@ func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
 // StartSync starts a full sync in the background and returns its status
 // ("running"). It fails with ErrSyncRunning while one runs and with
 // plugins.ErrOktaNotConfigured without an org.
-func (a *OktaAPI) StartSync() (SyncStatus, error) {
+func (a *OktaAPI) StartSync() (SyncStatus, error) { return a.StartSyncWith(SyncRequest{}) }
+
+// StartSyncWith is StartSync with the caller's choices (POST
+// /v1/okta/sync's query).
+func (a *OktaAPI) StartSyncWith(req SyncRequest) (SyncStatus, error) {
 	if a.client == nil {
 		return SyncStatus{}, plugins.ErrOktaNotConfigured
 	}
@@ -206,19 +223,20 @@ func (a *OktaAPI) StartSync() (SyncStatus, error) {
 		return SyncStatus{}, errors.New("the gateway is shutting down")
 	}
 	now := time.Now().UTC()
-	a.sync = SyncStatus{State: SyncRunning, Phase: "starting", StartedAt: &now}
+	opts := a.syncO
+	opts.AppUsers = opts.AppUsers || req.AppUsers
+	a.sync = SyncStatus{State: SyncRunning, Phase: "starting", StartedAt: &now, AppUsers: opts.AppUsers}
 	st := a.sync
 	a.wg.Add(1)
 	a.mu.Unlock()
 	go func() {
 		defer a.wg.Done()
-		a.runSync()
+		a.runSync(opts)
 	}()
 	return st, nil
 }
 
-func (a *OktaAPI) runSync() {
-	opts := a.syncO
+func (a *OktaAPI) runSync(opts okta.SyncOptions) {
 	opts.Progress = func(p okta.Progress) {
 		a.mu.Lock()
 		a.sync.Phase, a.sync.Done, a.sync.Total = p.Phase, p.Done, p.Total
@@ -253,10 +271,20 @@ func (a *OktaAPI) SyncStatus() SyncStatus {
 	return a.sync
 }
 
-// postSync serves POST /v1/okta/sync: 202 with the running status, 409
-// while one runs, 503 without an org.
+// postSync serves POST /v1/okta/sync[?app_users=true]: 202 with the
+// running status, 400 for a bad app_users value, 409 while one runs, 503
+// without an org.
 func (a *OktaAPI) postSync(ctx *fasthttp.RequestCtx, _ []string) {
-	st, err := a.StartSync()
+	var req SyncRequest
+	if v := ctx.QueryArgs().Peek("app_users"); v != nil {
+		b, err := strconv.ParseBool(string(v))
+		if err != nil {
+			writeError(ctx, http.StatusBadRequest, fmt.Sprintf("app_users=%q: want true or false", v))
+			return
+		}
+		req.AppUsers = b
+	}
+	st, err := a.StartSyncWith(req)
 	switch {
 	case errors.Is(err, plugins.ErrOktaNotConfigured):
 		writeError(ctx, http.StatusServiceUnavailable, notConfigured())

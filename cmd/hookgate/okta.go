@@ -133,7 +133,7 @@ func runOktaSync(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "", "base URL of the running gateway (default: from server.listen)")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the admin bearer token (default: admin.token_env)")
 	data := fs.String("data", "", "sync straight into this Badger directory (the server must be stopped)")
-	appUsers := fs.Bool("app-users", false, "also read every app's user assignments (direct mode; one listing per app)")
+	appUsers := fs.Bool("app-users", false, "also read every app's user assignments (one listing per app; through a running server too)")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func runOktaSync(args []string, stdout, stderr io.Writer) error {
 			if env == "" {
 				env = cfg.Admin.TokenEnv
 			}
-			return remoteSync(ctx, base, env, bar, stdout)
+			return remoteSync(ctx, base, env, *appUsers, bar, stdout)
 		}
 		if flagSet(fs, "addr") {
 			return fmt.Errorf("no hookgate server answers at %s (start it, or sync into a stopped server's store with --data)", base)
@@ -201,18 +201,26 @@ func serverAnswers(base string) bool {
 }
 
 // remoteSync starts a sync on the running server (or follows the one
-// already running) and polls its progress until it ends. Interrupting the
-// command stops the polling, not the sync.
-func remoteSync(ctx context.Context, base, tokenEnv string, bar *syncProgress, stdout io.Writer) error {
+// already running) and polls its progress until it ends; appUsers asks the
+// server to read app-user assignments too (?app_users=true). Interrupting
+// the command stops the polling, not the sync.
+func remoteSync(ctx context.Context, base, tokenEnv string, appUsers bool, bar *syncProgress, stdout io.Writer) error {
 	c, err := newAdminClient(base, tokenEnv)
 	if err != nil {
 		return err
 	}
 	var st gateway.SyncStatus
-	code, err := c.call(http.MethodPost, "/v1/okta/sync", &st)
+	path := "/v1/okta/sync"
+	if appUsers {
+		path += "?app_users=true"
+	}
+	code, err := c.call(http.MethodPost, path, &st)
 	switch {
 	case err != nil && code == http.StatusConflict:
 		fmt.Fprintf(stdout, "a sync is already running on %s; following it\n", base)
+		if appUsers {
+			fmt.Fprintln(stdout, "(--app-users applies only if the running sync was started with it; run again once it ends)")
+		}
 	case err != nil:
 		return err
 	default:

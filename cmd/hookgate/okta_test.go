@@ -150,6 +150,15 @@ func TestOktaSyncCommand(t *testing.T) {
 	if !slices.Equal(sortedCopy(g.Members), sortedCopy([]string{oktatest.BobID, oktatest.DaveID})) {
 		t.Errorf("platform-team members through the server = %v, want bob and dave", g.Members)
 	}
+	if !strings.Contains(out, "0 app-user assignments") {
+		t.Errorf("sync through the server without --app-users read app users:\n%s", out)
+	}
+	// --app-users reaches the server (?app_users=true): the fixture's one
+	// direct app assignment (dave on Slack) is read.
+	code, out, errs = runBin(t, env(append(secrets, orgTokenEnv+"="+orgToken)...), "okta", "sync", "--config", cfg, "--addr", p.url, "--app-users")
+	if code != 0 || !strings.Contains(out, "1 app-user assignments") {
+		t.Fatalf("okta sync --app-users through the server: exit %d\n%s%s\nserver log:\n%s", code, out, errs, p.log())
+	}
 	// The store is held by the server: --data says so.
 	code, _, errs = runBin(t, withToken, "okta", "sync", "--config", cfg, "--data", data2)
 	if code != 1 || !strings.Contains(errs, "without --data") {
