@@ -20,9 +20,11 @@ func configFlag(fs *flag.FlagSet) *string {
 }
 
 // parseFlags parses a subcommand's args; a bad flag is a usage error.
+// -h/--help stays recognisable (errors.Is(err, flag.ErrHelp)), so run
+// exits 0 after the flag package has printed the flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func getFromStore(name string, args []string, stdout, stderr io.Writer, get func
 	data := fs.String("data", "./data", "Badger data directory")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want exactly one reference", errUsage)

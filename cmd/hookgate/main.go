@@ -17,6 +17,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -88,6 +89,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err := c.run(args[1:], stdout, stderr)
 		switch {
 		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			// -h: the flags are printed; add the synopsis, and it is no error.
+			fmt.Fprintf(stderr, "usage: hookgate %s\n\n%s\n", c.usage, c.summary)
 			return 0
 		case errors.Is(err, errUsage):
 			fmt.Fprintf(stderr, "hookgate %s: %v\nusage: hookgate %s\n", c.name, err, c.usage)

@@ -340,4 +340,15 @@ func TestCommands(t *testing.T) {
 	if code := run([]string{"users", "get", "nobody", "--data", t.TempDir()}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not found") {
 		t.Errorf("users get on an empty store: %d %q", code, errb.String())
 	}
+	// -h on every subcommand prints its flags and synopsis and is no error.
+	for _, args := range [][]string{
+		{"serve", "-h"}, {"users", "get", "-h"}, {"groups", "get", "--help"}, {"dlq", "list", "-h"},
+		{"grants", "list", "-h"}, {"okta", "check", "-h"}, {"okta", "sync", "-h"}, {"plugin", "test", "-h"},
+	} {
+		errb.Reset()
+		code := run(args, &out, &errb)
+		if code != 0 || strings.Contains(errb.String(), "help requested") || !strings.Contains(errb.String(), "usage: hookgate "+args[0]) {
+			t.Errorf("%v: exit %d, stderr %q; want 0 with the flags and the synopsis", args, code, errb.String())
+		}
+	}
 }
