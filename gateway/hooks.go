@@ -90,7 +90,7 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 	}
 	defer releaseBody(bp)
 
-	out, err := h.d.Dispatch(ctx, kind, *bp, "lumos")
+	out, err := h.d.Dispatch(ctx, kind, trimBOM(*bp), "lumos")
 	if err != nil {
 		var (
 			be *BadRequestError

@@ -659,3 +659,14 @@ func TestHooksConcurrentBeyondPool(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestHooksBodyWithBOM: an inline hook body with a leading UTF-8 byte order
+// mark is validated, routed and answered (the plugin gets it without the
+// mark), not refused as "body must be a JSON object".
+func TestHooksBodyWithBOM(t *testing.T) {
+	hs := startHookServer(t, routingConfig)
+	body := append([]byte("\xEF\xBB\xBF"), hookBody("aws", "", "a@example.com", "")...)
+	if code, r, raw := hs.hook("pre_approval", body); code != 200 || r.Response != "APPROVED" {
+		t.Errorf("BOM body: got %d %s, want 200 APPROVED", code, raw)
+	}
+}

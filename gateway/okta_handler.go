@@ -54,7 +54,7 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 	}
 	defer releaseBody(bp)
 
-	batch, err := okta.ParseEnvelope(*bp)
+	batch, err := okta.ParseEnvelope(trimBOM(*bp))
 	if err != nil {
 		s.m.batchesRejected.Inc()
 		s.log.Warn("okta: rejected delivery: not an event hook envelope", "err", err, "bytes", len(*bp))

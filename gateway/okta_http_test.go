@@ -551,3 +551,12 @@ func TestHealthAndUnknownPaths(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOktaBodyWithBOM: a delivery whose JSON starts with a UTF-8 byte
+// order mark (RFC 8259 lets parsers ignore it) is applied like any other,
+// not refused with "invalid character 'ï'".
+func TestOktaBodyWithBOM(t *testing.T) {
+	ts := startServer(t, "")
+	ts.postOkta(append([]byte("\xEF\xBB\xBF"), fixture(t, "batch.json")...))
+	checkBatchStory(t, ts)
+}

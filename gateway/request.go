@@ -13,6 +13,18 @@ import (
 	"strings"
 )
 
+// utf8BOM is the byte order mark some HTTP clients put before a JSON body.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// trimBOM drops a leading UTF-8 byte order mark. RFC 8259 lets a JSON
+// parser ignore one; encoding/json does not, and would answer a body a
+// client wrote through a BOM-adding encoder with a puzzling "invalid
+// character 'ï'". Both the Okta and the inline hook handlers call it before
+// parsing (the plugin then gets the body without it).
+func trimBOM(b []byte) []byte {
+	return bytes.TrimPrefix(b, utf8BOM)
+}
+
 // HookRequest is the part of an inline hook body the gateway reads.
 type HookRequest struct {
 	Application *HookApplication `json:"application"`
