@@ -102,7 +102,9 @@ func (s SyncSummary) String() string {
 //   - What the store has but Okta no longer lists (users, groups,
 //     membership and assignment edges) is removed with the stamp of the
 //     first page of the listing that would have shown it: anything created
-//     by an event published after the listing started survives.
+//     by an event published after the listing started survives. A user or
+//     group the store knows of from any event newer than the listing (even
+//     a stub only named by a membership) is not removed at all.
 //   - Okta's user listing leaves out DEPROVISIONED users unless asked, so
 //     they are read with a second, filtered listing.
 //
@@ -230,14 +232,45 @@ func (s *syncRun) users(ctx context.Context) error {
 		if seen[id] {
 			return nil
 		}
+		keep, err := s.newerThanListing("user", id, s.st.UserLastStamp, at)
+		if err != nil || keep {
+			return err
+		}
 		s.sum.UsersRemoved++
-		return s.w.add(func(tx *store.Tx) error { return tx.DeleteUser(id, at) })
+		return s.w.add(func(tx *store.Tx) error {
+			// Checked again in the write: an event may have come in since.
+			if last, err := tx.UserLastStamp(id); err != nil || last.After(at) {
+				return err
+			}
+			return tx.DeleteUser(id, at)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("removing users Okta no longer has: %w", err)
 	}
 	s.opts.Logger.Info("okta sync: users read", "users", s.sum.Users, "removed", s.sum.UsersRemoved)
 	return s.w.flush()
+}
+
+// newerThanListing reports whether the store knows something about the
+// user or group id (a field, its status, a membership or assignment edge)
+// from an event newer than the listing that left it out (listed at at). A
+// stub created by such an event (a membership add published after the
+// listing started) has no stamped status, so without this check the
+// removal would tombstone it although Okta had it when the event was
+// published. Such an entity is kept; the next sync removes it if Okta
+// still does not list it.
+func (s *syncRun) newerThanListing(what, id string, last func(string) (store.Stamp, error), at store.Stamp) (bool, error) {
+	l, err := last(id)
+	if err != nil {
+		return false, fmt.Errorf("reading what the store knows of %s %s: %w", what, id, err)
+	}
+	if !l.After(at) {
+		return false, nil
+	}
+	s.opts.Logger.Info("okta sync: keeping a "+what+" Okta did not list: an event newer than the listing names it",
+		what, id, "event_published", l.Published, "listing", at.Published)
+	return true, nil
 }
 
 func (s *syncRun) groups(ctx context.Context) error {
@@ -271,8 +304,17 @@ func (s *syncRun) groups(ctx context.Context) error {
 		if seen[id] {
 			return nil
 		}
+		keep, err := s.newerThanListing("group", id, s.st.GroupLastStamp, at)
+		if err != nil || keep {
+			return err
+		}
 		s.sum.GroupsRemoved++
-		return s.w.add(func(tx *store.Tx) error { return tx.DeleteGroup(id, at) })
+		return s.w.add(func(tx *store.Tx) error {
+			if last, err := tx.GroupLastStamp(id); err != nil || last.After(at) {
+				return err
+			}
+			return tx.DeleteGroup(id, at)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("removing groups Okta no longer has: %w", err)

@@ -290,3 +290,53 @@ func TestSyncStopsOnCancel(t *testing.T) {
 		t.Error("a cancelled sync set the catch-up watermark")
 	}
 }
+
+// TestSyncKeepsStubsFromNewerEvents: a user and a group Okta's listings
+// leave out, known to the store only from a membership add published after
+// the listings started (stubs: no stamped status), are not tombstoned by
+// the sync's removal of what Okta no longer has; the same entities known
+// only from older events are.
+func TestSyncKeepsStubsFromNewerEvents(t *testing.T) {
+	srv := newOrg(t, oktatest.Options{APIToken: testToken, PageSize: 2})
+	srv.SeedFixtureOrg()
+	c := newSSWS(t, srv, nil)
+	st := openStore(t)
+	newer := time.Now().Add(time.Hour) // published after any page the sync reads
+	older := time.Now().Add(-time.Hour)
+	lateUser := oktatest.User{ID: "00ulate0000000000001", Login: "late.hire@example.com"}
+	lateGroup := oktatest.Group{ID: "00glate0000000000001", Name: "late-team"}
+	oldUser := oktatest.User{ID: "00uold00000000000001", Login: "old.hire@example.com"}
+	oldGroup := oktatest.Group{ID: "00gold00000000000001", Name: "old-team"}
+	deliver(t, st,
+		oktatest.Event("group.user_membership.add", newer, oktatest.UserTarget(lateUser), oktatest.GroupTarget(oktatest.Oncall)),
+		oktatest.Event("group.user_membership.add", newer, oktatest.UserTarget(oktatest.Bob), oktatest.GroupTarget(lateGroup)),
+		oktatest.Event("group.user_membership.add", older, oktatest.UserTarget(oldUser), oktatest.GroupTarget(oktatest.Oncall)),
+		oktatest.Event("group.user_membership.add", older, oktatest.UserTarget(oktatest.Bob), oktatest.GroupTarget(oldGroup)),
+	)
+	if u := user(t, st, lateUser.ID); u.Status != nil {
+		t.Fatalf("setup: %s has status %s, want a stub without one", lateUser.ID, statusOf(u))
+	}
+
+	sum := runSync(t, c, st, okta.SyncOptions{})
+	if sum.UsersRemoved != 1 || sum.GroupsRemoved != 1 {
+		t.Errorf("removed %d users and %d groups, want 1 and 1 (the ones known only from older events)", sum.UsersRemoved, sum.GroupsRemoved)
+	}
+	if _, err := st.UserByID(lateUser.ID); err != nil {
+		t.Errorf("user known from an event newer than the listing: %v, want kept", err)
+	}
+	if ok, _ := st.IsMember(lateUser.ID, oktatest.OncallID); !ok {
+		t.Error("the newer membership of the late user is gone")
+	}
+	if _, err := st.Group(lateGroup.ID); err != nil {
+		t.Errorf("group known from an event newer than the listing: %v, want kept", err)
+	}
+	if ok, _ := st.IsMember(oktatest.BobID, lateGroup.ID); !ok {
+		t.Error("bob's newer membership of the late group is gone")
+	}
+	if _, err := st.UserByID(oldUser.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("user known only from an older event: %v, want removed", err)
+	}
+	if _, err := st.Group(oldGroup.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("group known only from an older event: %v, want removed", err)
+	}
+}
