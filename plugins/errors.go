@@ -39,3 +39,18 @@ var (
 	// (invalid wasm, missing exports, unknown imports, failing start-up).
 	ErrBadModule = errors.New("not a usable hookgate plugin")
 )
+
+// noHandlerError is the guest's no_handler message ("plugin has no handler
+// for kind X (it handles: Y)"); it is an ErrNoHandler without repeating
+// ErrNoHandler's own text in front of it.
+type noHandlerError string
+
+func (e noHandlerError) Error() string {
+	if e == "" {
+		return ErrNoHandler.Error()
+	}
+	return string(e)
+}
+
+// Is makes errors.Is(err, ErrNoHandler) true.
+func (e noHandlerError) Is(target error) bool { return target == ErrNoHandler }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -143,6 +144,9 @@ func TestNoHandler(t *testing.T) {
 	if !errors.Is(err, ErrNoHandler) || !strings.Contains(err.Error(), `"request_validation"`) || !strings.Contains(err.Error(), "pre_approval") {
 		t.Fatalf("err %v, want ErrNoHandler naming the kind and the handled kinds", err)
 	}
+	if strings.Count(err.Error(), "no handler") != 1 {
+		t.Errorf("err %q says \"no handler\" more than once", err)
+	}
 }
 
 func TestBadInputReportedByGuest(t *testing.T) {
@@ -222,6 +226,10 @@ func TestNotWasmRefused(t *testing.T) {
 	if !errors.Is(err, ErrBadModule) || !strings.Contains(err.Error(), "junk.wasm") {
 		t.Fatalf("err %v, want ErrBadModule naming the file", err)
 	}
+	// The author is told how to build one.
+	if !strings.Contains(err.Error(), "not a WebAssembly module") || !strings.Contains(err.Error(), "GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared") {
+		t.Errorf("err %v does not say how to build a plugin", err)
+	}
 	cfg.Path = filepath.Join(t.TempDir(), "missing.wasm")
 	if _, err := h.Load(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "missing.wasm") {
 		t.Fatalf("missing file: %v", err)
@@ -285,5 +293,25 @@ func TestClose(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
+	}
+}
+
+// TestCommandBuildRefused: the commonest build mistake, a Go plugin built
+// without -buildmode=c-shared (a WASI command whose runtime is never
+// initialised, so its exports abort), is refused with a message that says
+// to add the flag, not only "wasm error: unreachable".
+func TestCommandBuildRefused(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "kitchen-command.wasm")
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/kitchen")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	h := newHost(t, HostOptions{})
+	cfg := kitchenConfig("kitchen-command")
+	cfg.Path = out
+	_, err := h.Load(context.Background(), cfg)
+	if !errors.Is(err, ErrBadModule) || !strings.Contains(err.Error(), "WASI command") || !strings.Contains(err.Error(), "-buildmode=c-shared") {
+		t.Fatalf("err %v, want ErrBadModule telling to build with -buildmode=c-shared", err)
 	}
 }

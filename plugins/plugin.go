@@ -139,7 +139,7 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 	}
 	p.compiled, err = p.rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w: compile: %v", where, ErrBadModule, err))
+		return fail(fmt.Errorf("%s: %w: compile: %v%s", where, ErrBadModule, err, notWasmHint(wasm)))
 	}
 	if err := checkModule(p.compiled); err != nil {
 		return fail(fmt.Errorf("%s: %w", where, err))
@@ -149,10 +149,16 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 	// filled.
 	first, err := p.newInstance(ctx)
 	if err != nil {
+		if hint := commandHint(p.compiled); hint != "" {
+			return fail(fmt.Errorf("%s: %w: %s (start-up: %v)", where, ErrBadModule, hint, firstLine(err)))
+		}
 		return fail(fmt.Errorf("%s: %w: start-up: %v", where, ErrBadModule, err))
 	}
 	v, err := first.abiVersion(ctx)
 	if err != nil {
+		if hint := commandHint(p.compiled); hint != "" {
+			return fail(fmt.Errorf("%s: %w: %s (%s(): %v)", where, ErrBadModule, hint, exportVersion, firstLine(err)))
+		}
 		return fail(fmt.Errorf("%s: %w: %s(): %v", where, ErrBadModule, exportVersion, err))
 	}
 	if v != ABIVersion {
@@ -185,6 +191,40 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 		return fail(fmt.Errorf("%s: filling the pool of %d: %w", where, cfg.PoolSize, errors.Join(errs...)))
 	}
 	return p, nil
+}
+
+// buildHint is how a Go plugin is built; the load errors below end with it.
+const buildHint = "GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm ."
+
+// notWasmHint explains a file that failed to compile because it is not
+// WebAssembly at all (typically a native build: GOOS/GOARCH not set).
+func notWasmHint(b []byte) string {
+	if bytes.HasPrefix(b, []byte("\x00asm")) {
+		return ""
+	}
+	return "; the file is not a WebAssembly module (a native executable? build it with " + buildHint + ")"
+}
+
+// commandHint ("" if it does not apply) explains a module that fails at start-up or at its first
+// export call because it is a WASI command (exports _start, no
+// _initialize): Go built without -buildmode=c-shared never initialises its
+// runtime, so every export aborts ("runtime.notInitialized").
+func commandHint(cm wazero.CompiledModule) string {
+	exports := cm.ExportedFunctions()
+	if _, reactor := exports[startFunction]; reactor {
+		return ""
+	}
+	if _, command := exports["_start"]; !command {
+		return ""
+	}
+	return "built as a WASI command (exports _start, not " + startFunction + "), so the Go runtime is never initialised: plugins are reactors, rebuild with -buildmode=c-shared: " + buildHint
+}
+
+// firstLine is err's message up to its first newline (wazero appends a
+// wasm stack trace that says nothing the hint does not).
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 // checkModule verifies the module's exports and imports against ABI v1.
@@ -312,7 +352,7 @@ func (p *Plugin) Call(ctx context.Context, kind string, input []byte) (*Result, 
 	}
 	switch {
 	case w.Error != nil && w.Error.Code == "no_handler":
-		err = fmt.Errorf("%w: %s", ErrNoHandler, w.Error.Message)
+		err = noHandlerError(w.Error.Message)
 	case w.Error != nil:
 		err = fmt.Errorf("%w (%s): %s", ErrGuest, w.Error.Code, w.Error.Message)
 	case w.Success == nil:
