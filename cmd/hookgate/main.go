@@ -86,6 +86,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
+		if len(args) > 1 && isHelpFlag(args[1]) && c.name != "serve" {
+			// `hookgate dlq -h`: the flags belong to the subcommand
+			// (`hookgate dlq list -h`); show the synopsis.
+			if c.name == "help" {
+				_ = runHelp(nil, stdout, stderr)
+			} else {
+				_ = runHelp(args[:1], stdout, stderr)
+			}
+			return 0
+		}
 		err := c.run(args[1:], stdout, stderr)
 		switch {
 		case err == nil:
@@ -107,6 +117,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// isHelpFlag reports whether arg asks for help (-h, -help, --help).
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
 func runHelp(args []string, stdout, _ io.Writer) error {
 	if len(args) > 0 {
 		for _, c := range commands {
@@ -119,9 +134,12 @@ func runHelp(args []string, stdout, _ io.Writer) error {
 	}
 	var b strings.Builder
 	b.WriteString("hookgate: identity integration gateway (Okta event hooks, WASM access hooks)\n\nusage:\n")
+	// Synopsis, then what it does on the next line: several synopses are
+	// too long for one aligned column.
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  hookgate %-58s %s\n", c.usage, c.summary)
+		fmt.Fprintf(&b, "  hookgate %s\n      %s\n", c.usage, c.summary)
 	}
+	b.WriteString("\n`hookgate help <command>` or `hookgate <command> [<subcommand>] -h` for more.\n")
 	_, err := io.WriteString(stdout, b.String())
 	return err
 }

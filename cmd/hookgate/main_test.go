@@ -340,6 +340,14 @@ func TestCommands(t *testing.T) {
 	if code := run([]string{"users", "get", "nobody", "--data", t.TempDir()}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not found") {
 		t.Errorf("users get on an empty store: %d %q", code, errb.String())
 	}
+	// -h on a command with subcommands shows its synopsis (on stdout).
+	for _, args := range [][]string{{"dlq", "-h"}, {"okta", "--help"}, {"plugin", "-h"}, {"users", "-h"}, {"help", "-h"}} {
+		out.Reset()
+		errb.Reset()
+		if code := run(args, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage:") || errb.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0 and the synopsis", args, code, out.String(), errb.String())
+		}
+	}
 	// -h on every subcommand prints its flags and synopsis and is no error.
 	for _, args := range [][]string{
 		{"serve", "-h"}, {"users", "get", "-h"}, {"groups", "get", "--help"}, {"dlq", "list", "-h"},
