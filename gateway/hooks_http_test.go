@@ -545,12 +545,13 @@ func TestHooksRefusals(t *testing.T) {
 		t.Errorf("oversized: %d %s", code, raw)
 	}
 	for body, field := range map[string]string{
-		`{"application":{"app_id":""},"permissions":[],"target_user":{"email":"a@b"}}`:                            "application.app_id",
-		`{"application":{"app_id":"aws"},"permissions":[{"label":"x"}],"target_user":{"email":"a@b"}}`:            "permissions[0].value",
-		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{}}`:                                      "target_user.email",
-		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"a@b"},"access_length":-5}`:      "access_length",
-		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"a@b"},"access_length":"never"}`: "access_length",
-		`{"application":{"app_id":"aws"},"permissions":"admin","target_user":{"email":"a@b"}}`:                    "permissions",
+		`{"application":{"app_id":""},"permissions":[],"target_user":{"email":"a@b"}}`:                             "application.app_id",
+		`{"application":{"app_id":"aws"},"permissions":[{"label":"x"}],"target_user":{"email":"a@b"}}`:             "permissions[0].value",
+		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{}}`:                                       "target_user.email",
+		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"a@b"},"access_length":-5}`:       "access_length",
+		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"a@b"},"access_length":"never"}`:  "access_length",
+		`{"application":{"app_id":"aws"},"permissions":"admin","target_user":{"email":"a@b"}}`:                     "permissions",
+		`{"application":{"app_id":"aws"},"permissions":[{"value":"a"},{"value":5}],"target_user":{"email":"a@b"}}`: "permissions[1].value",
 		`not json`: "",
 	} {
 		code, r, raw := hs.hook("pre_approval", []byte(body))

@@ -108,7 +108,7 @@ func ParseHookRequest(raw []byte) (*HookRequest, error) {
 	}
 	var r HookRequest
 	if err := json.Unmarshal(trimmed, &r); err != nil {
-		return nil, decodeError(err)
+		return nil, withPermissionIndex(trimmed, decodeError(err))
 	}
 	switch {
 	case r.Application == nil:
@@ -160,6 +160,30 @@ func decodeError(err error) error {
 		return &BadRequestError{Reason: fmt.Sprintf("body is not valid JSON at byte %d: %v", se.Offset, se)}
 	}
 	return &BadRequestError{Reason: "body is not valid JSON: " + err.Error()}
+}
+
+// withPermissionIndex puts the index of the offending permission into a
+// decode error that encoding/json reported as "permissions[].<field>", so
+// the caller reads "permissions[2].value" as for the other checks.
+func withPermissionIndex(raw []byte, err error) error {
+	var be *BadRequestError
+	if !errors.As(err, &be) || !strings.HasPrefix(be.Field, "permissions[].") {
+		return err
+	}
+	var body struct {
+		Permissions []json.RawMessage `json:"permissions"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		return err
+	}
+	for i, p := range body.Permissions {
+		var hp HookPermission
+		if json.Unmarshal(p, &hp) != nil {
+			be.Field = strings.Replace(be.Field, "[]", fmt.Sprintf("[%d]", i), 1)
+			return be
+		}
+	}
+	return err
 }
 
 func jsonTypeName(t reflect.Type) string {

@@ -44,7 +44,7 @@ func TestParseHookRequestNamesTheBadField(t *testing.T) {
 		{`{"application":{"app_id":"aws"},"permissions":{},"target_user":{"email":"a@b"}}`, "permissions", "want an array"},
 		{`{"application":{"app_id":"aws"},"permissions":["x"],"target_user":{"email":"a@b"}}`, "permissions", "want an object"},
 		{`{"application":{"app_id":"aws"},"permissions":[{"value":"a"},{"label":"b"}],"target_user":{"email":"a@b"}}`, "permissions[1].value", "required"},
-		{`{"application":{"app_id":"aws"},"permissions":[{"value":3}],"target_user":{"email":"a@b"}}`, "permissions[].value", "want a string"},
+		{`{"application":{"app_id":"aws"},"permissions":[{"value":3}],"target_user":{"email":"a@b"}}`, "permissions[0].value", "want a string"},
 		{`{"application":{"app_id":"aws"},"permissions":[]}`, "target_user", "required"},
 		{`{"application":{"app_id":"aws"},"permissions":[],"target_user":{}}`, "target_user.email", "required"},
 		{`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"bob"}}`, "target_user.email", "not an email"},
