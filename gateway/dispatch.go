@@ -48,7 +48,8 @@ type Decision struct {
 // Decider is what the Dispatcher needs from a loaded plugin: run one hook
 // of kind on the raw request body. An error means the plugin could not
 // decide (trap, timeout, memory limit, bad output) and is never shown to
-// the caller.
+// the caller; it already names the plugin (plugins.Plugin's errors do), so
+// the dispatcher logs and audits it as is.
 type Decider interface {
 	Decide(ctx context.Context, kind string, raw []byte) (Decision, error)
 }
@@ -169,7 +170,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 		dec, err := p.Decide(cctx, kind, raw)
 		cancel()
 		if err != nil {
-			out.Err = fmt.Errorf("plugin %q: %w", m.Plugin, err)
+			out.Err = err
 		} else {
 			out.Success, out.Message = dec.Success, dec.Message
 		}

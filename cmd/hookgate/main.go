@@ -137,7 +137,7 @@ func runHelp(args []string, stdout, _ io.Writer) error {
 	// Synopsis, then what it does on the next line: several synopses are
 	// too long for one aligned column.
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  hookgate %s\n      %s\n", c.usage, c.summary)
+		fmt.Fprintf(&b, "  hookgate %s\n      %s\n", strings.ReplaceAll(c.usage, "\n       ", "\n  "), c.summary)
 	}
 	b.WriteString("\n`hookgate help <command>` or `hookgate <command> [<subcommand>] -h` for more.\n")
 	_, err := io.WriteString(stdout, b.String())

@@ -27,7 +27,7 @@ import (
 	"github.com/hookgate/hookgate/store"
 )
 
-const oktaUsage = "okta check|sync [--config gateway.toml] [--json] | sync [--addr URL] [--data DIR] [--app-users]"
+const oktaUsage = "okta check [--config gateway.toml] [--json]\n       hookgate okta sync [--config gateway.toml] [--addr URL] [--data DIR] [--app-users]"
 
 func runOkta(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

@@ -58,7 +58,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 	}
 
 	// Inline hooks: load every [[plugin]], audit each decision, serve
-	// /hooks/{kind} and GET /v1/audit.
+	// /hooks/{kind} and GET /v1/audit. Compiling is slow on a cold cache,
+	// so say so before the port opens.
+	logger.Info("loading plugins", "plugins", len(cfg.Plugin), "cache_dir", cfg.Plugins.CacheDir)
 	pluginSet, err := gateway.LoadPlugins(context.Background(), cfg, st, logger, gateway.WithOktaActions(oktaAPI))
 	if err != nil {
 		_ = audit.Close()
