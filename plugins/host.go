@@ -45,6 +45,10 @@ type Identity interface {
 	// IsMember reports membership; unknown users or groups are not
 	// members.
 	IsMember(userRef, groupRef string) (bool, error)
+	// UserWithGroups and GroupWithMembers read an entity and its related
+	// records from one snapshot (user_groups, group_members).
+	UserWithGroups(ref string) (*store.User, []store.Group, error)
+	GroupWithMembers(ref string) (*store.Group, []store.User, error)
 }
 
 // KV is the per-plugin key/value state (capability "kv"). *store.Store

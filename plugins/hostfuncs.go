@@ -362,22 +362,14 @@ func hUserGroups(_ *Plugin, _ context.Context, in *instance, stack []uint64) {
 	if !ok {
 		return
 	}
-	u, err := id.LookupUser(ref)
+	_, gs, err := id.UserWithGroups(ref)
 	if err != nil {
 		storeFail(in, stack, op, fmt.Sprintf("user %q", ref), err)
 		return
 	}
-	out := make([]groupSummary, 0, len(u.Groups))
-	for _, gid := range u.Groups {
-		g, err := id.Group(gid)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			storeFail(in, stack, op, fmt.Sprintf("group %q", gid), err)
-			return
-		}
-		out = append(out, groupSummary{ID: g.ID, Name: g.Name, Description: g.Description})
+	out := make([]groupSummary, len(gs))
+	for i, g := range gs {
+		out[i] = groupSummary{ID: g.ID, Name: g.Name, Description: g.Description}
 	}
 	marshalTo(in, stack, op, out)
 }
@@ -404,22 +396,10 @@ func hGroupMembers(_ *Plugin, _ context.Context, in *instance, stack []uint64) {
 	if !ok {
 		return
 	}
-	g, err := id.LookupGroup(ref)
+	_, out, err := id.GroupWithMembers(ref)
 	if err != nil {
 		storeFail(in, stack, op, fmt.Sprintf("group %q", ref), err)
 		return
-	}
-	out := make([]*store.User, 0, len(g.Members))
-	for _, uid := range g.Members {
-		u, err := id.UserByID(uid)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			storeFail(in, stack, op, fmt.Sprintf("user %q", uid), err)
-			return
-		}
-		out = append(out, u)
 	}
 	marshalTo(in, stack, op, out)
 }
