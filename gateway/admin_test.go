@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/internal/oktagen"
+	"github.com/hookgate/hookgate/gateway/okta/oktagen"
 	"github.com/hookgate/hookgate/store"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/valyala/fasthttp"
 
-	"github.com/hookgate/hookgate/internal/oktagen"
+	"github.com/hookgate/hookgate/gateway/okta/oktagen"
 	"github.com/hookgate/hookgate/store"
 )
 

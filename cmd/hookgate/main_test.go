@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/internal/oktagen"
+	"github.com/hookgate/hookgate/gateway/okta/oktagen"
 )
 
 const (

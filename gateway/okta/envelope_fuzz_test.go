@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/internal/oktagen"
+	"github.com/hookgate/hookgate/gateway/okta/oktagen"
 )
 
 // FuzzParseEnvelope: the parser never panics, and every event it accepts

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/internal/oktagen"
+	"github.com/hookgate/hookgate/gateway/okta/oktagen"
 )
 
 // TestFastPathTakesOktaShapedBodies: the fixtures and generated envelopes are
