@@ -85,6 +85,7 @@ type Dispatcher struct {
 	resp    *Responder
 	plugins map[string]Decider
 	audit   *store.AuditLog
+	durable bool // hooks.durable_audit: wait for the audit commit
 	timeout time.Duration
 	log     *slog.Logger
 }
@@ -117,6 +118,7 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		resp:    NewResponder(o.Config.Responses),
 		plugins: o.Plugins,
 		audit:   o.Audit,
+		durable: o.Config.Hooks.DurableAudit,
 		timeout: timeout,
 		log:     o.Logger.With("component", "hooks"),
 	}
@@ -198,6 +200,11 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 	}
 	rep := d.resp.Reply(kind, out)
 	d.record(start, kind, req, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration)
+	if d.durable && d.audit != nil {
+		if err := d.audit.Flush(); err != nil {
+			d.log.Error("audit record not committed before the reply", "kind", kind, "plugin", m.Plugin, "err", err)
+		}
+	}
 	return out, nil
 }
 

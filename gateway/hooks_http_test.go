@@ -671,3 +671,21 @@ func TestHooksBodyWithBOM(t *testing.T) {
 		t.Errorf("BOM body: got %d %s, want 200 APPROVED", code, raw)
 	}
 }
+
+// With hooks.durable_audit the reply waits for the audit commit: the record
+// is readable straight from the store (no flush by the reader) as soon as
+// the caller has its answer.
+func TestHooksDurableAudit(t *testing.T) {
+	hs := startHookServer(t, "[hooks]\ndurable_audit = true\n"+routingConfig)
+	for i := 0; i < 5; i++ {
+		user := fmt.Sprintf("durable%d@example.com", i)
+		hs.hook("pre_approval", hookBody("aws", "", user, "", "read"))
+		recs, err := hs.Store.ListAudit(store.AuditFilter{User: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 1 || recs[0].Decision != "success" {
+			t.Fatalf("call %d: audit records in the store right after the reply: %+v", i, recs)
+		}
+	}
+}

@@ -152,6 +152,11 @@ type Hooks struct {
 	MaxBodyBytes int `toml:"max_body_bytes"`
 	// Timeout is the whole-request budget; Lumos waits 15 s. Default 10s.
 	Timeout Duration `toml:"timeout"`
+	// DurableAudit makes each reply wait until its audit record is
+	// committed (a synced group commit shared by concurrent calls, a few
+	// ms). Default false: records are committed by a background writer
+	// right after the reply, so a crash can lose the last few.
+	DurableAudit bool `toml:"durable_audit"`
 
 	Secret string `toml:"-"`
 }
