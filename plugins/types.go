@@ -6,6 +6,11 @@ import "time"
 // an [[on_event]] plugin. The inline hook kinds are config.Kinds.
 const KindOktaEvent = "okta_event"
 
+// The payload types below are mirrored in sdk/sdk.go on purpose: the guest
+// SDK must not import this package (it would pull wazero, fasthttp and
+// Badger into every plugin build). Change both sides together; sdk/ABI.md
+// is the contract between them.
+
 // Application identifies the app access is requested for (Lumos request).
 type Application struct {
 	AppID             string `json:"app_id"`

@@ -16,7 +16,9 @@ const (
 	codeTimeout     = -7
 )
 
-// Sentinel errors for errors.Is on a *HostError.
+// Sentinel errors for errors.Is on a *HostError. The codes mirror the host's
+// (plugins/errors.go and sdk/ABI.md section 5); the SDK cannot import the
+// host package.
 var (
 	// ErrNotFound: no such config key, KV key, user or group.
 	ErrNotFound = errors.New("not found")

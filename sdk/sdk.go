@@ -54,6 +54,10 @@ const (
 	KindOktaEvent         = "okta_event"
 )
 
+// The payload types below mirror plugins/types.go on purpose: importing the
+// host package would pull wazero, fasthttp and Badger into every plugin.
+// sdk/ABI.md is the contract between the two sides.
+
 // Application identifies the app access is requested for.
 type Application struct {
 	AppID             string `json:"app_id"`
