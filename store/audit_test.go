@@ -120,3 +120,56 @@ func TestAuditConcurrentRecordsAllDurable(t *testing.T) {
 		t.Fatalf("u3: %d records, want 25", len(u3))
 	}
 }
+
+// TestAuditCommitIntervalNeverHoldsBarriers: with a commit interval far
+// longer than the test, a record after a quiet spell is still committed
+// without a Flush, a Flush ends the gathering at once, and Close writes
+// what is gathered. (A writer that waited out the interval would hang the
+// test until its timeout.)
+func TestAuditCommitIntervalNeverHoldsBarriers(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := NewAuditLog(s, AuditOptions{CommitInterval: time.Hour})
+	count := func() int {
+		t.Helper()
+		recs, err := s.ListAudit(AuditFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(recs)
+	}
+
+	// First record since start: committed without anyone flushing.
+	if err := a.Record(AuditRecord{Kind: "pre_approval", User: "a@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); count() < 1; time.Sleep(time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("the first record was not committed without a Flush")
+		}
+	}
+	// Now within the interval: gathered until the Flush.
+	for i := 0; i < 3; i++ {
+		if err := a.Record(AuditRecord{Kind: "pre_approval", User: "b@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // let the writer take them and start gathering
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 4 {
+		t.Fatalf("after Flush: %d records, want 4", n)
+	}
+	// Gathered again, then Close.
+	if err := a.Record(AuditRecord{Kind: "pre_approval", User: "c@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if n := count(); n != 5 {
+		t.Fatalf("after Close: %d records, want 5", n)
+	}
+}
