@@ -1,0 +1,757 @@
+// Package interrupt makes a WebAssembly module stoppable at low cost.
+//
+// wazero can stop a running guest when its context ends
+// (RuntimeConfig.WithCloseOnContextDone), but in wazero v1.12 it does so by
+// leaving compiled code for Go at every loop header, tens of nanoseconds
+// each time. Go-compiled wasm enters a loop header on nearly every function
+// call, so that check made a typical plugin call four times slower than
+// the same call without it. Turning the check off is not an option: a
+// guest that loops forever could not be stopped, and, because Go cannot
+// preempt native code, it would also block every garbage collection's
+// stop-the-world, freezing the whole process.
+//
+// Instrument rewrites a module so that it counts down a fuel global at
+// every function entry and loop header, in wasm, and calls the imported
+// host function YieldModule.YieldName when the count reaches zero:
+//
+//	global.get $fuel; i32.const 1; i32.sub; global.set $fuel
+//	global.get $fuel; i32.eqz
+//	if
+//	  call $yield        ;; () -> i32: the host checks the deadline
+//	  global.set $fuel   ;; and returns the next allowance
+//	end
+//
+// That is a load, a store and a branch per check. The host's yield runs in
+// Go, where it can end the call (by panicking with a sys.ExitError) and
+// where the Go scheduler and garbage collector get their turn. Every path
+// of unbounded length passes function entries or loop headers, so a guest
+// reaches yield at least once per allowance. This is the scheme of
+// wasmtime's fuel and epoch interruption.
+//
+// The new import takes function index ImportedFuncs (after the existing
+// imports), so every reference to a defined function is renumbered: calls,
+// ref.func, exports, the start function, element segments and the "name"
+// section's function names. DWARF custom sections (".debug_*") and the
+// name section's other subsections are dropped because they describe code
+// offsets or indices that no longer hold.
+package interrupt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The import Instrument adds: a function () -> i32 the host must provide.
+// It is called with the guest's call context every Allowance checks; it
+// returns the next allowance (normally Allowance) or aborts the call.
+const (
+	YieldModule = "hookgate.interrupt"
+	YieldName   = "yield"
+)
+
+// Allowance is the number of checks (function entries and loop headers)
+// between two yields. At a few nanoseconds per check it bounds the time a
+// guest runs without the host's say to well under a millisecond, and
+// costs one Go call per Allowance checks.
+const Allowance = 16384
+
+// ErrUnsupported is returned (wrapped) for a module Instrument cannot
+// rewrite safely: an instruction or type encoding it does not know. The
+// module may still be valid; the caller can fall back to another way of
+// stopping it.
+var ErrUnsupported = errors.New("module cannot be instrumented")
+
+// ErrMalformed is returned (wrapped) for bytes that are not a well-formed
+// WebAssembly binary.
+var ErrMalformed = errors.New("malformed wasm binary")
+
+// Section ids (WebAssembly core spec 5.5.2, plus the exception-handling
+// tag section).
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+	secTag       = 13
+)
+
+// order is each non-custom section's position in a module; sections must
+// appear in this order.
+var order = map[byte]int{
+	secType: 1, secImport: 2, secFunction: 3, secTable: 4, secMemory: 5,
+	secTag: 6, secGlobal: 7, secExport: 8, secStart: 9, secElement: 10,
+	secDataCount: 11, secCode: 12, secData: 13,
+}
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// Stats says what Instrument did.
+type Stats struct {
+	// Functions is the number of function bodies rewritten.
+	Functions int
+	// Loops is the number of loop headers that received a check.
+	Loops int
+	// ImportedFuncs is the number of function imports before the yield
+	// import, which is function index ImportedFuncs in the result.
+	ImportedFuncs uint32
+	// FuelIndex is the global index of the fuel counter.
+	FuelIndex uint32
+}
+
+// rewriter carries the indices the rewrite needs.
+type rewriter struct {
+	types      uint32 // type count before; the yield type is index types
+	funcImport uint32 // function imports before; yield is index funcImport
+	fuel       uint32 // fuel global index (= global count before)
+	check      []byte // the instruction sequence inserted at each check
+	st         Stats
+}
+
+// shift renumbers a function index for the inserted import.
+func (w *rewriter) shift(idx uint32) uint32 {
+	if idx >= w.funcImport {
+		return idx + 1
+	}
+	return idx
+}
+
+// Instrument returns a copy of wasm with fuel checks added (see the
+// package comment). wasm itself is not modified. Errors wrap ErrMalformed
+// or ErrUnsupported.
+func Instrument(wasm []byte) ([]byte, Stats, error) {
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	w := &rewriter{}
+	var globals uint32
+	for _, s := range secs {
+		var err error
+		switch s.id {
+		case secType:
+			w.types, err = countTypes(s.body)
+		case secImport:
+			var g uint32
+			w.funcImport, g, err = countImports(s.body)
+			globals += g
+		case secGlobal:
+			r := reader{b: s.body}
+			var n uint32
+			n, err = r.u32()
+			globals += n
+		}
+		if err != nil {
+			return nil, Stats{}, fmt.Errorf("section %d: %w", s.id, err)
+		}
+	}
+	w.fuel = globals
+	w.st.ImportedFuncs, w.st.FuelIndex = w.funcImport, w.fuel
+	w.check = w.checkSequence()
+
+	out := make([]byte, 0, len(wasm)+len(wasm)/8+64)
+	out = append(out, wasm[:8]...)
+	emit := func(id byte, body []byte) {
+		out = append(out, id)
+		out = binary.AppendUvarint(out, uint64(len(body)))
+		out = append(out, body...)
+	}
+	// Sections Instrument needs but the module lacks are created empty
+	// just before the first section that must follow them.
+	have := map[byte]bool{}
+	for _, s := range secs {
+		have[s.id] = true
+	}
+	needed := []byte{secType, secImport, secGlobal}
+	ensure := func(before section) {
+		for _, id := range needed {
+			if !have[id] && (before.id == 0xFF || (before.id != secCustom && order[before.id] > order[id])) {
+				have[id] = true
+				b, err := w.rewrite(section{id: id, body: []byte{0}})
+				if err != nil {
+					panic(err) // an empty vector always rewrites
+				}
+				emit(id, b)
+			}
+		}
+	}
+	for _, s := range secs {
+		ensure(s)
+		if s.id == secCustom && dropCustom(s.body) {
+			continue
+		}
+		body, err := w.rewrite(s)
+		if err != nil {
+			return nil, w.st, err
+		}
+		emit(s.id, body)
+	}
+	ensure(section{id: 0xFF})
+	return out, w.st, nil
+}
+
+// checkSequence is the code inserted at every check (see the package
+// comment).
+func (w *rewriter) checkSequence() []byte {
+	fuel := binary.AppendUvarint(nil, uint64(w.fuel))
+	var b []byte
+	b = append(append(append(b, 0x23), fuel...), 0x41, 0x01, 0x6B) // global.get; i32.const 1; i32.sub
+	b = append(append(b, 0x24), fuel...)                           // global.set
+	b = append(append(b, 0x23), fuel...)                           // global.get
+	b = append(b, 0x45, 0x04, 0x40, 0x10)                          // i32.eqz; if; call
+	b = binary.AppendUvarint(b, uint64(w.funcImport))              // $yield
+	b = append(append(b, 0x24), fuel...)                           // global.set
+	return append(b, 0x0B)                                         // end
+}
+
+// rewrite returns one section's new body.
+func (w *rewriter) rewrite(s section) ([]byte, error) {
+	var (
+		b   []byte
+		err error
+	)
+	switch s.id {
+	case secType:
+		b, err = appendVec(s.body, []byte{0x60, 0x00, 0x01, 0x7F}) // () -> i32
+	case secImport:
+		entry := appendName(nil, YieldModule)
+		entry = appendName(entry, YieldName)
+		entry = append(entry, 0x00)
+		entry = binary.AppendUvarint(entry, uint64(w.types))
+		b, err = appendVec(s.body, entry)
+	case secGlobal:
+		b, err = w.globals(s.body)
+	case secExport:
+		b, err = w.exports(s.body)
+	case secStart:
+		r := reader{b: s.body}
+		var idx uint32
+		if idx, err = r.u32(); err == nil && r.off != len(r.b) {
+			err = fmt.Errorf("%w: trailing bytes", ErrMalformed)
+		}
+		b = binary.AppendUvarint(nil, uint64(w.shift(idx)))
+	case secElement:
+		b, err = w.elements(s.body)
+	case secCode:
+		b, err = w.code(s.body)
+	case secCustom:
+		b, err = w.custom(s.body)
+	default:
+		return s.body, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("section %d: %w", s.id, err)
+	}
+	return b, nil
+}
+
+// splitSections checks the header and returns the sections in order.
+func splitSections(wasm []byte) ([]section, error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return nil, fmt.Errorf("%w: no \\0asm magic", ErrMalformed)
+	}
+	if v := binary.LittleEndian.Uint32(wasm[4:8]); v != 1 {
+		return nil, fmt.Errorf("%w: binary format version %d, only version 1 is supported", ErrUnsupported, v)
+	}
+	r := reader{b: wasm, off: 8}
+	var secs []section
+	last := 0
+	for r.off < len(r.b) {
+		id, err := r.byte()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("%w: section %d size: %v", ErrMalformed, id, err)
+		}
+		body, err := r.bytes(int(size))
+		if err != nil {
+			return nil, fmt.Errorf("%w: section %d: %v", ErrMalformed, id, err)
+		}
+		if id != secCustom {
+			rank, ok := order[id]
+			if !ok {
+				return nil, fmt.Errorf("%w: unknown section id %d", ErrUnsupported, id)
+			}
+			if rank <= last {
+				return nil, fmt.Errorf("%w: section %d out of order", ErrMalformed, id)
+			}
+			last = rank
+		}
+		secs = append(secs, section{id: id, body: body})
+	}
+	return secs, nil
+}
+
+// dropCustom reports whether a custom section describes code offsets
+// (DWARF) and must go.
+func dropCustom(body []byte) bool {
+	r := reader{b: body}
+	name, err := r.name()
+	return err == nil && strings.HasPrefix(name, ".debug_")
+}
+
+// appendVec returns the vector body with one more raw entry at the end.
+func appendVec(body, entry []byte) ([]byte, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(entry)+5), uint64(n)+1)
+	out = append(out, body[r.off:]...)
+	return append(out, entry...), nil
+}
+
+func appendName(dst []byte, s string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
+}
+
+// countTypes counts the type section's entries, which must all be plain
+// function types (no GC-proposal recursion groups).
+func countTypes(body []byte) (uint32, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	for i := uint32(0); i < n; i++ {
+		form, err := r.byte()
+		if err != nil {
+			return 0, fmt.Errorf("%w: type %d: %v", ErrMalformed, i, err)
+		}
+		if form != 0x60 {
+			return 0, fmt.Errorf("%w: type %d has form 0x%02x, not a function type", ErrUnsupported, i, form)
+		}
+		for range 2 { // params, results
+			m, err := r.u32()
+			if err != nil {
+				return 0, fmt.Errorf("%w: type %d: %v", ErrMalformed, i, err)
+			}
+			for j := uint32(0); j < m; j++ {
+				if err := r.valType(); err != nil {
+					return 0, fmt.Errorf("type %d: %w", i, err)
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// countImports counts function and global imports, which come first in
+// their index spaces.
+func countImports(body []byte) (funcs, globals uint32, err error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	for i := uint32(0); i < n; i++ {
+		var mod, name string
+		if mod, err = r.name(); err == nil {
+			name, err = r.name()
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w: import %d: %v", ErrMalformed, i, err)
+		}
+		if mod == YieldModule {
+			return 0, 0, fmt.Errorf("%w: it already imports %s.%s (instrumented twice?)", ErrUnsupported, mod, name)
+		}
+		kind, err := r.byte()
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w: import %d: %v", ErrMalformed, i, err)
+		}
+		switch kind {
+		case 0x00: // func: type index
+			_, err = r.u32()
+			funcs++
+		case 0x01: // table: reftype, limits
+			if err = r.valType(); err == nil {
+				err = r.limits()
+			}
+		case 0x02: // memory: limits
+			err = r.limits()
+		case 0x03: // global: valtype, mutability
+			if err = r.valType(); err == nil {
+				_, err = r.byte()
+			}
+			globals++
+		case 0x04: // tag: attribute, type index
+			if _, err = r.byte(); err == nil {
+				_, err = r.u32()
+			}
+		default:
+			err = fmt.Errorf("%w: unknown import kind 0x%02x", ErrMalformed, kind)
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("import %d: %w", i, wrapMalformed(err))
+		}
+	}
+	if r.off != len(r.b) {
+		return 0, 0, fmt.Errorf("%w: trailing bytes after the imports", ErrMalformed)
+	}
+	return funcs, globals, nil
+}
+
+// wrapMalformed marks a bare decoding error as ErrMalformed.
+func wrapMalformed(err error) error {
+	if err == nil || errors.Is(err, ErrMalformed) || errors.Is(err, ErrUnsupported) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrMalformed, err)
+}
+
+// globals rewrites ref.func in initializers and appends the fuel global.
+func (w *rewriter) globals(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(nil, uint64(n)+1)
+	for i := uint32(0); i < n; i++ {
+		start := r.off
+		if err := r.valType(); err != nil {
+			return nil, fmt.Errorf("global %d: %w", i, err)
+		}
+		if _, err := r.byte(); err != nil {
+			return nil, fmt.Errorf("%w: global %d: %v", ErrMalformed, i, err)
+		}
+		out = append(out, body[start:r.off]...)
+		if out, err = w.constExpr(out, &r); err != nil {
+			return nil, fmt.Errorf("global %d: %w", i, err)
+		}
+	}
+	if r.off != len(r.b) {
+		return nil, fmt.Errorf("%w: trailing bytes after the globals", ErrMalformed)
+	}
+	out = append(out, 0x7F, 0x01, 0x41) // mut i32 = i32.const Allowance
+	out = appendSLEB(out, Allowance)
+	return append(out, 0x0B), nil
+}
+
+// appendSLEB appends v in signed LEB128 (i32.const's immediate).
+func appendSLEB(dst []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7F)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(dst, c)
+		}
+		dst = append(dst, c|0x80)
+	}
+}
+
+// constExpr copies a constant expression (up to and including its end),
+// renumbering ref.func.
+func (w *rewriter) constExpr(out []byte, r *reader) ([]byte, error) {
+	for {
+		at := r.off
+		op, err := r.byte()
+		if err != nil {
+			return nil, fmt.Errorf("%w: constant expression: %v", ErrMalformed, err)
+		}
+		switch op {
+		case 0x0B:
+			return append(out, op), nil
+		case 0xD2: // ref.func
+			idx, err := r.u32()
+			if err != nil {
+				return nil, fmt.Errorf("%w: ref.func: %v", ErrMalformed, err)
+			}
+			out = binary.AppendUvarint(append(out, op), uint64(w.shift(idx)))
+			continue
+		case 0x41, 0x42, 0x43, 0x44, 0x23, 0xD0, 0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E, 0xFD:
+			// consts, global.get, ref.null, extended-const arithmetic, v128.const
+			if op == 0x23 {
+				if _, err = r.u32(); err != nil {
+					return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+				}
+			} else if err := r.skipImmediates(op); err != nil {
+				return nil, err
+			}
+			out = append(out, r.b[at:r.off]...)
+		default:
+			return nil, fmt.Errorf("%w: opcode 0x%02x in a constant expression", ErrUnsupported, op)
+		}
+	}
+}
+
+// exports renumbers exported functions.
+func (w *rewriter) exports(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+8), uint64(n))
+	for i := uint32(0); i < n; i++ {
+		start := r.off
+		var kind byte
+		var idx uint32
+		_, err := r.name()
+		if err == nil {
+			kind, err = r.byte()
+		}
+		nameEnd := r.off
+		if err == nil {
+			idx, err = r.u32()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: export %d: %v", ErrMalformed, i, err)
+		}
+		out = append(out, body[start:nameEnd]...)
+		if kind == 0x00 {
+			idx = w.shift(idx)
+		}
+		out = binary.AppendUvarint(out, uint64(idx))
+	}
+	if r.off != len(r.b) {
+		return nil, fmt.Errorf("%w: trailing bytes after the exports", ErrMalformed)
+	}
+	return out, nil
+}
+
+// elements renumbers the function indices of element segments (all eight
+// encodings of the spec).
+func (w *rewriter) elements(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+16), uint64(n))
+	for i := uint32(0); i < n; i++ {
+		if out, err = w.element(out, &r); err != nil {
+			return nil, fmt.Errorf("element segment %d: %w", i, err)
+		}
+	}
+	if r.off != len(r.b) {
+		return nil, fmt.Errorf("%w: trailing bytes after the element segments", ErrMalformed)
+	}
+	return out, nil
+}
+
+func (w *rewriter) element(out []byte, r *reader) ([]byte, error) {
+	flags, err := r.u32()
+	if err != nil {
+		return nil, wrapMalformed(err)
+	}
+	if flags > 7 {
+		return nil, fmt.Errorf("%w: flags %d", ErrMalformed, flags)
+	}
+	out = binary.AppendUvarint(out, uint64(flags))
+	if flags&0x02 != 0 && flags&0x01 == 0 { // explicit table index
+		idx, err := r.u32()
+		if err != nil {
+			return nil, wrapMalformed(err)
+		}
+		out = binary.AppendUvarint(out, uint64(idx))
+	}
+	if flags&0x01 == 0 { // active: offset expression
+		if out, err = w.constExpr(out, r); err != nil {
+			return nil, err
+		}
+	}
+	if flags&0x03 != 0 { // elemkind (0x00) or reftype
+		at := r.off
+		if flags&0x04 == 0 {
+			_, err = r.byte()
+		} else {
+			err = r.valType()
+		}
+		if err != nil {
+			return nil, wrapMalformed(err)
+		}
+		out = append(out, r.b[at:r.off]...)
+	}
+	count, err := r.u32()
+	if err != nil {
+		return nil, wrapMalformed(err)
+	}
+	out = binary.AppendUvarint(out, uint64(count))
+	for j := uint32(0); j < count; j++ {
+		if flags&0x04 != 0 { // expressions
+			if out, err = w.constExpr(out, r); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		idx, err := r.u32()
+		if err != nil {
+			return nil, wrapMalformed(err)
+		}
+		out = binary.AppendUvarint(out, uint64(w.shift(idx)))
+	}
+	return out, nil
+}
+
+// custom renumbers the "name" section's function names and drops its other
+// subsections (local and label names are keyed by the old indices and are
+// not needed for stack traces). Other custom sections are kept as is.
+func (w *rewriter) custom(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	name, err := r.name()
+	if err != nil || name != "name" {
+		return body, nil // a custom section we do not read
+	}
+	out := append([]byte(nil), body[:r.off]...)
+	for r.off < len(r.b) {
+		id, err := r.byte()
+		if err != nil {
+			return body, nil
+		}
+		size, err := r.u32()
+		if err != nil {
+			return body, nil
+		}
+		sub, err := r.bytes(int(size))
+		if err != nil {
+			return nil, fmt.Errorf("%w: name subsection %d: %v", ErrMalformed, id, err)
+		}
+		switch id {
+		case 0: // module name
+		case 1: // function names
+			if sub, err = w.functionNames(sub); err != nil {
+				return nil, err
+			}
+		default:
+			continue
+		}
+		out = append(out, id)
+		out = binary.AppendUvarint(out, uint64(len(sub)))
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
+func (w *rewriter) functionNames(sub []byte) ([]byte, error) {
+	r := reader{b: sub}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: function names: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(sub)+16), uint64(n))
+	for i := uint32(0); i < n; i++ {
+		idx, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("%w: function names: %v", ErrMalformed, err)
+		}
+		start := r.off
+		if _, err := r.name(); err != nil {
+			return nil, fmt.Errorf("%w: function names: %v", ErrMalformed, err)
+		}
+		out = binary.AppendUvarint(out, uint64(w.shift(idx)))
+		out = append(out, sub[start:r.off]...)
+	}
+	return out, nil
+}
+
+// code rewrites every function body.
+func (w *rewriter) code(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/4), uint64(n))
+	var fn []byte
+	for i := uint32(0); i < n; i++ {
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("%w: function body %d: %v", ErrMalformed, i, err)
+		}
+		code, err := r.bytes(int(size))
+		if err != nil {
+			return nil, fmt.Errorf("%w: function body %d: %v", ErrMalformed, i, err)
+		}
+		if fn, err = w.body(fn[:0], code); err != nil {
+			return nil, fmt.Errorf("function body %d: %w", i, err)
+		}
+		out = binary.AppendUvarint(out, uint64(len(fn)))
+		out = append(out, fn...)
+		w.st.Functions++
+	}
+	if r.off != len(r.b) {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b)-r.off)
+	}
+	return out, nil
+}
+
+// body appends to dst the function body code with a check after its
+// locals and after every loop's block type, and with function indices
+// renumbered. It decodes every instruction, to find opcode boundaries, and
+// refuses guest references to the fuel global.
+func (w *rewriter) body(dst, code []byte) ([]byte, error) {
+	r := reader{b: code}
+	groups, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: locals: %v", ErrMalformed, err)
+	}
+	for g := uint32(0); g < groups; g++ {
+		if _, err := r.u32(); err != nil {
+			return nil, fmt.Errorf("%w: locals: %v", ErrMalformed, err)
+		}
+		if err := r.valType(); err != nil {
+			return nil, fmt.Errorf("locals: %w", wrapMalformed(err))
+		}
+	}
+	dst = append(dst, code[:r.off]...)
+	dst = append(dst, w.check...)
+	copied := r.off
+	for r.off < len(r.b) {
+		at := r.off
+		op, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		switch op {
+		case 0x03: // loop blocktype
+			if err := r.blockType(); err != nil {
+				return nil, fmt.Errorf("at offset %d: %w", at, wrapMalformed(err))
+			}
+			dst = append(dst, code[copied:r.off]...)
+			dst = append(dst, w.check...)
+			copied = r.off
+			w.st.Loops++
+		case 0x10, 0x12, 0xD2: // call, return_call, ref.func
+			idx, err := r.u32()
+			if err != nil {
+				return nil, fmt.Errorf("%w: at offset %d: %v", ErrMalformed, at, err)
+			}
+			dst = append(dst, code[copied:at+1]...)
+			dst = binary.AppendUvarint(dst, uint64(w.shift(idx)))
+			copied = r.off
+		case 0x23, 0x24: // global.get, global.set
+			idx, err := r.u32()
+			if err != nil {
+				return nil, fmt.Errorf("%w: at offset %d: %v", ErrMalformed, at, err)
+			}
+			if idx >= w.fuel {
+				return nil, fmt.Errorf("%w: at offset %d: global index %d does not exist", ErrMalformed, at, idx)
+			}
+		default:
+			if err := r.skipImmediates(op); err != nil {
+				return nil, fmt.Errorf("at offset %d (opcode 0x%02x): %w", at, op, err)
+			}
+		}
+	}
+	if len(code) == 0 || code[len(code)-1] != 0x0B {
+		return nil, fmt.Errorf("%w: body does not end with end", ErrMalformed)
+	}
+	return append(dst, code[copied:]...), nil
+}
