@@ -22,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/plugins/internal/interrupt"
 )
 
 // Plugin is one loaded [[plugin]]: its compiled module, its runtime (which
@@ -37,6 +38,10 @@ type Plugin struct {
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
+	// fuel is true when the module was instrumented (plugins/internal/
+	// interrupt) and calls are stopped by its yield; false when it could
+	// not be, and wazero's close-on-context-done stops them instead.
+	fuel bool
 
 	idle chan *instance // ready instances; capacity PoolSize
 	done chan struct{}  // closed by Close
@@ -122,10 +127,22 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 		done: make(chan struct{}),
 	}
 	p.http = newHTTPClient(&p.cfg)
+	// Calls must stop at their deadline. The instrumented module yields to
+	// the host every interrupt.Allowance function entries and loop
+	// headers, which costs far less than wazero's close-on-context-done
+	// (an exit to Go at every loop header); a module the instrumenter
+	// cannot rewrite falls back to the latter.
+	code := wasm
+	if out, st, err := instrument(wasm); err == nil {
+		code, p.fuel = out, true
+		p.log.Debug("plugin instrumented for interruption", "functions", st.Functions, "loops", st.Loops)
+	} else if bytes.HasPrefix(wasm, []byte("\x00asm")) {
+		p.log.Warn("plugin could not be instrumented; calls are stopped by wazero's slower context check instead", "err", err)
+	}
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(h.cache).
 		WithMemoryLimitPages(cfg.MemoryLimit).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(!p.fuel)
 	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	fail := func(err error) (*Plugin, error) {
 		_ = p.rt.Close(context.Background())
@@ -137,11 +154,16 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 	if err := p.instantiateHostModule(ctx); err != nil {
 		return fail(fmt.Errorf("%s: host module: %w", where, err))
 	}
-	p.compiled, err = p.rt.CompileModule(ctx, wasm)
+	if p.fuel {
+		if err := instantiateYield(ctx, p.rt); err != nil {
+			return fail(fmt.Errorf("%s: yield module: %w", where, err))
+		}
+	}
+	p.compiled, err = p.rt.CompileModule(ctx, code)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w: compile: %v%s", where, ErrBadModule, err, notWasmHint(wasm)))
 	}
-	if err := checkModule(p.compiled); err != nil {
+	if err := checkModule(p.compiled, p.fuel); err != nil {
 		return fail(fmt.Errorf("%s: %w", where, err))
 	}
 
@@ -228,7 +250,9 @@ func firstLine(err error) string {
 }
 
 // checkModule verifies the module's exports and imports against ABI v1.
-func checkModule(cm wazero.CompiledModule) error {
+// instrumented says the module went through interrupt.Instrument, which
+// adds one import of its own.
+func checkModule(cm wazero.CompiledModule, instrumented bool) error {
 	exports := cm.ExportedFunctions()
 	if _, ok := exports[exportVersion]; !ok {
 		return fmt.Errorf("%w: missing export %s (build with -buildmode=c-shared and import github.com/hookgate/hookgate/sdk, or see sdk/ABI.md)", ErrBadModule, exportVersion)
@@ -250,6 +274,11 @@ func checkModule(cm wazero.CompiledModule) error {
 		switch mod {
 		case wasiModuleName:
 			continue
+		case interrupt.YieldModule:
+			if instrumented && name == interrupt.YieldName {
+				continue // added by interrupt.Instrument
+			}
+			return fmt.Errorf("%w: imports %s.%s; the %q module is reserved for the host", ErrBadModule, mod, name, interrupt.YieldModule)
 		case hostModuleName:
 			spec, ok := hostFuncSpecs[name]
 			if !ok {
@@ -396,6 +425,11 @@ func (p *Plugin) call(ctx context.Context, kind string, input []byte, res *Resul
 	defer p.inUse.Add(-1)
 
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration)
+	if cctx.Err() != nil { // the guest is not started on a dead context
+		cancel()
+		p.idle <- inst
+		return nil, ctxErr(ctx, "before the call")
+	}
 	out, err := inst.run(cctx, kind, input)
 	cancel()
 	res.Logs = inst.takeLogs()
@@ -469,14 +503,55 @@ func (p *Plugin) replace() {
 	}()
 }
 
-// cappedSleep backs WASI's poll_oneoff clock waits: it sleeps at most 10 ms
-// per request so a sleeping guest keeps returning to wasm code, where
-// wazero can close it when its context ends.
-func cappedSleep(ns int64) {
-	if ns > int64(10*time.Millisecond) {
-		ns = int64(10 * time.Millisecond)
+// instrument is interrupt.Instrument; tests replace it to exercise the
+// fallback.
+var instrument = interrupt.Instrument
+
+// instantiateYield provides the import interrupt.Instrument adds: every
+// interrupt.Allowance checks the guest calls it with the call's context;
+// it ends the call (the instance is then discarded) once that context is
+// done, and otherwise grants the next allowance. Being a call into Go, it
+// is also where the scheduler and the garbage collector's stop-the-world
+// can reach a goroutine running guest code.
+func instantiateYield(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(interrupt.YieldModule).NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
+			if err := ctx.Err(); err != nil {
+				panic(exitFor(err))
+			}
+			stack[0] = interrupt.Allowance
+		}), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(interrupt.YieldName).
+		Instantiate(ctx)
+	return err
+}
+
+// exitFor is the exit error that ends a guest whose context ended with
+// err; classify maps it to ErrTimeout or ErrCanceled.
+func exitFor(err error) *sys.ExitError {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return sys.NewExitError(sys.ExitCodeDeadlineExceeded)
 	}
-	time.Sleep(time.Duration(ns))
+	return sys.NewExitError(sys.ExitCodeContextCanceled)
+}
+
+// sleep backs WASI's poll_oneoff clock waits for one instance. It never
+// sleeps past the current call's deadline and ends the call when its
+// context is done, so a sleeping guest is stopped on time; it also sleeps
+// at most 10 ms at once, so a guest keeps returning to wasm code where
+// wazero's own check (the fallback for modules that are not instrumented)
+// can close it.
+func (in *instance) sleep(ns int64) {
+	d := min(time.Duration(ns), 10*time.Millisecond)
+	if ctx := in.callCtx; ctx != nil {
+		if err := ctx.Err(); err != nil {
+			panic(exitFor(err))
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			d = min(d, time.Until(dl))
+		}
+	}
+	time.Sleep(d)
 }
 
 // newInstance instantiates the compiled module with its own stdio capture.
@@ -493,13 +568,15 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithStderr(&inst.stderr).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithNanosleep(cappedSleep).
+		WithNanosleep(inst.sleep).
 		WithRandSource(rand.Reader)
 	limit := max(10*p.cfg.Timeout.Duration, 10*time.Second)
 	ictx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	ictx = context.WithValue(ictx, instKey{}, inst)
+	inst.callCtx = ictx
 	mod, err := p.rt.InstantiateModule(ictx, p.compiled, mc)
+	inst.callCtx = nil
 	inst.flush()
 	inst.takeLogs() // start-up lines went to the host log only
 	if err != nil {
@@ -533,6 +610,9 @@ type instance struct {
 	pending []byte
 	// reusable is set when a call failed without harming the instance.
 	reusable bool
+	// callCtx is the context of the call (or start-up) in progress, for
+	// host callbacks wazero gives none (nanosleep).
+	callCtx context.Context
 
 	// logs of the current call and their budget.
 	logs           []LogLine
@@ -555,6 +635,8 @@ func (in *instance) run(ctx context.Context, kind string, input []byte) ([]byte,
 	in.reusable = false
 	in.oom = false
 	ctx = context.WithValue(ctx, instKey{}, in)
+	in.callCtx = ctx
+	defer func() { in.callCtx = nil }()
 	defer in.clearPending()
 	total := len(kind) + len(input)
 	if total > 1<<30 {

@@ -110,6 +110,9 @@ func handle(req *sdk.Request) sdk.Decision {
 	case "loop":
 		for {
 		}
+	case "sleep":
+		time.Sleep(time.Hour)
+		return sdk.Success("woke up")
 	case "bomb":
 		for {
 			sink = append(sink, make([]byte, 1<<20))
