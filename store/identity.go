@@ -83,6 +83,9 @@ func (tx *Tx) Badger() *badger.Txn { return tx.txn }
 
 // Write runs fn in one read-write transaction committed with synced writes
 // (see Update for the retry contract).
+// Identity reads cached before it (LookupUser, IsMember) are not served
+// once Write has returned.
 func (s *Store) Write(fn func(tx *Tx) error) error {
+	defer s.cache.invalidate()
 	return s.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn, s: s}) })
 }

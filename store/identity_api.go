@@ -14,6 +14,7 @@ package store
 // than both ends' latest delete. Reads never return nil slices.
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -28,7 +29,29 @@ const DefaultListLimit = 200
 // LookupUser finds a live user by id, login or email (case-insensitive).
 // An email with no user falls back to the login index, since Okta event
 // targets carry only the login (usually the email address).
+//
+// Answers are cached until the next Write; the caller owns the returned
+// User.
 func (s *Store) LookupUser(ref string) (*User, error) {
+	k := cacheKey{op: 'u', a: ref}
+	if e, ok := s.cache.get(k); ok {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return e.user.clone(), nil
+	}
+	gen := s.cache.gen.Load()
+	u, err := s.lookupUser(ref)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		s.cache.put(k, cacheEntry{gen: gen, user: u, err: err})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.clone(), nil
+}
+
+func (s *Store) lookupUser(ref string) (*User, error) {
 	var u *User
 	err := s.View(func(txn *badger.Txn) error {
 		r := newReader(txn)
@@ -143,7 +166,21 @@ func (s *Store) App(id string) (*App, error) {
 
 // IsMember reports whether the user (id, login or email) is a member of the
 // group (id or name). Unknown users or groups are not members (no error).
+// Answers are cached until the next Write.
 func (s *Store) IsMember(userRef, groupRef string) (bool, error) {
+	k := cacheKey{op: 'm', a: userRef, b: groupRef}
+	if e, ok := s.cache.get(k); ok {
+		return e.member, nil
+	}
+	gen := s.cache.gen.Load()
+	member, err := s.isMember(userRef, groupRef)
+	if err == nil {
+		s.cache.put(k, cacheEntry{gen: gen, member: member})
+	}
+	return member, err
+}
+
+func (s *Store) isMember(userRef, groupRef string) (bool, error) {
 	var member bool
 	err := s.View(func(txn *badger.Txn) error {
 		var err error

@@ -61,6 +61,8 @@ type Store struct {
 	// lapCalls counts SetLastAppliedPublished calls (it sweeps stale
 	// watermark entries every lapSweepEvery calls).
 	lapCalls atomic.Uint64
+	// cache memoizes LookupUser and IsMember between identity writes.
+	cache readCache
 }
 
 // Open opens (creating if needed) the store in dir with synced writes.
