@@ -106,9 +106,12 @@ func ParseHookRequest(raw []byte) (*HookRequest, error) {
 	if trimmed[0] != '{' {
 		return nil, &BadRequestError{Reason: "body must be a JSON object"}
 	}
-	var r HookRequest
-	if err := json.Unmarshal(trimmed, &r); err != nil {
-		return nil, withPermissionIndex(trimmed, decodeError(err))
+	r, ok := parseHookFast(trimmed) // request_fast.go: same result, a fraction of the cost
+	if !ok {
+		r = new(HookRequest)
+		if err := json.Unmarshal(trimmed, r); err != nil {
+			return nil, withPermissionIndex(trimmed, decodeError(err))
+		}
 	}
 	switch {
 	case r.Application == nil:
@@ -134,7 +137,7 @@ func ParseHookRequest(raw []byte) (*HookRequest, error) {
 	if len(r.CustomFields) > 0 && r.CustomFields[0] != '{' && string(r.CustomFields) != "null" {
 		return nil, &BadRequestError{"custom_fields", "must be an object or null"}
 	}
-	return &r, nil
+	return r, nil
 }
 
 // decodeError turns an encoding/json error into a BadRequestError naming
