@@ -53,7 +53,8 @@ test: lint
 	$(GO) test -timeout 8m ./...
 	@$(MAKE) --no-print-directory fuzz
 
-## fuzz: a brief fuzz run of the envelope parser (skipped until it exists).
+## fuzz: brief fuzz runs of the Okta envelope parser and of the wasm
+## instrumenter (plugins/internal/interrupt) against wazero's validator.
 ## Minimization is capped: with the default 60 s per new input the 2 workers
 ## of a 2-core machine minimize the multi-KB fixture seeds for the whole run
 ## and fuzz nothing (0 execs/s after ~3 s).
@@ -62,13 +63,14 @@ fuzz:
 		echo "$(GO) test -run=^\$$ -fuzz=FuzzParseEnvelope -fuzztime=10s -fuzzminimizetime=100x ./gateway/okta"; \
 		$(GO) test -run='^$$' -fuzz=FuzzParseEnvelope -fuzztime=10s -fuzzminimizetime=100x ./gateway/okta; \
 	else echo "fuzz: no FuzzParseEnvelope yet, skipped"; fi
+	$(GO) test -run='^$$' -fuzz='^FuzzInstrumentBody$$' -fuzztime=10s -fuzzminimizetime=100x ./plugins/internal/interrupt
 
 ## bench: HTTP ingest vs raw Badger synced commits (events/s, p50/p99, ratio);
 ## inline hooks through the gateway vs external endpoints; warm plugin calls
 ## beside their native Go baseline (x-baseline)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
-	$(GO) test -run='^$$' -bench='^BenchmarkWarmCall' -timeout 10m ./plugins/
+	$(GO) test -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
 
 ## fmt: gofmt every Go file in place
 fmt:

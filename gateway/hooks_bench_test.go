@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -124,7 +125,7 @@ func runInlineHookBench(b *testing.B) {
 		}
 		t.run(alice, bob, 200) // warm-up
 		t.lat = t.lat[:0]
-		t.elapsed = 0
+		t.elapsed, t.cpu = 0, 0
 	}
 	for range hookBenchRounds {
 		for _, t := range targets {
@@ -136,7 +137,8 @@ func runInlineHookBench(b *testing.B) {
 	gp50, gp99, grps := gw.stats()
 	for _, t := range targets {
 		p50, p99, rps := t.stats()
-		b.Logf("  %-28s p50 %9s  p99 %9s  %8.0f req/s", t.name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), rps)
+		b.Logf("  %-28s p50 %9s  p99 %9s  %8.0f req/s  process CPU %6.1f µs/req (%.2f of %d cores busy)", t.name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), rps,
+			float64(t.cpu.Nanoseconds())/1000/float64(len(t.lat)), t.cpu.Seconds()/t.elapsed.Seconds(), runtime.GOMAXPROCS(0))
 	}
 	for _, t := range targets[1:] {
 		p50, p99, rps := t.stats()
@@ -292,6 +294,7 @@ type target struct {
 	mu                     sync.Mutex
 	lat                    []time.Duration
 	elapsed                time.Duration
+	cpu                    time.Duration // process CPU (server, client, stand-ins) during timed runs
 }
 
 func (t *target) do(body []byte) (int, []byte) {
@@ -312,7 +315,7 @@ func (t *target) do(body []byte) (int, []byte) {
 // run sends perCaller requests from each of hookBenchCallers goroutines.
 func (t *target) run(alice, bob []byte, perCaller int) {
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for c := range hookBenchCallers {
 		wg.Add(1)
 		go func() {
@@ -346,6 +349,7 @@ func (t *target) run(alice, bob []byte, perCaller int) {
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
+	t.cpu += processCPU() - cpu0
 }
 
 func (t *target) stats() (p50, p99 time.Duration, rps float64) {

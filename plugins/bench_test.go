@@ -120,3 +120,31 @@ func BenchmarkWarmCallParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHostCall measures what one SDK host call costs a guest (here
+// sdk.LookupConfig: config_get plus result_read, and the guest-side copy):
+// a call making 200 of them against one making none, same input, same
+// warm instance. Reported as ns per host call.
+func BenchmarkHostCall(b *testing.B) {
+	p := load(b, newHost(b, HostOptions{}), kitchenConfig("bench-hostcall"))
+	ctx := context.Background()
+	const n = 200
+	none, many := request("hostcalls:0", "a@example.com"), request("hostcalls:200", "a@example.com")
+	cost := func(in []byte) time.Duration {
+		start := time.Now()
+		for range 500 {
+			if _, err := p.Call(ctx, "pre_approval", in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start) / 500
+	}
+	cost(many) // warm up
+	b.ResetTimer()
+	var per float64
+	for b.Loop() {
+		per = float64((cost(many) - cost(none)).Nanoseconds()) / n
+	}
+	b.ReportMetric(per, "ns/hostcall")
+	b.ReportMetric(0, "ns/op")
+}

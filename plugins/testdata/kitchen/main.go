@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,12 @@ func handle(req *sdk.Request) sdk.Decision {
 	case "loop":
 		for {
 		}
+	case "hostcalls": // arg: how many config lookups (host-call overhead benchmarks)
+		n, _ := strconv.Atoi(arg)
+		for range n {
+			sdk.LookupConfig("greeting")
+		}
+		return sdk.Success("done")
 	case "sleep":
 		time.Sleep(time.Hour)
 		return sdk.Success("woke up")
