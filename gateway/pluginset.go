@@ -5,6 +5,7 @@ package gateway
 // as Deciders.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -76,11 +77,44 @@ func (ps *PluginSet) Close() error { return ps.host.Close() }
 // PluginDecider adapts a loaded plugin to Decider.
 type PluginDecider struct{ P *plugins.Plugin }
 
-// Decide calls the plugin and returns its typed decision.
+// Decide calls the plugin and returns its typed decision. An inline hook
+// body is handed over parsed too, so a plugin that accepts flat input
+// (every Go plugin built with the sdk) does not parse JSON itself.
 func (d PluginDecider) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
-	res, err := d.P.Call(ctx, kind, raw)
+	in := plugins.Input{Raw: raw}
+	if knownKind(kind) {
+		if req, err := ParseHookRequest(raw); err == nil {
+			in.Request, in.CustomFieldsJSON = req.pluginRequest()
+		}
+	}
+	res, err := d.P.CallInput(ctx, kind, in)
 	if err != nil {
 		return Decision{}, err
 	}
 	return Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
+}
+
+// pluginRequest converts a parsed (validated) request for plugins.Input;
+// custom_fields stay raw JSON (nil when null).
+func (r *HookRequest) pluginRequest() (*plugins.Request, []byte) {
+	pr := &plugins.Request{
+		AccessLength:   r.AccessLength,
+		RequestComment: r.RequestComment,
+		RequestTaskURL: r.RequestTaskURL,
+		Permissions:    make([]plugins.Permission, len(r.Permissions)),
+	}
+	if a := r.Application; a != nil {
+		pr.Application = plugins.Application{AppID: a.AppID, InstanceID: a.InstanceID, UserFriendlyLabel: a.UserFriendlyLabel}
+	}
+	if u := r.TargetUser; u != nil {
+		pr.TargetUser = plugins.TargetUser{Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName}
+	}
+	for i, p := range r.Permissions {
+		pr.Permissions[i] = plugins.Permission{Label: p.Label, Value: p.Value, Type: p.Type, Source: p.Source}
+	}
+	var cf []byte
+	if t := bytes.TrimSpace(r.CustomFields); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
+		cf = t
+	}
+	return pr, cf
 }

@@ -16,6 +16,9 @@ const (
 	exportAlloc    = "hookgate_alloc"
 	exportCall     = "hookgate_call"
 	startFunction  = "_initialize"
+	// exportCallFlat is optional: hookgate_call for the inline hook kinds
+	// with the request in the flat layout (flat.go, ABI.md "Flat input").
+	exportCallFlat = "hookgate_call_flat"
 )
 
 // Error codes host functions return (negative i32). Each failure also leaves

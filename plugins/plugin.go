@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,9 @@ type Plugin struct {
 	// interrupt) and calls are stopped by its yield; false when it could
 	// not be, and wazero's close-on-context-done stops them instead.
 	fuel bool
+	// flat is true when the module exports hookgate_call_flat: inline hook
+	// calls with a parsed request then skip the guest's JSON parsing.
+	flat bool
 
 	idle chan *instance // ready instances; capacity PoolSize
 	done chan struct{}  // closed by Close
@@ -166,6 +170,7 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 	if err := checkModule(p.compiled, p.fuel); err != nil {
 		return fail(fmt.Errorf("%s: %w", where, err))
 	}
+	_, p.flat = p.compiled.ExportedFunctions()[exportCallFlat]
 
 	// The first instance answers the version question before the pool is
 	// filled.
@@ -266,6 +271,12 @@ func checkModule(cm wazero.CompiledModule, instrumented bool) error {
 			return fmt.Errorf("%w: export %s has signature %s, ABI v%d wants %s", ErrBadModule, name, sigString(def.ParamTypes(), def.ResultTypes()), ABIVersion, sigString(sig.params, sig.results))
 		}
 	}
+	if def, ok := exports[exportCallFlat]; ok {
+		sig := exportSigs[exportCall]
+		if !sameTypes(def.ParamTypes(), sig.params) || !sameTypes(def.ResultTypes(), sig.results) {
+			return fmt.Errorf("%w: export %s has signature %s, ABI v%d wants %s (as %s)", ErrBadModule, exportCallFlat, sigString(def.ParamTypes(), def.ResultTypes()), ABIVersion, sigString(sig.params, sig.results), exportCall)
+		}
+	}
 	if _, ok := cm.ExportedMemories()["memory"]; !ok {
 		return fmt.Errorf("%w: missing memory export \"memory\"", ErrBadModule)
 	}
@@ -364,6 +375,12 @@ func (p *Plugin) Close() error {
 // then runs under the plugin's timeout. Errors wrap one of the Err* values;
 // the Result is never nil.
 func (p *Plugin) Call(ctx context.Context, kind string, input []byte) (*Result, error) {
+	return p.CallInput(ctx, kind, Input{Raw: input})
+}
+
+// CallInput is Call with an Input, which may carry the inline hook request
+// already parsed (see Input).
+func (p *Plugin) CallInput(ctx context.Context, kind string, input Input) (*Result, error) {
 	start := time.Now()
 	res := &Result{}
 	out, err := p.call(ctx, kind, input, res)
@@ -395,7 +412,7 @@ func (p *Plugin) Call(ctx context.Context, kind string, input []byte) (*Result, 
 	return res, nil
 }
 
-func (p *Plugin) call(ctx context.Context, kind string, input []byte, res *Result) ([]byte, error) {
+func (p *Plugin) call(ctx context.Context, kind string, input Input, res *Result) ([]byte, error) {
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
@@ -587,6 +604,9 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.version = mod.ExportedFunction(exportVersion)
 	inst.alloc = mod.ExportedFunction(exportAlloc)
 	inst.callFn = mod.ExportedFunction(exportCall)
+	if p.flat {
+		inst.callFlat = mod.ExportedFunction(exportCallFlat)
+	}
 	if inst.mem == nil || inst.alloc == nil || inst.callFn == nil || inst.version == nil {
 		_ = mod.Close(ctx)
 		return nil, fmt.Errorf("%w: instance lacks memory or hookgate exports", ErrBadModule)
@@ -603,7 +623,9 @@ type instance struct {
 	mod                    api.Module
 	mem                    api.Memory
 	version, alloc, callFn api.Function
+	callFlat               api.Function // nil unless the module exports it
 	stack                  [4]uint64
+	scratch                []byte // flat input, built here and copied in
 
 	// pending is the result (or error message) of the last host call,
 	// read by result_len/result_read.
@@ -631,14 +653,24 @@ func (in *instance) abiVersion(ctx context.Context) (int32, error) {
 }
 
 // run performs one ABI call: alloc, write kind+input, call, copy output.
-func (in *instance) run(ctx context.Context, kind string, input []byte) ([]byte, error) {
+// An inline hook request already parsed goes to hookgate_call_flat in the
+// flat layout when the module has it.
+func (in *instance) run(ctx context.Context, kind string, input Input) ([]byte, error) {
 	in.reusable = false
 	in.oom = false
 	ctx = context.WithValue(ctx, instKey{}, in)
 	in.callCtx = ctx
 	defer func() { in.callCtx = nil }()
 	defer in.clearPending()
-	total := len(kind) + len(input)
+	fn, doc := in.callFn, input.Raw
+	if in.callFlat != nil && input.Request != nil && slices.Contains(config.Kinds, kind) {
+		if n := flatSize(input.Request, input.CustomFieldsJSON); cap(in.scratch) < n {
+			in.scratch = make([]byte, 0, n)
+		}
+		in.scratch = appendFlat(in.scratch[:0], input.Request, input.CustomFieldsJSON)
+		fn, doc = in.callFlat, in.scratch
+	}
+	total := len(kind) + len(doc)
 	if total > 1<<30 {
 		in.reusable = true
 		return nil, fmt.Errorf("%w: input of %d bytes is too large", ErrGuest, total)
@@ -649,15 +681,15 @@ func (in *instance) run(ctx context.Context, kind string, input []byte) ([]byte,
 		return nil, err
 	}
 	ptr := uint32(in.stack[0])
-	if !in.mem.WriteString(ptr, kind) || !in.mem.Write(ptr+uint32(len(kind)), input) {
+	if !in.mem.WriteString(ptr, kind) || !in.mem.Write(ptr+uint32(len(kind)), doc) {
 		in.reusable = true
 		return nil, fmt.Errorf("%w: %s(%d) returned pointer %d outside memory (%d bytes)", ErrBadOutput, exportAlloc, total, ptr, in.mem.Size())
 	}
 	in.stack[0] = uint64(ptr)
 	in.stack[1] = uint64(len(kind))
 	in.stack[2] = uint64(ptr + uint32(len(kind)))
-	in.stack[3] = uint64(len(input))
-	err := in.callFn.CallWithStack(ctx, in.stack[:])
+	in.stack[3] = uint64(len(doc))
+	err := fn.CallWithStack(ctx, in.stack[:])
 	in.flush()
 	if err != nil {
 		return nil, err
@@ -676,6 +708,9 @@ func (in *instance) run(ctx context.Context, kind string, input []byte) ([]byte,
 }
 
 func (in *instance) clearPending() {
+	if cap(in.scratch) > 64<<10 {
+		in.scratch = nil
+	}
 	if cap(in.pending) > 64<<10 {
 		in.pending = nil
 	} else {

@@ -119,7 +119,22 @@ func exportAlloc(size int32) unsafe.Pointer {
 func exportCall(kindPtr unsafe.Pointer, kindLen uint32, inPtr unsafe.Pointer, inLen uint32) uint64 {
 	kind := unsafe.String((*byte)(kindPtr), kindLen)
 	in := unsafe.Slice((*byte)(inPtr), inLen)
-	outBuf = dispatch(kind, in)
+	return output(dispatch(kind, in))
+}
+
+// hookgate_call_flat is hookgate_call with the inline hook request in the
+// flat layout (ABI.md, "Flat input"); the host uses it when it is exported.
+//
+//go:wasmexport hookgate_call_flat
+func exportCallFlat(kindPtr unsafe.Pointer, kindLen uint32, inPtr unsafe.Pointer, inLen uint32) uint64 {
+	kind := unsafe.String((*byte)(kindPtr), kindLen)
+	in := unsafe.Slice((*byte)(inPtr), inLen)
+	return output(dispatchFlat(kind, in))
+}
+
+// output keeps out alive until the next call and packs its location.
+func output(out []byte) uint64 {
+	outBuf = out
 	if len(outBuf) == 0 {
 		return 0
 	}

@@ -171,15 +171,27 @@ type handler func(in []byte) ([]byte, error)
 
 var handlers = map[string]handler{}
 
+// flatHandlers are the inline hook kinds' handlers for flat input
+// (hookgate_call_flat).
+var flatHandlers = map[string]handler{}
+
 // outScratch is reused for output documents: the ABI lets the guest keep
 // one output alive until the next call.
 var outScratch = make([]byte, 0, 512)
 
-func requestHandler(fn func(*Request) Decision) handler {
-	return func(in []byte) ([]byte, error) {
+// handleRequest registers fn for kind, for JSON and for flat input.
+func handleRequest(kind string, fn func(*Request) Decision) {
+	handlers[kind] = func(in []byte) ([]byte, error) {
 		req, err := decodeRequest(in)
 		if err != nil {
 			return nil, fmt.Errorf("decode request: %w", err)
+		}
+		return encodeDecision(outScratch[:0], fn(req)), nil
+	}
+	flatHandlers[kind] = func(in []byte) ([]byte, error) {
+		req, err := decodeFlatRequest(in)
+		if err != nil {
+			return nil, err
 		}
 		return encodeDecision(outScratch[:0], fn(req)), nil
 	}
@@ -188,22 +200,22 @@ func requestHandler(fn func(*Request) Decision) handler {
 // HandleProvisioning registers fn for the provisioning hook. Call it from
 // init; a later registration for the same kind replaces an earlier one.
 func HandleProvisioning(fn func(*Request) Decision) {
-	handlers[KindProvisioning] = requestHandler(fn)
+	handleRequest(KindProvisioning, fn)
 }
 
 // HandleDeprovisioning registers fn for the deprovisioning hook.
 func HandleDeprovisioning(fn func(*Request) Decision) {
-	handlers[KindDeprovisioning] = requestHandler(fn)
+	handleRequest(KindDeprovisioning, fn)
 }
 
 // HandlePreApproval registers fn for the pre_approval hook.
 func HandlePreApproval(fn func(*Request) Decision) {
-	handlers[KindPreApproval] = requestHandler(fn)
+	handleRequest(KindPreApproval, fn)
 }
 
 // HandleRequestValidation registers fn for the request_validation hook.
 func HandleRequestValidation(fn func(*Request) Decision) {
-	handlers[KindRequestValidation] = requestHandler(fn)
+	handleRequest(KindRequestValidation, fn)
 }
 
 // HandleOktaEvent registers fn for Okta events routed to this plugin by
@@ -223,6 +235,17 @@ func HandleOktaEvent(fn func(*OktaEvent) Decision) {
 //
 //lint:ignore U1000 called from the wasip1-only ABI exports
 func dispatch(kind string, in []byte) []byte {
+	return dispatchIn(handlers, kind, in)
+}
+
+// dispatchFlat is dispatch for hookgate_call_flat.
+//
+//lint:ignore U1000 called from the wasip1-only ABI exports
+func dispatchFlat(kind string, in []byte) []byte {
+	return dispatchIn(flatHandlers, kind, in)
+}
+
+func dispatchIn(handlers map[string]handler, kind string, in []byte) []byte {
 	h, ok := handlers[kind]
 	if !ok {
 		kinds := make([]string, 0, len(handlers))

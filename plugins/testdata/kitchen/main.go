@@ -117,6 +117,12 @@ func handle(req *sdk.Request) sdk.Decision {
 			sdk.LookupConfig("greeting")
 		}
 		return sdk.Success("done")
+	case "dump": // the request as the guest decoded it
+		b, err := json.Marshal(req)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success(string(b))
 	case "sleep":
 		time.Sleep(time.Hour)
 		return sdk.Success("woke up")

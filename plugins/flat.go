@@ -1,0 +1,76 @@
+package plugins
+
+import (
+	"encoding/binary"
+)
+
+// The flat layout of an inline hook request (sdk/ABI.md, "Flat input"):
+// version byte 1, then app_id, instance_id, user_friendly_label, email,
+// given_name, family_name, request_comment, request_task_url as strings
+// (u32 little-endian length, then the bytes), access_length as a presence
+// byte and an i64, the permissions as a u32 count and four strings each
+// (label, value, type, source), and custom_fields as a string holding the
+// object's raw JSON ("" when null or absent). Guests that export
+// hookgate_call_flat get this instead of the JSON document, and skip the
+// JSON parsing that is most of a simple plugin's time in wasm.
+const flatVersion = 1
+
+// Input is one call's input.
+type Input struct {
+	// Raw is the JSON document (the Lumos request for the inline hook
+	// kinds, the Okta LogEvent for KindOktaEvent). Always required: guests
+	// without flat input get it.
+	Raw []byte
+	// Request, when set for an inline hook kind, is Raw already parsed by
+	// the caller; the host passes it to guests that accept flat input. Its
+	// CustomFields is ignored in favour of CustomFieldsJSON.
+	Request *Request
+	// CustomFieldsJSON is the raw JSON of the request's custom_fields
+	// object, or nil when it is null or absent.
+	CustomFieldsJSON []byte
+}
+
+func appendFlatString(dst []byte, s string) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
+	return append(dst, s...)
+}
+
+// appendFlat appends the flat layout of req to dst.
+func appendFlat(dst []byte, req *Request, customFields []byte) []byte {
+	dst = append(dst, flatVersion)
+	for _, s := range [...]string{
+		req.Application.AppID, req.Application.InstanceID, req.Application.UserFriendlyLabel,
+		req.TargetUser.Email, req.TargetUser.GivenName, req.TargetUser.FamilyName,
+		req.RequestComment, req.RequestTaskURL,
+	} {
+		dst = appendFlatString(dst, s)
+	}
+	var al int64
+	if req.AccessLength != nil {
+		dst, al = append(dst, 1), *req.AccessLength
+	} else {
+		dst = append(dst, 0)
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(al))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(req.Permissions)))
+	for _, p := range req.Permissions {
+		dst = appendFlatString(dst, p.Label)
+		dst = appendFlatString(dst, p.Value)
+		dst = appendFlatString(dst, p.Type)
+		dst = appendFlatString(dst, p.Source)
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(customFields)))
+	return append(dst, customFields...)
+}
+
+// flatSize bounds appendFlat's output, to allocate the guest buffer once.
+func flatSize(req *Request, customFields []byte) int {
+	n := 1 + 8*4 + 1 + 8 + 4 + 4 + len(customFields)
+	n += len(req.Application.AppID) + len(req.Application.InstanceID) + len(req.Application.UserFriendlyLabel)
+	n += len(req.TargetUser.Email) + len(req.TargetUser.GivenName) + len(req.TargetUser.FamilyName)
+	n += len(req.RequestComment) + len(req.RequestTaskURL)
+	for _, p := range req.Permissions {
+		n += 16 + len(p.Label) + len(p.Value) + len(p.Type) + len(p.Source)
+	}
+	return n
+}
