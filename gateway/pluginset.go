@@ -81,17 +81,26 @@ type PluginDecider struct{ P *plugins.Plugin }
 // body is handed over parsed too, so a plugin that accepts flat input
 // (every Go plugin built with the sdk) does not parse JSON itself.
 func (d PluginDecider) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
+	res, err := d.P.CallInput(ctx, kind, PluginInput(kind, raw))
+	if err != nil {
+		return Decision{}, err
+	}
+	return Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
+}
+
+// PluginInput is the plugin input the gateway makes of a call's body: the
+// raw JSON and, for an inline hook kind whose body parses, the parsed
+// request, which plugins with flat input read instead of the JSON (see
+// plugins.Input). hookgate plugin test uses it to run plugins exactly as
+// the gateway does.
+func PluginInput(kind string, raw []byte) plugins.Input {
 	in := plugins.Input{Raw: raw}
 	if knownKind(kind) {
 		if req, err := ParseHookRequest(raw); err == nil {
 			in.Request, in.CustomFieldsJSON = req.pluginRequest()
 		}
 	}
-	res, err := d.P.CallInput(ctx, kind, in)
-	if err != nil {
-		return Decision{}, err
-	}
-	return Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
+	return in
 }
 
 // pluginRequest converts a parsed (validated) request for plugins.Input;

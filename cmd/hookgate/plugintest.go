@@ -201,7 +201,7 @@ type capturingDecider struct {
 
 // Decide calls the plugin and remembers its result.
 func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte) (gateway.Decision, error) {
-	res, err := c.p.Call(ctx, kind, raw)
+	res, err := c.p.CallInput(ctx, kind, gateway.PluginInput(kind, raw))
 	c.res = res
 	if err != nil {
 		return gateway.Decision{}, err
