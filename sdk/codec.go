@@ -8,7 +8,7 @@ import (
 )
 
 // requestBox allocates a Request and its AccessLength together (each guest
-// allocation costs many host termination checks).
+// allocation costs many host termination check).
 type requestBox struct {
 	req          Request
 	accessLength int64

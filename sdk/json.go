@@ -2,12 +2,13 @@ package sdk
 
 // A small reflection-free JSON reader and writer for the ABI documents.
 //
-// Why not encoding/json: inside wazero with close-on-context-done (which
-// the host needs to stop runaway plugins), every loop back-edge in guest
-// code costs a trip to the host's Go scheduler (~30 ns). encoding/json's
-// two-pass, reflection-driven decoding takes thousands of them per
-// request (~250 µs for a Lumos request); this single-pass reader takes
-// about one per input byte.
+// Why not encoding/json: Go compiled to wasm runs several times slower than
+// native code, and every function entry and loop iteration also pays the
+// host's termination check (sdk/ABI.md section 8). encoding/json's
+// two-pass, reflection-driven decoding makes thousands of calls and
+// iterations per document; this single-pass reader makes about one per
+// input byte, and inline hook requests skip JSON entirely when the host
+// passes them flat (flat.go).
 
 import (
 	"errors"
@@ -86,7 +87,7 @@ func tail(s string) uint64 {
 }
 
 // SWAR constants: test 8 bytes per loop iteration, since each iteration
-// of a guest loop is costly under the host's termination checks.
+// of a guest loop is costly under the host's termination check.
 const (
 	swarLo = 0x0101010101010101
 	swarHi = 0x8080808080808080

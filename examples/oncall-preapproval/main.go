@@ -7,7 +7,7 @@
 // Needs capabilities: config, identity (log optional).
 //
 // It is written for the hot path: every guest loop iteration and function
-// call costs extra under the host's termination checks, so it asks
+// call costs extra under the host's termination check, so it asks
 // is_member first (with the email directly: is_member resolves a user
 // reference itself) and fetches the user record only for members, whose
 // status must be checked; and it builds messages by concatenation rather
