@@ -8,7 +8,7 @@ import (
 )
 
 // requestBox allocates a Request and its AccessLength together (each guest
-// allocation costs many host termination check).
+// allocation costs many guest function calls and loop iterations).
 type requestBox struct {
 	req          Request
 	accessLength int64
