@@ -69,8 +69,8 @@ fuzz:
 ## inline hooks through the gateway vs external endpoints; warm plugin calls
 ## beside their native Go baseline (x-baseline)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
-	$(GO) test -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
+	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
+	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
 
 ## fmt: gofmt every Go file in place
 fmt:

@@ -124,27 +124,11 @@ func runInlineHookBench(b *testing.B) {
 			}
 		}
 		t.run(alice, bob, 200) // warm-up
-		t.lat = t.lat[:0]
-		t.elapsed, t.cpu = 0, 0
 	}
-	for range hookBenchRounds {
-		for _, t := range targets {
-			t.run(alice, bob, hookBenchPerRun)
-		}
-	}
-	b.Logf("load average at the end: %s", loadAvg())
-	b.Logf("pre_approval, %d callers, %d requests per target (keep-alive, fasthttp client, alternating rounds, same run):", hookBenchCallers, len(gw.lat))
-	gp50, gp99, grps := gw.stats()
-	for _, t := range targets {
-		p50, p99, rps := t.stats()
-		b.Logf("  %-28s p50 %9s  p99 %9s  %8.0f req/s  process CPU %6.1f µs/req (%.2f of %d cores busy)", t.name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), rps,
-			float64(t.cpu.Nanoseconds())/1000/float64(len(t.lat)), t.cpu.Seconds()/t.elapsed.Seconds(), runtime.GOMAXPROCS(0))
-	}
-	for _, t := range targets[1:] {
-		p50, p99, rps := t.stats()
-		b.Logf("  ratio gateway / %-26s p50 %.2fx  p99 %.2fx  throughput %.2fx (latency: lower is better; throughput: higher is better)",
-			t.name+":", float64(gp50)/float64(p50), float64(gp99)/float64(p99), grps/rps)
-	}
+	b.Logf("load average at the start: %s", loadAvg())
+	// Under load: throughput and queueing. Unloaded (one caller, one
+	// request at a time): the latency a single Lumos call sees.
+	gp50, gp99, grps := measureHookTargets(b, targets, hookBenchCallers, hookBenchPerRun, alice, bob)
 	ep50, _, erps := ex.stats()
 	op50, _, orps := ok.stats()
 	b.ReportMetric(float64(gp50.Microseconds()), "gw-p50-µs")
@@ -154,6 +138,10 @@ func runInlineHookBench(b *testing.B) {
 	b.ReportMetric(erps, "ext-req/s")
 	b.ReportMetric(float64(op50.Microseconds()), "okta-p50-µs")
 	b.ReportMetric(orps, "okta-req/s")
+	sp50, sp99, _ := measureHookTargets(b, targets, 1, hookBenchPerRun, alice, bob)
+	b.ReportMetric(float64(sp50.Microseconds()), "gw-1caller-p50-µs")
+	b.ReportMetric(float64(sp99.Microseconds()), "gw-1caller-p99-µs")
+	b.Logf("load average at the end: %s", loadAvg())
 
 	// The bare warm plugin call, through the same Decider type the gateway
 	// uses, on a separately loaded copy over the same store.
@@ -189,6 +177,35 @@ func runInlineHookBench(b *testing.B) {
 	b.Logf("  bare warm plugin call (oncall-preapproval, no HTTP): p50 %s  p99 %s  mean %s; member (is_member + user_get) p50 %s, non-member (is_member) p50 %s",
 		all[len(all)/2], all[len(all)*99/100], total/n, lat[0][len(lat[0])/2], lat[1][len(lat[1])/2])
 	b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1000, "plugin-p50-µs")
+}
+
+// measureHookTargets runs alternating rounds of callers x perCaller
+// requests against each target, logs p50/p99, throughput and process CPU
+// per request beside the ratios to the first target (the gateway), and
+// returns the gateway's p50, p99 and requests/s.
+func measureHookTargets(b *testing.B, targets []*target, callers, perCaller int, alice, bob []byte) (p50, p99 time.Duration, rps float64) {
+	for _, t := range targets {
+		t.lat, t.elapsed, t.cpu = t.lat[:0], 0, 0
+	}
+	for range hookBenchRounds {
+		for _, t := range targets {
+			t.runN(alice, bob, callers, perCaller)
+		}
+	}
+	gw := targets[0]
+	b.Logf("pre_approval, %d caller(s), %d requests per target (keep-alive, fasthttp client, alternating rounds, same run):", callers, len(gw.lat))
+	gp50, gp99, grps := gw.stats()
+	for _, t := range targets {
+		p50, p99, rps := t.stats()
+		b.Logf("  %-28s p50 %9s  p99 %9s  %8.0f req/s  process CPU %6.1f µs/req (%.2f of %d cores busy)", t.name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), rps,
+			float64(t.cpu.Nanoseconds())/1000/float64(len(t.lat)), t.cpu.Seconds()/t.elapsed.Seconds(), runtime.GOMAXPROCS(0))
+	}
+	for _, t := range targets[1:] {
+		p50, p99, rps := t.stats()
+		b.Logf("  ratio gateway / %-26s p50 %.2fx  p99 %.2fx  throughput %.2fx (latency: lower is better; throughput: higher is better)",
+			t.name+":", float64(gp50)/float64(p50), float64(gp99)/float64(p99), grps/rps)
+	}
+	return gp50, gp99, grps
 }
 
 // replacePluginPaths points gateway.toml's plugin paths at the test builds.
@@ -313,10 +330,13 @@ func (t *target) do(body []byte) (int, []byte) {
 }
 
 // run sends perCaller requests from each of hookBenchCallers goroutines.
-func (t *target) run(alice, bob []byte, perCaller int) {
+func (t *target) run(alice, bob []byte, perCaller int) { t.runN(alice, bob, hookBenchCallers, perCaller) }
+
+// runN sends perCaller requests from each of callers goroutines.
+func (t *target) runN(alice, bob []byte, callers, perCaller int) {
 	var wg sync.WaitGroup
 	start, cpu0 := time.Now(), processCPU()
-	for c := range hookBenchCallers {
+	for c := range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
