@@ -2,6 +2,8 @@ package plugins
 
 import (
 	"encoding/binary"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // The flat layout of an inline hook request (sdk/ABI.md, "Flat input"):
@@ -73,4 +75,34 @@ func flatSize(req *Request, customFields []byte) int {
 		n += 16 + len(p.Label) + len(p.Value) + len(p.Type) + len(p.Source)
 	}
 	return n
+}
+
+// userGetFlat is the user_get selector flag asking for the flat user
+// layout (ABI.md "Flat user records"): version byte 1, id, login, email,
+// display_name, first_name, last_name as strings, a status presence byte
+// and the status string, then groups and apps each as a u32 count and
+// strings.
+const userGetFlat = 0x100
+
+// flatUserResults lets tests play a host that predates the flag.
+var flatUserResults = true
+
+// appendFlatUser appends the flat layout of a user record.
+func appendFlatUser(dst []byte, u *store.User) []byte {
+	dst = append(dst, flatVersion)
+	for _, s := range [...]string{u.ID, u.Login, u.Email, u.DisplayName, u.FirstName, u.LastName} {
+		dst = appendFlatString(dst, s)
+	}
+	if u.Status != nil {
+		dst = appendFlatString(append(dst, 1), *u.Status)
+	} else {
+		dst = appendFlatString(append(dst, 0), "")
+	}
+	for _, list := range [...][]string{u.Groups, u.Apps} {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(list)))
+		for _, s := range list {
+			dst = appendFlatString(dst, s)
+		}
+	}
+	return dst
 }

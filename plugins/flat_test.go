@@ -6,7 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // parsedInput parses raw the way the gateway hands requests over: the
@@ -90,5 +94,49 @@ func TestJSONInputWithoutFlatExport(t *testing.T) {
 	res, err := p.CallInput(context.Background(), "pre_approval", in)
 	if err != nil || !bytes.Contains([]byte(res.Decision.Message), []byte(`"a@example.com"`)) {
 		t.Fatalf("got %+v, %v; want the JSON document's email", res, err)
+	}
+}
+
+// TestUserGetFlatMatchesJSON: the user record the guest reads through the
+// flat result is the one it reads through JSON, which it falls back to on
+// a host that does not know the flag.
+func TestUserGetFlatMatchesJSON(t *testing.T) {
+	st := openStore(t)
+	seedIdentity(t, st)
+	if err := st.Write(func(tx *store.Tx) error {
+		return tx.SetUserStatus("00ualice", "SUSPENDED", store.Stamp{Published: time.Now(), UUID: "s"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHost(t, HostOptions{Identity: st})
+	get := func(p *Plugin, ref string) map[string]any {
+		t.Helper()
+		res, err := p.Call(context.Background(), "pre_approval", request("user:"+ref, "x@example.com"))
+		if err != nil || !res.Decision.Success {
+			t.Fatalf("user:%s: %+v, %v", ref, res, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(res.Decision.Message), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	flat := load(t, h, kitchenConfig("flatuser"))
+	flatUserResults = false
+	t.Cleanup(func() { flatUserResults = true })
+	cfg := kitchenConfig("jsonuser")
+	cfg.PoolSize = 1
+	old := load(t, h, cfg)
+	for _, ref := range []string{"alice.nguyen@example.com", "bob.smith@example.com", "00ubob"} {
+		flatUserResults = true
+		viaFlat := get(flat, ref)
+		flatUserResults = false
+		viaJSON := get(old, ref)
+		if !reflect.DeepEqual(viaFlat, viaJSON) {
+			t.Errorf("user %s\n flat: %v\n JSON: %v", ref, viaFlat, viaJSON)
+		}
+		if viaFlat["id"] == "" || viaFlat["groups"] == nil {
+			t.Errorf("user %s decoded as %v", ref, viaFlat)
+		}
 	}
 }

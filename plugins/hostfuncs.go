@@ -329,6 +329,10 @@ func (in *instance) identity(stack []uint64, op string, ptr, n uint64) (Identity
 func hUserGet(_ *Plugin, _ context.Context, in *instance, stack []uint64) {
 	const op = "user_get"
 	by := api.DecodeI32(stack[0])
+	flat := by&userGetFlat != 0 && flatUserResults
+	if flat {
+		by &^= userGetFlat
+	}
 	id, ref, ok := in.identity(stack, op, stack[1], stack[2])
 	if !ok {
 		return
@@ -345,11 +349,15 @@ func hUserGet(_ *Plugin, _ context.Context, in *instance, stack []uint64) {
 	case byEmail:
 		u, err = id.UserByEmail(ref)
 	default:
-		in.fail(stack, op, codeInvalid, "unknown selector %d (0 any, 1 id, 2 login, 3 email)", by)
+		in.fail(stack, op, codeInvalid, "unknown selector %d (0 any, 1 id, 2 login, 3 email; flag 0x100 flat result)", by)
 		return
 	}
 	if err != nil {
 		storeFail(in, stack, op, fmt.Sprintf("user %q", ref), err)
+		return
+	}
+	if flat {
+		in.ok(stack, appendFlatUser(in.pending[:0], u))
 		return
 	}
 	marshalTo(in, stack, op, u)

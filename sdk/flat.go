@@ -117,3 +117,57 @@ func decodeFlatRequest(b []byte) (*Request, error) {
 	}
 	return req, nil
 }
+
+// userGetFlat is user_get's flag for a flat result (ABI.md "Flat user
+// records"); hosts before it answer codeInvalid, and the sdk then asks for
+// JSON from then on.
+const userGetFlat = 0x100
+
+// hostLacksFlatUser is set once the host refused userGetFlat.
+var hostLacksFlatUser bool
+
+// decodeFlatUser decodes the flat layout of a user record.
+func decodeFlatUser(b []byte) (*User, error) {
+	r := &flatReader{b: string(b)}
+	if v := r.u8(); v != flatVersion && r.err == nil {
+		return nil, errors.New("flat user: layout version " + strconv.Itoa(int(v)) + ", this sdk reads version 1")
+	}
+	u := &userBox{}
+	u.u.ID, u.u.Login, u.u.Email = r.str(), r.str(), r.str()
+	u.u.DisplayName, u.u.FirstName, u.u.LastName = r.str(), r.str(), r.str()
+	if has := r.u8(); has != 0 {
+		u.status = r.str()
+		u.u.Status = &u.status
+	} else {
+		r.str()
+	}
+	u.u.Groups = r.strs()
+	u.u.Apps = r.strs()
+	if r.err == nil && r.i != len(r.b) {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return &u.u, nil
+}
+
+// userBox allocates a User and its Status together.
+type userBox struct {
+	u      User
+	status string
+}
+
+// strs reads a u32 count and that many strings (never nil).
+func (r *flatReader) strs() []string {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)-r.i)/4 { // each string is at least 4 bytes
+		r.fail("list count larger than the input")
+		return []string{}
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.str()
+	}
+	return out
+}

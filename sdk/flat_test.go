@@ -94,3 +94,60 @@ func FuzzDecodeFlatRequest(f *testing.F) {
 		decodeFlatRequest(b)
 	})
 }
+
+func flatUser(strs []string, status *string, groups, apps []string) []byte {
+	b := []byte{1}
+	str := func(s string) { b = binary.LittleEndian.AppendUint32(b, uint32(len(s))); b = append(b, s...) }
+	for _, s := range strs {
+		str(s)
+	}
+	if status != nil {
+		b = append(b, 1)
+		str(*status)
+	} else {
+		b = append(b, 0)
+		str("")
+	}
+	for _, l := range [][]string{groups, apps} {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(l)))
+		for _, s := range l {
+			str(s)
+		}
+	}
+	return b
+}
+
+func TestDecodeFlatUser(t *testing.T) {
+	active := "ACTIVE"
+	got, err := decodeFlatUser(flatUser([]string{"00u1", "a@x", "a@x.com", "A X", "A", "X"}, &active, []string{"g1", "g2"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &User{ID: "00u1", Login: "a@x", Email: "a@x.com", DisplayName: "A X", FirstName: "A", LastName: "X",
+		Status: &active, Groups: []string{"g1", "g2"}, Apps: []string{}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	stub, err := decodeFlatUser(flatUser(make([]string, 6), nil, nil, nil))
+	if err != nil || stub.Status != nil || stub.Groups == nil || stub.Apps == nil {
+		t.Fatalf("stub user: %+v, %v (status must be nil, lists empty not nil)", stub, err)
+	}
+	good := flatUser(make([]string, 6), nil, nil, nil)
+	for name, in := range map[string][]byte{
+		"version":   append([]byte{9}, good[1:]...),
+		"truncated": good[:len(good)-2],
+		"trailing":  append(append([]byte(nil), good...), 1),
+		"count":     append(good[:len(good)-4:len(good)-4], 0xff, 0xff, 0xff, 0x0f),
+	} {
+		if _, err := decodeFlatUser(in); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+// FuzzDecodeFlatUser: arbitrary bytes never panic the decoder.
+func FuzzDecodeFlatUser(f *testing.F) {
+	s := "ACTIVE"
+	f.Add(flatUser([]string{"a", "b", "c", "d", "e", "f"}, &s, []string{"g"}, []string{"h"}))
+	f.Fuzz(func(t *testing.T, b []byte) { decodeFlatUser(b) })
+}

@@ -164,6 +164,21 @@ const (
 )
 
 func getUser(by int32, ref string) (*User, error) {
+	if !hostLacksFlatUser {
+		n := rawUserGet(by|userGetFlat, ref)
+		if n != codeInvalid {
+			b, err := result("user_get", n)
+			if err != nil {
+				return nil, err
+			}
+			u, err := decodeFlatUser(b)
+			if err != nil {
+				return nil, fmt.Errorf("hookgate user_get: decode: %w", err)
+			}
+			return u, nil
+		}
+		hostLacksFlatUser = true // an older host: the flag is an unknown selector
+	}
 	b, err := result("user_get", rawUserGet(by, ref))
 	if err != nil {
 		return nil, err
