@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -391,6 +392,10 @@ func (p *Plugin) CallInput(ctx context.Context, kind string, input Input) (*Resu
 		return res, fmt.Errorf("plugin %s: %s: %w", p.cfg.Name, kind, err)
 	}
 	res.Output = out
+	if d, ok := parseDecisionFast(out); ok {
+		res.Decision = d
+		return res, nil
+	}
 	var w wireOutput
 	if err := json.Unmarshal(out, &w); err != nil {
 		p.failures.Add(1)
@@ -459,6 +464,40 @@ func (p *Plugin) call(ctx context.Context, kind string, input Input, res *Result
 	_ = inst.mod.Close(context.Background())
 	p.replace()
 	return nil, err
+}
+
+// parseDecisionFast decodes the output the Go SDK writes for a decision,
+// {"success":B} or {"success":B,"message":"M"} with no escapes in M, without
+// encoding/json's reflection; ok is false for anything else, which then
+// takes the general path.
+func parseDecisionFast(out []byte) (Decision, bool) {
+	var d Decision
+	switch {
+	case bytes.HasPrefix(out, []byte(`{"success":true`)):
+		d.Success, out = true, out[len(`{"success":true`):]
+	case bytes.HasPrefix(out, []byte(`{"success":false`)):
+		out = out[len(`{"success":false`):]
+	default:
+		return d, false
+	}
+	if len(out) == 1 && out[0] == '}' {
+		return d, true
+	}
+	const msg = `,"message":"`
+	if !bytes.HasPrefix(out, []byte(msg)) || !bytes.HasSuffix(out, []byte(`"}`)) || len(out) < len(msg)+2 {
+		return d, false
+	}
+	m := out[len(msg) : len(out)-2]
+	if bytes.IndexByte(m, '\\') >= 0 || bytes.IndexByte(m, '"') >= 0 || !utf8.Valid(m) {
+		return d, false
+	}
+	for _, c := range m {
+		if c < 0x20 {
+			return d, false
+		}
+	}
+	d.Message = string(m)
+	return d, true
 }
 
 // ctxErr describes why ctx ended.
