@@ -93,6 +93,10 @@ type AuditLog struct {
 	s    *Store
 	opts AuditOptions
 	ch   chan auditOp
+	// wake ends the writer's gathering early: Flush and Close signal it,
+	// and Record when the queue is half full. Records alone do not wake
+	// the gathering writer (that would cost a goroutine switch each).
+	wake chan struct{}
 	done chan struct{}
 
 	closeOnce sync.Once
@@ -124,7 +128,7 @@ func NewAuditLog(s *Store, opts AuditOptions) *AuditLog {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &AuditLog{s: s, opts: opts, ch: make(chan auditOp, opts.Buffer), done: make(chan struct{})}
+	a := &AuditLog{s: s, opts: opts, ch: make(chan auditOp, opts.Buffer), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go a.run()
 	return a
 }
@@ -150,7 +154,18 @@ func (a *AuditLog) Record(rec AuditRecord) error {
 		return ErrAuditClosed
 	}
 	a.ch <- auditOp{rec: rec}
+	if len(a.ch) >= cap(a.ch)/2 {
+		a.signal()
+	}
 	return nil
+}
+
+// signal wakes a gathering writer.
+func (a *AuditLog) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
 }
 
 // Flush waits until every record queued before the call is committed and
@@ -163,6 +178,7 @@ func (a *AuditLog) Flush() error {
 		return ErrAuditClosed
 	}
 	a.ch <- auditOp{flush: done}
+	a.signal()
 	a.mu.RUnlock()
 	return <-done
 }
@@ -173,6 +189,7 @@ func (a *AuditLog) Close() error {
 		a.mu.Lock()
 		a.closed = true
 		close(a.ch)
+		a.signal()
 		a.mu.Unlock()
 		<-a.done
 	})
@@ -198,21 +215,16 @@ func (a *AuditLog) run() {
 		}
 		add(op)
 		a.drain(&batch, add)
-		// Group commit: while nobody waits in Flush, gather records until
-		// CommitInterval after the previous commit started.
+		// Group commit: while nobody waits in Flush, let records gather in
+		// the queue until CommitInterval after the previous commit started.
+		// A Flush or Close (or a half-full queue) ends the wait. A wake-up
+		// left over from a barrier already taken only ends a later wait
+		// early.
 		if d := time.Until(lastCommit.Add(a.opts.CommitInterval)); d > 0 && len(flushes) == 0 && len(batch) < a.opts.MaxBatch {
 			wait.Reset(d)
-		gather:
-			for len(flushes) == 0 && len(batch) < a.opts.MaxBatch {
-				select {
-				case op, ok := <-a.ch:
-					if !ok {
-						break gather
-					}
-					add(op)
-				case <-wait.C:
-					break gather
-				}
+			select {
+			case <-wait.C:
+			case <-a.wake:
 			}
 			wait.Stop()
 			a.drain(&batch, add)
