@@ -148,18 +148,18 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 	}
 	req, err := ParseHookRequest(raw)
 	if err != nil {
-		d.record(start, kind, nil, "", "bad_request", "", "", err, via, time.Since(start))
+		d.record(start, kind, nil, nil, "", "bad_request", "", "", err, via, time.Since(start))
 		return out, err
 	}
 	out.AppID = req.Application.AppID
-	perms := req.PermissionValues()
+	perms := req.PermissionValues() // read-only from here: routed, then kept by the audit record
 	m, err := d.router.Resolve(kind, req.Application.AppID, req.Application.InstanceID, perms)
 	if err != nil {
 		dec := "no_route"
 		if errors.Is(err, ErrRouteConflict) {
 			dec = "conflict"
 		}
-		d.record(start, kind, req, "", dec, "", "", err, via, time.Since(start))
+		d.record(start, kind, req, perms, "", dec, "", "", err, via, time.Since(start))
 		return out, err
 	}
 	out.Plugin = m.Plugin
@@ -199,7 +199,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 			"user", req.TargetUser.Email, "decision", decision, "via", via, "duration", out.Duration)
 	}
 	rep := d.resp.Reply(kind, out)
-	d.record(start, kind, req, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration)
+	d.record(start, kind, req, perms, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration)
 	if d.durable && d.audit != nil {
 		if err := d.audit.Flush(); err != nil {
 			d.log.Error("audit record not committed before the reply", "kind", kind, "plugin", m.Plugin, "err", err)
@@ -208,7 +208,9 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 	return out, nil
 }
 
-func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, plugin, decision, literal, msg string, err error, via string, dur time.Duration) {
+// record queues the audit record of one call; perms are req's permission
+// values (shared with the record, not copied).
+func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, perms []string, plugin, decision, literal, msg string, err error, via string, dur time.Duration) {
 	if d.audit == nil {
 		return
 	}
@@ -224,7 +226,7 @@ func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, plug
 	if req != nil {
 		rec.AppID = req.Application.AppID
 		rec.InstanceID = req.Application.InstanceID
-		rec.Permissions = req.PermissionValues()
+		rec.Permissions = perms
 		rec.User = req.TargetUser.Email
 	}
 	rec.Message = msg

@@ -67,8 +67,8 @@ func writeHookError(ctx *fasthttp.RequestCtx, status int, e hookError) {
 
 // Serve handles one request under /hooks/.
 func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
-	kind := string(ctx.Path()[len("/hooks/"):])
-	if !knownKind(kind) {
+	kind, ok := kindOf(ctx.Path()[len("/hooks/"):])
+	if !ok {
 		writeHookError(ctx, fasthttp.StatusNotFound, hookError{
 			Error: fmt.Sprintf("unknown hook kind %q: POST to /hooks/provisioning, /hooks/deprovisioning, /hooks/pre_approval or /hooks/request_validation", kind),
 		})
@@ -90,7 +90,7 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 	}
 	defer releaseBody(bp)
 
-	out, err := h.d.Dispatch(ctx, kind, trimBOM(*bp), "lumos")
+	out, err := h.d.Dispatch(requestContext{ctx}, kind, trimBOM(*bp), "lumos")
 	if err != nil {
 		var (
 			be *BadRequestError
@@ -117,6 +117,17 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(rep.Body)
+}
+
+// kindOf returns the known hook kind named by b, as the config.Kinds
+// string (no allocation), or b as a string and false.
+func kindOf(b []byte) (string, bool) {
+	for _, k := range config.Kinds {
+		if string(b) == k {
+			return k, true
+		}
+	}
+	return string(b), false
 }
 
 // EnableHooks serves the inline hooks through d: it makes d the current
