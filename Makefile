@@ -66,8 +66,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzInstrumentBody$$' -fuzztime=10s -fuzzminimizetime=100x ./plugins/internal/interrupt
 
 ## bench: HTTP ingest vs raw Badger synced commits (events/s, p50/p99, ratio);
-## inline hooks through the gateway vs external endpoints; warm plugin calls
-## beside their native Go baseline (x-baseline)
+## inline hooks through the gateway vs external endpoints; the gateway's own
+## hook overhead (in-process Decider) vs raw fasthttp (BenchmarkHookOverhead,
+## matched by -bench=.); warm plugin calls beside their native Go baseline
+## (x-baseline)
 bench:
 	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
