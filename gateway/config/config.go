@@ -155,7 +155,8 @@ type Hooks struct {
 	// DurableAudit makes each reply wait until its audit record is
 	// committed (a synced group commit shared by concurrent calls, a few
 	// ms). Default false: records are committed by a background writer
-	// right after the reply, so a crash can lose the last few.
+	// right after the reply (gathered for up to 2 ms under load), so a
+	// crash can lose the last few.
 	DurableAudit bool `toml:"durable_audit"`
 
 	Secret string `toml:"-"`
