@@ -371,7 +371,9 @@ func (t *target) do(body []byte) (int, []byte) {
 }
 
 // run sends perCaller requests from each of hookBenchCallers goroutines.
-func (t *target) run(alice, bob []byte, perCaller int) { t.runN(alice, bob, hookBenchCallers, perCaller) }
+func (t *target) run(alice, bob []byte, perCaller int) {
+	t.runN(alice, bob, hookBenchCallers, perCaller)
+}
 
 // runN sends perCaller requests from each of callers goroutines.
 func (t *target) runN(alice, bob []byte, callers, perCaller int) {
