@@ -53,8 +53,10 @@ test: lint
 	$(GO) test -timeout 8m ./...
 	@$(MAKE) --no-print-directory fuzz
 
-## fuzz: brief fuzz runs of the Okta envelope parser and of the wasm
-## instrumenter (plugins/internal/interrupt) against wazero's validator.
+## fuzz: brief fuzz runs of the Okta envelope parser, of the wasm
+## instrumenter (plugins/internal/interrupt) against wazero's validator and
+## of the fast hook-request parser against encoding/json. The other fuzz
+## targets run their seed corpora in `go test`.
 ## Minimization is capped: with the default 60 s per new input the 2 workers
 ## of a 2-core machine minimize the multi-KB fixture seeds for the whole run
 ## and fuzz nothing (0 execs/s after ~3 s).
@@ -64,6 +66,7 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz=FuzzParseEnvelope -fuzztime=10s -fuzzminimizetime=100x ./gateway/okta; \
 	else echo "fuzz: no FuzzParseEnvelope yet, skipped"; fi
 	$(GO) test -run='^$$' -fuzz='^FuzzInstrumentBody$$' -fuzztime=10s -fuzzminimizetime=100x ./plugins/internal/interrupt
+	$(GO) test -run='^$$' -fuzz='^FuzzParseHookFast$$' -fuzztime=10s -fuzzminimizetime=100x ./gateway
 
 ## bench: HTTP ingest vs raw Badger synced commits (events/s, p50/p99, ratio);
 ## inline hooks through the gateway vs external endpoints; the gateway's own
