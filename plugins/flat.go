@@ -65,18 +65,6 @@ func appendFlat(dst []byte, req *Request, customFields []byte) []byte {
 	return append(dst, customFields...)
 }
 
-// flatSize bounds appendFlat's output, to allocate the guest buffer once.
-func flatSize(req *Request, customFields []byte) int {
-	n := 1 + 8*4 + 1 + 8 + 4 + 4 + len(customFields)
-	n += len(req.Application.AppID) + len(req.Application.InstanceID) + len(req.Application.UserFriendlyLabel)
-	n += len(req.TargetUser.Email) + len(req.TargetUser.GivenName) + len(req.TargetUser.FamilyName)
-	n += len(req.RequestComment) + len(req.RequestTaskURL)
-	for _, p := range req.Permissions {
-		n += 16 + len(p.Label) + len(p.Value) + len(p.Type) + len(p.Source)
-	}
-	return n
-}
-
 // userGetFlat is the user_get selector flag asking for the flat user
 // layout (ABI.md "Flat user records"): version byte 1, id, login, email,
 // display_name, first_name, last_name as strings, a status presence byte

@@ -703,9 +703,6 @@ func (in *instance) run(ctx context.Context, kind string, input Input) ([]byte, 
 	defer in.clearPending()
 	fn, doc := in.callFn, input.Raw
 	if in.callFlat != nil && input.Request != nil && slices.Contains(config.Kinds, kind) {
-		if n := flatSize(input.Request, input.CustomFieldsJSON); cap(in.scratch) < n {
-			in.scratch = make([]byte, 0, n)
-		}
 		in.scratch = appendFlat(in.scratch[:0], input.Request, input.CustomFieldsJSON)
 		fn, doc = in.callFlat, in.scratch
 	}
