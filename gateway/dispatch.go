@@ -46,12 +46,14 @@ type Decision struct {
 }
 
 // Decider is what the Dispatcher needs from a loaded plugin: run one hook
-// of kind on the raw request body. An error means the plugin could not
+// of kind on the raw request body. req is that body as the Dispatcher
+// parsed and validated it (nil for kinds that are not inline hooks), so a
+// Decider need not parse it again. An error means the plugin could not
 // decide (trap, timeout, memory limit, bad output) and is never shown to
 // the caller; it already names the plugin (plugins.Plugin's errors do), so
 // the dispatcher logs and audits it as is.
 type Decider interface {
-	Decide(ctx context.Context, kind string, raw []byte) (Decision, error)
+	Decide(ctx context.Context, kind string, raw []byte, req *HookRequest) (Decision, error)
 }
 
 // Outcome is the result of one dispatched hook.
@@ -169,7 +171,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 		out.Err = fmt.Errorf("plugin %q is routed but not loaded", m.Plugin)
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, d.timeout)
-		dec, err := p.Decide(cctx, kind, raw)
+		dec, err := p.Decide(cctx, kind, raw, req)
 		cancel()
 		if err != nil {
 			out.Err = err

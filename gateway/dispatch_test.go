@@ -15,7 +15,7 @@ import (
 // decideFunc adapts a function to Decider for dispatcher unit tests.
 type decideFunc func(ctx context.Context, kind string, raw []byte) (Decision, error)
 
-func (f decideFunc) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
+func (f decideFunc) Decide(ctx context.Context, kind string, raw []byte, _ *HookRequest) (Decision, error) {
 	return f(ctx, kind, raw)
 }
 

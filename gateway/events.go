@@ -220,7 +220,7 @@ func (e *Events) run(ctx context.Context, it *store.QueueItem) (string, error) {
 	if p == nil {
 		err = fmt.Errorf("plugin %q is subscribed but not loaded", it.Plugin)
 	} else {
-		dec, err = p.Decide(ctx, ItemOktaEvent, it.Payload)
+		dec, err = p.Decide(ctx, ItemOktaEvent, it.Payload, nil)
 	}
 	msg := ""
 	decision := "success"

@@ -33,7 +33,7 @@ const (
 type fixedDecider struct{ dec gateway.Decision }
 
 // Decide returns the fixed decision.
-func (f fixedDecider) Decide(context.Context, string, []byte) (gateway.Decision, error) {
+func (f fixedDecider) Decide(context.Context, string, []byte, *gateway.HookRequest) (gateway.Decision, error) {
 	return f.dec, nil
 }
 

@@ -286,9 +286,9 @@ type instrumentedDecider struct {
 }
 
 // Decide calls the plugin and records the outcome and duration.
-func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
+func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byte, req *HookRequest) (Decision, error) {
 	start := time.Now()
-	dec, err := d.inner.Decide(ctx, kind, raw)
+	dec, err := d.inner.Decide(ctx, kind, raw, req)
 	d.obs.observe(kind, dec, err, time.Since(start))
 	return dec, err
 }

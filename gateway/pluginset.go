@@ -78,27 +78,24 @@ func (ps *PluginSet) Close() error { return ps.host.Close() }
 type PluginDecider struct{ P *plugins.Plugin }
 
 // Decide calls the plugin and returns its typed decision. An inline hook
-// body is handed over parsed too, so a plugin that accepts flat input
+// request is handed over parsed too, so a plugin that accepts flat input
 // (every Go plugin built with the sdk) does not parse JSON itself.
-func (d PluginDecider) Decide(ctx context.Context, kind string, raw []byte) (Decision, error) {
-	res, err := d.P.CallInput(ctx, kind, PluginInput(kind, raw))
+func (d PluginDecider) Decide(ctx context.Context, kind string, raw []byte, req *HookRequest) (Decision, error) {
+	res, err := d.P.CallInput(ctx, kind, PluginInput(raw, req))
 	if err != nil {
 		return Decision{}, err
 	}
 	return Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
 }
 
-// PluginInput is the plugin input the gateway makes of a call's body: the
-// raw JSON and, for an inline hook kind whose body parses, the parsed
-// request, which plugins with flat input read instead of the JSON (see
-// plugins.Input). hookgate plugin test uses it to run plugins exactly as
-// the gateway does.
-func PluginInput(kind string, raw []byte) plugins.Input {
+// PluginInput is the plugin input the gateway makes of a call: the raw
+// JSON and, for an inline hook (req not nil), the parsed request, which
+// plugins with flat input read instead of the JSON (see plugins.Input).
+// hookgate plugin test uses it to run plugins exactly as the gateway does.
+func PluginInput(raw []byte, req *HookRequest) plugins.Input {
 	in := plugins.Input{Raw: raw}
-	if knownKind(kind) {
-		if req, err := ParseHookRequest(raw); err == nil {
-			in.Request, in.CustomFieldsJSON = req.pluginRequest()
-		}
+	if req != nil {
+		in.Request, in.CustomFieldsJSON = req.pluginRequest()
 	}
 	return in
 }

@@ -200,8 +200,8 @@ type capturingDecider struct {
 }
 
 // Decide calls the plugin and remembers its result.
-func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte) (gateway.Decision, error) {
-	res, err := c.p.CallInput(ctx, kind, gateway.PluginInput(kind, raw))
+func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte, req *gateway.HookRequest) (gateway.Decision, error) {
+	res, err := c.p.CallInput(ctx, kind, gateway.PluginInput(raw, req))
 	c.res = res
 	if err != nil {
 		return gateway.Decision{}, err
