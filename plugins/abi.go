@@ -8,6 +8,11 @@ import (
 // sdk/ABI.md). Load refuses modules reporting any other version.
 const ABIVersion = 1
 
+// ABIMinorVersion is the revision of version 1 this host implements (1.1:
+// kv_incr, kv_compare_and_set). Revisions only add imports, so a module
+// built for 1.0 loads unchanged.
+const ABIMinorVersion = 1
+
 // Names fixed by ABI v1.
 const (
 	hostModuleName = "hookgate"

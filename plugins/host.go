@@ -58,6 +58,11 @@ type KV interface {
 	KVGet(plugin, key string) ([]byte, error)
 	KVSet(plugin, key string, value []byte, ttl time.Duration) error
 	KVDelete(plugin, key string) error
+	// KVIncr and KVCompareAndSet are atomic read-modify-writes (kv_incr,
+	// kv_compare_and_set); KVIncr fails with an error wrapping
+	// store.ErrKVNotInteger for a value that is not a decimal int64.
+	KVIncr(plugin, key string, delta int64, ttl time.Duration) (int64, error)
+	KVCompareAndSet(plugin, key string, old []byte, oldPresent bool, value []byte, ttl time.Duration) (bool, error)
 }
 
 // HostOptions configures NewHost.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,20 +68,23 @@ var hostFuncSpecs map[string]hostFunc
 
 func init() {
 	hostFuncSpecs = map[string]hostFunc{
-		"log":           {[]api.ValueType{i32, i32, i32}, nil, hLog},
-		"result_len":    {nil, []api.ValueType{i32}, hResultLen},
-		"result_read":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hResultRead},
-		"config_get":    {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hConfigGet},
-		"kv_get":        {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hKVGet},
-		"kv_set":        {[]api.ValueType{i32, i32, i32, i32, i64}, []api.ValueType{i32}, hKVSet},
-		"kv_delete":     {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hKVDelete},
-		"user_get":      {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}, hUserGet},
-		"user_groups":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hUserGroups},
-		"group_get":     {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hGroupGet},
-		"group_members": {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hGroupMembers},
-		"is_member":     {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, hIsMember},
-		"http_request":  {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hHTTPRequest},
-		"okta_action":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hOktaAction},
+		"log":         {[]api.ValueType{i32, i32, i32}, nil, hLog},
+		"result_len":  {nil, []api.ValueType{i32}, hResultLen},
+		"result_read": {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hResultRead},
+		"config_get":  {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hConfigGet},
+		"kv_get":      {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hKVGet},
+		"kv_set":      {[]api.ValueType{i32, i32, i32, i32, i64}, []api.ValueType{i32}, hKVSet},
+		"kv_delete":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hKVDelete},
+		// ABI 1.1
+		"kv_incr":            {[]api.ValueType{i32, i32, i64, i64}, []api.ValueType{i32}, hKVIncr},
+		"kv_compare_and_set": {[]api.ValueType{i32, i32, i32, i32, i32, i32, i32, i64}, []api.ValueType{i32}, hKVCompareAndSet},
+		"user_get":           {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}, hUserGet},
+		"user_groups":        {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hUserGroups},
+		"group_get":          {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hGroupGet},
+		"group_members":      {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hGroupMembers},
+		"is_member":          {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}, hIsMember},
+		"http_request":       {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hHTTPRequest},
+		"okta_action":        {[]api.ValueType{i32, i32}, []api.ValueType{i32}, hOktaAction},
 	}
 }
 
@@ -159,7 +163,7 @@ func storeFail(in *instance, stack []uint64, op, what string, err error) {
 		in.fail(stack, op, codeNotFound, "%s not found", what)
 	case errors.Is(err, store.ErrKVTooLarge):
 		in.fail(stack, op, codeTooLarge, "%v", err)
-	case errors.Is(err, store.ErrKVBadKey):
+	case errors.Is(err, store.ErrKVBadKey), errors.Is(err, store.ErrKVNotInteger):
 		in.fail(stack, op, codeInvalid, "%v", err)
 	default:
 		in.fail(stack, op, codeUnavailable, "%s: %v", what, err)
@@ -281,12 +285,11 @@ func hKVSet(p *Plugin, _ context.Context, in *instance, stack []uint64) {
 		badPointer(in, stack, op)
 		return
 	}
-	ttl := int64(stack[4])
-	if ttl < 0 || ttl > 10*365*24*3600 {
-		in.fail(stack, op, codeInvalid, "ttl_seconds %d out of range (0 = no expiry, at most 10 years)", ttl)
+	ttl, ok := ttlArg(in, stack, op, stack[4])
+	if !ok {
 		return
 	}
-	if err := p.host.opts.KV.KVSet(p.cfg.Name, key, val, time.Duration(ttl)*time.Second); err != nil {
+	if err := p.host.opts.KV.KVSet(p.cfg.Name, key, val, ttl); err != nil {
 		storeFail(in, stack, op, fmt.Sprintf("key %q", key), err)
 		return
 	}
@@ -305,6 +308,86 @@ func hKVDelete(p *Plugin, _ context.Context, in *instance, stack []uint64) {
 		return
 	}
 	in.ok(stack, nil)
+}
+
+// ttlArg validates a ttl_seconds argument.
+func ttlArg(in *instance, stack []uint64, op string, v uint64) (time.Duration, bool) {
+	ttl := int64(v)
+	if ttl < 0 || ttl > maxTTLSeconds {
+		in.fail(stack, op, codeInvalid, "ttl_seconds %d out of range (0 = no expiry, at most 10 years)", ttl)
+		return 0, false
+	}
+	return time.Duration(ttl) * time.Second, true
+}
+
+// maxTTLSeconds is the longest kv ttl_seconds, 10 years.
+const maxTTLSeconds = 10 * 365 * 24 * 3600
+
+// kv_incr(key_ptr, key_len, delta i64, ttl_seconds i64) -> i32: the new
+// value as decimal text in the pending result.
+func hKVIncr(p *Plugin, _ context.Context, in *instance, stack []uint64) {
+	const op = "kv_incr"
+	key, ok := in.kvKey(stack, op, stack[0], stack[1])
+	if !ok {
+		return
+	}
+	ttl, ok := ttlArg(in, stack, op, stack[3])
+	if !ok {
+		return
+	}
+	n, err := p.host.opts.KV.KVIncr(p.cfg.Name, key, int64(stack[2]), ttl)
+	if err != nil {
+		storeFail(in, stack, op, fmt.Sprintf("key %q", key), err)
+		return
+	}
+	in.ok(stack, strconv.AppendInt(in.pending[:0], n, 10))
+}
+
+// kv_compare_and_set(key_ptr, key_len, expect i32, old_ptr, old_len,
+// new_ptr, new_len, ttl_seconds i64) -> i32: 1 stored, 0 the key did not
+// hold the expected value (expect 1: old; expect 0: absent).
+func hKVCompareAndSet(p *Plugin, _ context.Context, in *instance, stack []uint64) {
+	const op = "kv_compare_and_set"
+	key, ok := in.kvKey(stack, op, stack[0], stack[1])
+	if !ok {
+		return
+	}
+	expect := api.DecodeI32(stack[2])
+	if expect != 0 && expect != 1 {
+		in.fail(stack, op, codeInvalid, "expect %d: want 0 (key absent) or 1 (key holds old)", expect)
+		return
+	}
+	if uint32(stack[6]) > store.MaxKVValueBytes {
+		in.fail(stack, op, codeTooLarge, "value of %d bytes exceeds %d", uint32(stack[6]), store.MaxKVValueBytes)
+		return
+	}
+	var old []byte
+	if expect == 1 {
+		if old, ok = in.read(stack[3], stack[4]); !ok {
+			badPointer(in, stack, op)
+			return
+		}
+	}
+	val, ok := in.read(stack[5], stack[6])
+	if !ok {
+		badPointer(in, stack, op)
+		return
+	}
+	ttl, ok := ttlArg(in, stack, op, stack[7])
+	if !ok {
+		return
+	}
+	swapped, err := p.host.opts.KV.KVCompareAndSet(p.cfg.Name, key, old, expect == 1, val, ttl)
+	if err != nil {
+		storeFail(in, stack, op, fmt.Sprintf("key %q", key), err)
+		return
+	}
+	in.pending = in.pending[:0]
+	if swapped {
+		stack[0] = 1
+	} else {
+		stack[0] = 0
+	}
 }
 
 // identity checks the capability and backend, and reads one string arg.

@@ -21,6 +21,12 @@ func rawKVSet(key string, val []byte, ttl int64) int32 { return codeUnavailable 
 
 func rawKVDelete(key string) int32 { return codeUnavailable }
 
+func rawKVIncr(key string, delta, ttl int64) int32 { return codeUnavailable }
+
+func rawKVCompareAndSet(key string, expect int32, old, val []byte, ttl int64) int32 {
+	return codeUnavailable
+}
+
 func rawUserGet(by int32, ref string) int32 { return codeUnavailable }
 
 func rawUserGroups(ref string) int32 { return codeUnavailable }

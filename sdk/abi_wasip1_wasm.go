@@ -26,6 +26,15 @@ func hostKVSet(kp unsafe.Pointer, kn uint32, vp unsafe.Pointer, vn uint32, ttlSe
 //go:wasmimport hookgate kv_delete
 func hostKVDelete(kp unsafe.Pointer, kn uint32) int32
 
+// kv_incr and kv_compare_and_set (ABI 1.1) are imported only by plugins
+// that call KV.Incr, KV.CompareAndSet or KV.SetIfAbsent, like okta_action.
+//
+//go:wasmimport hookgate kv_incr
+func hostKVIncr(kp unsafe.Pointer, kn uint32, delta int64, ttlSeconds int64) int32
+
+//go:wasmimport hookgate kv_compare_and_set
+func hostKVCompareAndSet(kp unsafe.Pointer, kn uint32, expect int32, op unsafe.Pointer, on uint32, vp unsafe.Pointer, vn uint32, ttlSeconds int64) int32
+
 //go:wasmimport hookgate user_get
 func hostUserGet(by int32, rp unsafe.Pointer, rn uint32) int32
 
@@ -76,6 +85,18 @@ func rawKVSet(key string, val []byte, ttl int64) int32 {
 }
 
 func rawKVDelete(key string) int32 { p, n := sp(key); return hostKVDelete(p, n) }
+
+func rawKVIncr(key string, delta, ttl int64) int32 {
+	p, n := sp(key)
+	return hostKVIncr(p, n, delta, ttl)
+}
+
+func rawKVCompareAndSet(key string, expect int32, old, val []byte, ttl int64) int32 {
+	p, n := sp(key)
+	op, on := bp(old)
+	vp, vn := bp(val)
+	return hostKVCompareAndSet(p, n, expect, op, on, vp, vn, ttl)
+}
 
 func rawUserGet(by int32, ref string) int32 { p, n := sp(ref); return hostUserGet(by, p, n) }
 

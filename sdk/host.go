@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 	"unsafe"
 )
@@ -114,12 +115,57 @@ func (KVStore) Get(key string) ([]byte, error) {
 // Set stores value under key; a positive ttl makes it expire after that long
 // (rounded up to whole seconds), zero keeps it until deleted.
 func (KVStore) Set(key string, value []byte, ttl time.Duration) error {
-	secs := int64(0)
-	if ttl > 0 {
-		secs = int64((ttl + time.Second - 1) / time.Second)
-	}
-	_, err := result("kv_set", rawKVSet(key, value, secs))
+	_, err := result("kv_set", rawKVSet(key, value, ttlSeconds(ttl)))
 	return err
+}
+
+// ttlSeconds rounds a positive ttl up to whole seconds (0: no expiry).
+func ttlSeconds(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 0
+	}
+	return int64((ttl + time.Second - 1) / time.Second)
+}
+
+// Incr adds delta to the decimal integer under key and returns the new
+// value, atomically across every instance of the plugin (ABI 1.1): N
+// concurrent Incr(key, 1) calls always add exactly N, which a Get then Set
+// does not. A missing key counts as 0; the value is stored as decimal text
+// (Get reads "42"). ttl applies when the key is created; an existing key
+// keeps its expiry, so Incr with a ttl counts within a fixed window. A key
+// holding anything else fails with ErrInvalid.
+func (KVStore) Incr(key string, delta int64, ttl time.Duration) (int64, error) {
+	n := rawKVIncr(key, delta, ttlSeconds(ttl))
+	if n < 0 {
+		return 0, hostErr("kv_incr", n)
+	}
+	b := fetch(n)
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("hookgate kv_incr: host answered %q: %w", b, err)
+	}
+	return v, nil
+}
+
+// CompareAndSet stores value under key only if the key currently holds
+// old, atomically (ABI 1.1), and reports whether it stored. A missing key
+// never matches (use SetIfAbsent). ttl is as for Set.
+func (KVStore) CompareAndSet(key string, old, value []byte, ttl time.Duration) (bool, error) {
+	return cas(key, 1, old, value, ttl)
+}
+
+// SetIfAbsent stores value under key only if the key is absent (never set,
+// deleted or expired), atomically (ABI 1.1), and reports whether it stored.
+func (KVStore) SetIfAbsent(key string, value []byte, ttl time.Duration) (bool, error) {
+	return cas(key, 0, nil, value, ttl)
+}
+
+func cas(key string, expect int32, old, value []byte, ttl time.Duration) (bool, error) {
+	n := rawKVCompareAndSet(key, expect, old, value, ttlSeconds(ttl))
+	if n < 0 {
+		return false, hostErr("kv_compare_and_set", n)
+	}
+	return n == 1, nil
 }
 
 // Delete removes key; deleting a missing key is not an error.

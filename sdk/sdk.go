@@ -43,6 +43,12 @@ import (
 // know.
 const ABIVersion = 1
 
+// ABIMinorVersion is the revision of ABI version 1 this SDK was written
+// against: 1.1 added kv_incr and kv_compare_and_set. Minor revisions only
+// add imports; a plugin imports one only when it calls it, so it loads on
+// any host that has the functions it uses.
+const ABIMinorVersion = 1
+
 // Hook kinds a plugin can handle. The first four are the inline access hooks
 // (Lumos contract); KindOktaEvent is an Okta System Log event delivered to an
 // [[on_event]] subscriber.

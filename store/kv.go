@@ -8,6 +8,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,4 +146,121 @@ func (s *Store) KVExpiresAt(plugin, key string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Unix(int64(exp), 0), nil
+}
+
+// ErrKVNotInteger is returned (wrapped) by KVIncr when the key holds a value
+// that is not a decimal int64, or when the sum would overflow.
+var ErrKVNotInteger = errors.New("kv: value is not a decimal integer")
+
+// KVIncr adds delta to the decimal integer stored under the plugin's key and
+// returns the new value, atomically: concurrent increments of one key from
+// any number of callers never lose an update (a Badger transaction that
+// reads and writes the key, retried on conflict). A missing or expired key
+// counts as 0; the value is stored as decimal text, so KVGet reads "42". A
+// positive ttl applies when the key is created; an existing key keeps its
+// expiry (a fixed window for rate limits). Writes are synced.
+func (s *Store) KVIncr(plugin, key string, delta int64, ttl time.Duration) (int64, error) {
+	k, err := kvKey(plugin, key)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = s.updateKV(func(txn *badger.Txn) error {
+		cur, expires, found, err := kvRead(txn, k)
+		if err != nil {
+			return err
+		}
+		var old int64
+		if found {
+			old, err = strconv.ParseInt(string(cur), 10, 64)
+			if err != nil {
+				return fmt.Errorf("key holds %.40q: %w", cur, ErrKVNotInteger)
+			}
+		}
+		n = old + delta
+		if (delta > 0 && n < old) || (delta < 0 && n > old) {
+			return fmt.Errorf("%d + %d overflows int64: %w", old, delta, ErrKVNotInteger)
+		}
+		e := badger.NewEntry(k, strconv.AppendInt(nil, n, 10))
+		switch {
+		case found && expires != 0:
+			e.ExpiresAt = expires
+		case !found && ttl > 0:
+			e = e.WithTTL(max(ttl, time.Second))
+		}
+		return txn.SetEntry(e)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("kv: plugin %s incr %q: %w", plugin, key, err)
+	}
+	return n, nil
+}
+
+// KVCompareAndSet stores value under the plugin's key only if the key
+// currently holds old (oldPresent true) or is absent (oldPresent false), and
+// reports whether it stored, atomically with respect to every other KV write
+// (a Badger transaction retried on conflict). ttl is as for KVSet. Writes
+// are synced.
+func (s *Store) KVCompareAndSet(plugin, key string, old []byte, oldPresent bool, value []byte, ttl time.Duration) (bool, error) {
+	k, err := kvKey(plugin, key)
+	if err != nil {
+		return false, err
+	}
+	if len(value) > MaxKVValueBytes {
+		return false, fmt.Errorf("kv: plugin %s key %q: value of %d bytes exceeds %d: %w", plugin, key, len(value), MaxKVValueBytes, ErrKVTooLarge)
+	}
+	v := append([]byte(nil), value...)
+	var swapped bool
+	err = s.updateKV(func(txn *badger.Txn) error {
+		swapped = false
+		cur, _, found, err := kvRead(txn, k)
+		if err != nil {
+			return err
+		}
+		if found != oldPresent || (found && string(cur) != string(old)) {
+			return nil
+		}
+		e := badger.NewEntry(k, v)
+		if ttl > 0 {
+			e = e.WithTTL(max(ttl, time.Second))
+		}
+		swapped = true
+		return txn.SetEntry(e)
+	})
+	if err != nil {
+		return false, fmt.Errorf("kv: plugin %s compare-and-set %q: %w", plugin, key, err)
+	}
+	return swapped, nil
+}
+
+// kvRead reads k inside txn: its value, expiry and whether it exists.
+func kvRead(txn *badger.Txn, k []byte) (val []byte, expiresAt uint64, found bool, err error) {
+	it, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	val, err = it.ValueCopy(nil)
+	return val, it.ExpiresAt(), err == nil, err
+}
+
+// kvConflictRetries bounds the retries of a read-modify-write KV
+// transaction; each conflict means another writer committed the key first,
+// so progress is guaranteed for someone at every round.
+const kvConflictRetries = 1000
+
+// updateKV is Update with more conflict retries: a hot counter (a rate limit
+// shared by every instance of a pool) conflicts often, and giving up would
+// turn contention into failed plugin calls.
+func (s *Store) updateKV(fn func(txn *badger.Txn) error) error {
+	for i := 0; ; i++ {
+		err := s.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && i < kvConflictRetries {
+			time.Sleep(time.Duration(1+i%8) * 50 * time.Microsecond)
+			continue
+		}
+		return err
+	}
 }

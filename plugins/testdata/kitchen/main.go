@@ -58,6 +58,31 @@ func handle(req *sdk.Request) sdk.Decision {
 			return sdk.Failure(err.Error())
 		}
 		return sdk.Success(string(v))
+	case "kvincr": // arg: key or key+delta
+		k, d, _ := strings.Cut(arg, "+")
+		delta := int64(1)
+		if d != "" {
+			delta, _ = strconv.ParseInt(d, 10, 64)
+		}
+		n, err := sdk.KV.Incr(k, delta, 0)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success(strconv.FormatInt(n, 10))
+	case "kvcas": // arg: key=old>new, or key=>new for "only if absent"
+		k, rest, _ := strings.Cut(arg, "=")
+		old, nv, _ := strings.Cut(rest, ">")
+		var ok bool
+		var err error
+		if old == "" {
+			ok, err = sdk.KV.SetIfAbsent(k, []byte(nv), 0)
+		} else {
+			ok, err = sdk.KV.CompareAndSet(k, []byte(old), []byte(nv), 0)
+		}
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Success(strconv.FormatBool(ok))
 	case "kvdel":
 		if err := sdk.KV.Delete(arg); err != nil {
 			return sdk.Failure(err.Error())
