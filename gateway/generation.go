@@ -188,6 +188,7 @@ func restartOnly(old, cur *config.Config) error {
 		{"okta.api_token_env", old.Okta.APITokenEnv, cur.Okta.APITokenEnv},
 		{"okta.oauth", old.Okta.OAuth, cur.Okta.OAuth},
 		{"okta.catchup_interval", old.Okta.CatchupInterval, cur.Okta.CatchupInterval},
+		{"store", old.Store, cur.Store}, // the key is given to Badger once, at open
 	}
 	var changed []string
 	for _, s := range list {

@@ -52,7 +52,28 @@ type Options struct {
 	// ValueLogFileSize caps each value log file. Default: 64 MiB, smaller
 	// than Badger's 1 GiB default so a fresh data directory stays small.
 	ValueLogFileSize int64
+	// EncryptionKey, when set, turns on Badger's encryption at rest with
+	// this 32-byte AES-256 master key: every SST block, value log and
+	// write-ahead log is encrypted with a data key, and the data keys are
+	// kept in the KEYREGISTRY file encrypted with the master key. A store
+	// written with a key opens only with the same key, and a store
+	// written without one does not open with a key: Open then fails with
+	// ErrEncryptionKey and leaves the directory as it was.
+	EncryptionKey []byte
+	// DataKeyRotation is how often Badger makes a new data key (older
+	// data stays readable with the keys in the registry). Default:
+	// Badger's, 10 days.
+	DataKeyRotation time.Duration
+	// IndexCacheSize is the table-index cache Badger needs with
+	// encryption (decrypting indexes on every read would be slow).
+	// Default 64 MiB when EncryptionKey is set, unused otherwise.
+	IndexCacheSize int64
 }
+
+// ErrEncryptionKey is returned (wrapped) by Open when the store in the
+// directory was written with a different encryption key, with a key while
+// none is given, or without a key while one is given.
+var ErrEncryptionKey = errors.New("store encryption key mismatch")
 
 // Store is the open Badger database. It is safe for concurrent use.
 type Store struct {
@@ -99,7 +120,26 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}
+	if len(opts.EncryptionKey) > 0 {
+		if len(opts.EncryptionKey) != 32 {
+			return nil, fmt.Errorf("store: open %q: encryption key is %d bytes, want 32 (AES-256)", dir, len(opts.EncryptionKey))
+		}
+		if opts.IndexCacheSize <= 0 {
+			opts.IndexCacheSize = 64 << 20
+		}
+		bo = bo.WithEncryptionKey(opts.EncryptionKey).WithIndexCacheSize(opts.IndexCacheSize)
+		if opts.DataKeyRotation > 0 {
+			bo = bo.WithEncryptionKeyRotationDuration(opts.DataKeyRotation)
+		}
+	}
 	db, err := badger.Open(bo)
+	if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
+		what := "the store was written with a different encryption key, or without encryption"
+		if len(opts.EncryptionKey) == 0 {
+			what = "the store is encrypted and no key was given (set [store] encryption_key_env and that variable)"
+		}
+		return nil, fmt.Errorf("store: open %q: %w: %s; nothing was changed", dir, ErrEncryptionKey, what)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}

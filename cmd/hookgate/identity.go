@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
+	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -32,6 +35,7 @@ func getFromStore(name string, args []string, stdout, stderr io.Writer, get func
 	}
 	fs := newFlags(name+" get", stderr)
 	data := fs.String("data", "./data", "Badger data directory")
+	keyEnv := fs.String("key-env", "", "environment variable holding the store's encryption key (as [store] encryption_key_env)")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
@@ -40,7 +44,18 @@ func getFromStore(name string, args []string, stdout, stderr io.Writer, get func
 		return fmt.Errorf("%w: want exactly one reference", errUsage)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(*data, store.Options{Logger: quiet})
+	opts := store.Options{Logger: quiet}
+	if *keyEnv != "" {
+		key, err := config.DecodeEncryptionKey(os.Getenv(*keyEnv))
+		if err != nil {
+			return fmt.Errorf("--key-env %s: %w", *keyEnv, err)
+		}
+		opts.EncryptionKey = key
+	}
+	st, err := store.Open(*data, opts)
+	if errors.Is(err, store.ErrEncryptionKey) {
+		return fmt.Errorf("%w (pass --key-env NAME, the variable [store] encryption_key_env names)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (is `hookgate serve` running on it? then use the admin API)", err)
 	}

@@ -50,6 +50,8 @@ func init() {
 			"print a user from the store (the server must be stopped; else use GET /v1/users/<ref>)", runUsers},
 		{"groups", "groups get <id|name> [--data DIR]",
 			"print a group from the store (the server must be stopped; else use GET /v1/groups/<id>)", runGroups},
+		{"store", storeUsage,
+			"rotate the store's encryption master key (the server must be stopped)", runStore},
 		{"dlq", "dlq list|show ID|replay ID|drop ID [--addr URL] [--json]",
 			"dead letters of the event queue, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runDLQ},
 		{"grants", "grants list [--user REF] [--app ID] [--state S] [--addr URL] [--json]",

@@ -82,11 +82,11 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startServe starts `hookgate serve` on 127.0.0.1:0 over dataDir and waits
 // for its "listening" log line.
-func startServe(t *testing.T, cfgPath, dataDir string) *proc {
+func startServe(t *testing.T, cfgPath, dataDir string, extraEnv ...string) *proc {
 	t.Helper()
 	p := &proc{done: make(chan error, 1)}
 	p.cmd = exec.Command(binPath, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--data", dataDir)
-	p.cmd.Env = env(secrets...)
+	p.cmd.Env = env(append(append([]string(nil), secrets...), extraEnv...)...)
 	// The server dies with the test binary even if the test is killed.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pipe, err := p.cmd.StderrPipe()

@@ -171,7 +171,7 @@ func runOktaSync(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(*data, store.Options{Logger: quiet})
+	st, err := store.Open(*data, store.Options{Logger: quiet, EncryptionKey: cfg.Store.EncryptionKey})
 	if err != nil {
 		return fmt.Errorf("%w (is `hookgate serve` running on it? then run `hookgate okta sync` without --data to sync through the server)", err)
 	}

@@ -39,7 +39,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: logger})
+	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: logger, EncryptionKey: cfg.Store.EncryptionKey})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -73,6 +75,7 @@ type Config struct {
 	OnEvent   []OnEvent             `toml:"on_event"`
 	Queue     Queue                 `toml:"queue"`
 	Grants    Grants                `toml:"grants"`
+	Store     Store                 `toml:"store"`
 
 	// Path is the file the config was loaded from; relative plugin paths
 	// and data_dir are resolved against its directory.
@@ -90,6 +93,40 @@ type Server struct {
 	WriteTimeout Duration `toml:"write_timeout"`
 	// ShutdownTimeout bounds graceful shutdown. Default 15s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Store configures the embedded Badger store.
+type Store struct {
+	// EncryptionKeyEnv names the environment variable holding the master
+	// key for encryption at rest: 32 bytes written as 64 hex digits or in
+	// base64 (standard or URL alphabet, padded or not). Empty (the
+	// default) keeps the store unencrypted. A store written with a key
+	// opens only with that key: a wrong or missing key stops the start
+	// with an error, and nothing in the data directory is changed.
+	EncryptionKeyEnv string `toml:"encryption_key_env"`
+
+	// EncryptionKey is the decoded key (nil when EncryptionKeyEnv is unset).
+	EncryptionKey []byte `toml:"-"`
+}
+
+// DecodeEncryptionKey reads a 32-byte key written as 64 hex digits or in
+// base64. The error never repeats the value.
+func DecodeEncryptionKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if len(s) == 64 {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("the key decodes (base64) to %d bytes, want 32 (AES-256); make one with `openssl rand -hex 32`", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("the key is neither 64 hex digits nor base64 of 32 bytes (%d characters given); make one with `openssl rand -hex 32`", len(s))
 }
 
 // Log configures log/slog output.
@@ -497,6 +534,9 @@ func (c *Config) validate(offline bool) error {
 			bad(key, "must be positive, got %d", v)
 		}
 	}
+	if v := c.Store.EncryptionKeyEnv; v != "" && !envName.MatchString(v) {
+		bad("store.encryption_key_env", "%q is not an environment variable name", v)
+	}
 	if c.Hooks.Timeout.Duration > 14*time.Second {
 		bad("hooks.timeout", "%s leaves no margin inside Lumos' 15s budget (max 14s)", c.Hooks.Timeout)
 	}
@@ -634,6 +674,17 @@ func (c *Config) resolveSecrets(offline bool) error {
 	c.Okta.Secret = need("okta.secret_env", c.Okta.SecretEnv)
 	c.Hooks.Secret = need("hooks.secret_env", c.Hooks.SecretEnv)
 	c.Admin.Token = need("admin.token_env", c.Admin.TokenEnv)
+	if env := c.Store.EncryptionKeyEnv; env != "" {
+		// Needed offline too: `hookgate okta sync --data` opens the store.
+		v := os.Getenv(env)
+		if v == "" {
+			errs = append(errs, fmt.Errorf("store.encryption_key_env: environment variable %s is not set (it holds the store's encryption key; without it the encrypted store cannot be read)", env))
+		} else if key, err := DecodeEncryptionKey(v); err != nil {
+			errs = append(errs, fmt.Errorf("store.encryption_key_env: %s: %w", env, err))
+		} else {
+			c.Store.EncryptionKey = key
+		}
+	}
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
 		keys := make([]string, 0, len(p.Config))
