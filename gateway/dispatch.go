@@ -138,7 +138,7 @@ func knownKind(kind string) bool { return slices.Contains(config.Kinds, kind) }
 // Dispatch runs one inline hook of kind with body raw. via records who
 // asked ("lumos", "grant-expiry", "cli"...). The error is only for requests
 // refused before a plugin ran (ErrUnknownKind, ErrBadRequest, ErrNoRoute,
-// ErrRouteConflict); a plugin that fails, traps or times out yields
+// ErrRouteConflict, ErrPluginNotReady while the plugin loads at start-up); a plugin that fails, traps or times out yields
 // Outcome.Success=false with Err set. The plugin runs with a deadline of
 // hooks.timeout (at most 14 s, inside Lumos' 15 s budget) unless ctx ends
 // sooner.
@@ -167,6 +167,13 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 	out.Plugin = m.Plugin
 
 	p := d.plugins[m.Plugin]
+	if p != nil && starting(p) {
+		// Start-up: the plugin is still compiling. Nothing runs; the
+		// caller is told to retry (503).
+		err := &PluginNotReadyError{Kind: kind, Plugin: m.Plugin}
+		d.record(start, kind, req, perms, m.Plugin, "not_ready", "", "", err, via, time.Since(start))
+		return out, err
+	}
 	if p == nil {
 		out.Err = fmt.Errorf("plugin %q is routed but not loaded", m.Plugin)
 	} else {

@@ -214,6 +214,9 @@ func (s *Server) Reload(ctx context.Context) (*Generation, error) {
 	if s.reloadOpts.Load == nil {
 		return nil, ErrReloadDisabled
 	}
+	if _, loading := s.stillLoading(); loading {
+		return nil, errStillLoading
+	}
 	start := time.Now()
 	g, err := s.buildNext(context.WithoutCancel(ctx))
 	if err != nil {
@@ -353,6 +356,15 @@ func (s *Server) readiness() []string {
 	}
 	if s.st == nil || s.st.DB().IsClosed() {
 		problems = append(problems, "store is closed")
+	}
+	if names, loading := s.stillLoading(); loading {
+		for _, n := range names {
+			problems = append(problems, fmt.Sprintf("plugin %s is still loading (compiling)", n))
+		}
+		if len(names) == 0 {
+			problems = append(problems, "plugins loaded, being installed")
+		}
+		return problems
 	}
 	g := s.gen.Load()
 	if g.Dispatcher != nil {

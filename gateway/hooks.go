@@ -55,6 +55,7 @@ type hookError struct {
 	AppID       string   `json:"app_id,omitempty"`
 	InstanceID  string   `json:"instance_id,omitempty"`
 	Permissions []string `json:"permissions,omitempty"`
+	Plugin      string   `json:"plugin,omitempty"`
 }
 
 func writeHookError(ctx *fasthttp.RequestCtx, status int, e hookError) {
@@ -96,8 +97,12 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 			be *BadRequestError
 			nr *NoRouteError
 			rc *RouteConflictError
+			nl *PluginNotReadyError
 		)
 		switch {
+		case errors.As(err, &nl):
+			ctx.Response.Header.Set("Retry-After", "1")
+			writeHookError(ctx, fasthttp.StatusServiceUnavailable, hookError{Error: nl.Error(), Kind: kind, Plugin: nl.Plugin})
 		case errors.As(err, &be):
 			writeHookError(ctx, fasthttp.StatusBadRequest, hookError{Error: "invalid request body: " + be.Error(), Field: be.Field, Kind: kind})
 		case errors.As(err, &nr):

@@ -9,6 +9,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
+	"time"
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/plugins"
@@ -21,39 +24,69 @@ type PluginSet struct {
 	byName map[string]*plugins.Plugin
 }
 
-// LoadOption adjusts the plugin host LoadPlugins creates.
-type LoadOption func(*plugins.HostOptions)
+// LoadOption adjusts how LoadPlugins loads (the plugin host it creates,
+// progress reports).
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	host   plugins.HostOptions
+	loaded func(name string, took time.Duration)
+}
 
 // WithOktaActions backs the okta_action host function (capability "okta")
 // with a, normally the server's *OktaAPI. Without it plugins calling
 // okta_action get ERR_UNAVAILABLE ("no Okta org is configured").
 func WithOktaActions(a plugins.OktaActions) LoadOption {
-	return func(o *plugins.HostOptions) { o.Okta = a }
+	return func(o *loadOptions) { o.host.Okta = a }
+}
+
+// WithLoaded calls f (from the loading goroutine) each time one plugin has
+// compiled and filled its pool; Server.PluginLoaded fits.
+func WithLoaded(f func(name string, took time.Duration)) LoadOption {
+	return func(o *loadOptions) { o.loaded = f }
 }
 
 // LoadPlugins creates the host (compilation cache in [plugins].cache_dir,
-// identity and kv backed by st) and loads every [[plugin]]. st may be nil
-// (no identity or kv). On error nothing stays loaded.
+// identity and kv backed by st) and loads every [[plugin]], compiling them
+// in parallel (up to one per CPU). st may be nil (no identity or kv). On
+// error nothing stays loaded; the error names the first plugin of the
+// config that failed.
 func LoadPlugins(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger, options ...LoadOption) (*PluginSet, error) {
-	opts := plugins.HostOptions{CacheDir: cfg.Plugins.CacheDir, Logger: logger}
+	var lo loadOptions
+	lo.host = plugins.HostOptions{CacheDir: cfg.Plugins.CacheDir, Logger: logger}
 	if st != nil {
-		opts.Identity, opts.KV = st, st
+		lo.host.Identity, lo.host.KV = st, st
 	}
 	for _, o := range options {
-		o(&opts)
+		o(&lo)
 	}
-	h, err := plugins.NewHost(ctx, opts)
+	h, err := plugins.NewHost(ctx, lo.host)
 	if err != nil {
 		return nil, err
 	}
 	ps := &PluginSet{host: h, byName: make(map[string]*plugins.Plugin, len(cfg.Plugin))}
-	for _, pc := range cfg.Plugin {
-		p, err := h.Load(ctx, pc)
-		if err != nil {
+	loaded := make([]*plugins.Plugin, len(cfg.Plugin))
+	errs := make([]error, len(cfg.Plugin))
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for i, pc := range cfg.Plugin {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			loaded[i], errs[i] = h.Load(ctx, pc)
+			if errs[i] == nil && lo.loaded != nil {
+				lo.loaded(pc.Name, time.Since(start))
+			}
+		})
+	}
+	wg.Wait()
+	for i, pc := range cfg.Plugin {
+		if errs[i] != nil {
 			_ = h.Close()
-			return nil, fmt.Errorf("load [[plugin]] %q: %w", pc.Name, err)
+			return nil, fmt.Errorf("load [[plugin]] %q: %w", pc.Name, errs[i])
 		}
-		ps.byName[pc.Name] = p
+		ps.byName[pc.Name] = loaded[i]
 	}
 	return ps, nil
 }

@@ -77,6 +77,9 @@ type Server struct {
 	retiring   sync.WaitGroup
 
 	ready atomic.Bool
+	// loading is set while the start-up plugins load in the background
+	// (StartLoading, startup.go).
+	loading atomic.Pointer[loadState]
 }
 
 // New builds the server for a validated config over an open store. logger

@@ -52,6 +52,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if examplesDir != "" {
+		os.RemoveAll(examplesDir)
+	}
 	os.Exit(code)
 }
 

@@ -14,6 +14,15 @@ import (
 // in dir, in parallel, and returns their paths in order.
 func buildPluginWasm(t *testing.T, dir string, pkgs ...string) []string {
 	t.Helper()
+	out, err := buildWasm(dir, pkgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// buildWasm is buildPluginWasm returning the error.
+func buildWasm(dir string, pkgs ...string) ([]string, error) {
 	out := make([]string, len(pkgs))
 	errs := make([]error, len(pkgs))
 	var wg sync.WaitGroup
@@ -31,10 +40,7 @@ func buildPluginWasm(t *testing.T, dir string, pkgs ...string) []string {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return out, errors.Join(errs...)
 }
 
 // TestPluginTestCommand runs `hookgate plugin test` as a real command.

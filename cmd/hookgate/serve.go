@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
@@ -57,32 +58,21 @@ func runServe(args []string, _, stderr io.Writer) error {
 		return err
 	}
 
-	// Inline hooks: load every [[plugin]], audit each decision, serve
-	// /hooks/{kind} and GET /v1/audit. Compiling is slow on a cold cache,
-	// so say so before the port opens.
-	logger.Info("loading plugins", "plugins", len(cfg.Plugin), "cache_dir", cfg.Plugins.CacheDir)
-	pluginSet, err := gateway.LoadPlugins(context.Background(), cfg, st, logger, gateway.WithOktaActions(oktaAPI))
-	if err != nil {
-		_ = audit.Close()
-		_ = st.Close()
-		return err
-	}
-	// closeHooks runs after the server stopped and before the store closes.
-	closeHooks := func() {
-		_ = audit.Close()
-		// The current generation's plugins: after a reload that is no
-		// longer pluginSet (the server closed that one already).
-		_ = srv.ClosePlugins()
-	}
+	// Inline hooks: every [[plugin]] is compiled in the background (in
+	// parallel; seconds each on a cold cache) while the listener already
+	// serves. Until a hook's plugin is ready the hook answers 503 JSON,
+	// /readyz lists what is still loading, and Okta deliveries are
+	// accepted and committed as always (their [[on_event]] work waits in
+	// the queue: the workers start once the plugins are installed).
 	dispatcher := gateway.NewDispatcher(gateway.DispatcherOptions{
-		Config: cfg, Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
+		Config: cfg, Plugins: gateway.StartupDeciders(cfg), Audit: audit, Logger: logger,
 	})
 	srv.EnableHooks(dispatcher)
 	// Event pipeline: [[on_event]] plugin runs through the durable queue
 	// (retries, dead letters) and time-boxed grants revoked on expiry.
 	pipe := gateway.NewPipeline(gateway.PipelineOptions{
 		Config: cfg, Store: st, Server: srv, Dispatcher: dispatcher,
-		Plugins: pluginSet.Deciders(), Audit: audit, Logger: logger,
+		Plugins: gateway.StartupDeciders(cfg), Audit: audit, Logger: logger,
 	})
 	// Live reload (SIGHUP, POST /v1/reload): gateway.toml and the plugins
 	// are rebuilt off to the side and swapped in atomically, or refused
@@ -93,12 +83,19 @@ func runServe(args []string, _, stderr io.Writer) error {
 		Load: func() (*config.Config, error) {
 			return config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
 		},
-		Plugins: pluginSet,
 		LoadPlugins: func(ctx context.Context, c *config.Config) (*gateway.PluginSet, error) {
 			return gateway.LoadPlugins(ctx, c, st, logger, gateway.WithOktaActions(oktaAPI))
 		},
 		Applied: func(c *config.Config) { setLogLevel(c.Log) },
 	})
+	srv.StartLoading()
+	// closeHooks runs after the server stopped and before the store closes.
+	closeHooks := func() {
+		_ = audit.Close()
+		// The current generation's plugins (the installed start-up set or
+		// a reloaded one).
+		_ = srv.ClosePlugins()
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		closeHooks()
@@ -123,30 +120,81 @@ func runServe(args []string, _, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	pipeCtx, stopPipe := context.WithCancel(context.Background())
-	piped := make(chan error, 1)
-	go func() { piped <- pipe.Run(pipeCtx) }()
 	// System Log catch-up now (in the background) and every
 	// okta.catchup_interval; stopped with the pipeline.
 	oktaRan := make(chan error, 1)
 	go func() { oktaRan <- oktaAPI.Run(pipeCtx) }()
 
+	logger.Info("loading plugins", "plugins", len(cfg.Plugin), "cache_dir", cfg.Plugins.CacheDir)
+	type loadResult struct {
+		ps  *gateway.PluginSet
+		err error
+	}
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	defer stopLoad()
+	loadedCh := make(chan loadResult, 1)
+	go func() {
+		ps, err := gateway.LoadPlugins(loadCtx, cfg, st, logger, gateway.WithOktaActions(oktaAPI),
+			gateway.WithLoaded(func(name string, took time.Duration) {
+				logger.Info("plugin ready", "plugin", name, "took", took.Round(time.Millisecond))
+				srv.PluginLoaded(name)
+			}))
+		loadedCh <- loadResult{ps, err}
+	}()
+
 	var serveErr error
-	select {
-	case serveErr = <-served:
-		// The listener failed on its own; still close the store cleanly.
-	case <-ctx.Done():
-		logger.Info("shutting down: finishing requests in flight", "timeout", cfg.Server.ShutdownTimeout.Duration)
+	var piped chan error // set once the pipeline runs
+	shutdown := func() {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Duration)
-		serveErr = srv.Shutdown(sctx)
+		serveErr = errors.Join(serveErr, srv.Shutdown(sctx))
 		cancel()
-		if err := <-served; err != nil && serveErr == nil {
-			serveErr = err
+		if err := <-served; err != nil {
+			serveErr = errors.Join(serveErr, err)
+		}
+	}
+wait:
+	for {
+		select {
+		case serveErr = <-served:
+			// The listener failed on its own; still close the store cleanly.
+			break wait
+		case <-ctx.Done():
+			logger.Info("shutting down: finishing requests in flight", "timeout", cfg.Server.ShutdownTimeout.Duration)
+			shutdown()
+			break wait
+		case r := <-loadedCh:
+			loadedCh = nil
+			if r.err == nil {
+				r.err = srv.InstallPlugins(r.ps)
+				if r.err != nil {
+					_ = r.ps.Close()
+				}
+			}
+			if r.err != nil {
+				// A plugin that does not compile stops the gateway, as a
+				// bad config does; what was acknowledged is committed.
+				logger.Error("plugins failed to load; shutting down", "err", r.err)
+				serveErr = r.err
+				shutdown()
+				break wait
+			}
+			piped = make(chan error, 1)
+			go func() { piped <- pipe.Run(pipeCtx) }()
+		}
+	}
+	if loadedCh != nil {
+		// Stopped while the plugins were still compiling.
+		stopLoad()
+		if r := <-loadedCh; r.ps != nil {
+			_ = r.ps.Close()
 		}
 	}
 	// Work still running is left leased and runs again after the next start.
 	stopPipe()
-	if err := <-piped; err != nil {
-		serveErr = errors.Join(serveErr, err)
+	if piped != nil {
+		if err := <-piped; err != nil {
+			serveErr = errors.Join(serveErr, err)
+		}
 	}
 	if err := <-oktaRan; err != nil { // a running sync stops here too
 		serveErr = errors.Join(serveErr, err)
