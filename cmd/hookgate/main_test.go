@@ -182,6 +182,9 @@ func TestCrashSafety(t *testing.T) {
 
 	for cycle := 0; cycle < cycles; cycle++ {
 		p := startServe(t, cfg, data)
+		if cycle == 0 && !regexp.MustCompile(`level=WARN msg="weak secret" problem="hooks.secret_env: the secret in HOOKGATE_HOOK_SECRET is 1 characters long`).MatchString(p.log()) {
+			t.Errorf("serve with a 1-character hook secret logged no WARN naming it:\n%s", p.log())
+		}
 		if cycle > 0 {
 			checkAcked(t, client, p, group, acked)
 		}
@@ -303,6 +306,8 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		{"bad value", "[log]\nlevel = \"loud\"\n", secrets, []string{"log.level"}},
 		{"missing secret", "", []string{"HOOKGATE_OKTA_SECRET=a", "HOOKGATE_HOOK_SECRET=b"},
 			[]string{"admin.token_env", "HOOKGATE_ADMIN_TOKEN"}},
+		{"equal secrets", "", []string{"HOOKGATE_OKTA_SECRET=same-secret-0123456789", "HOOKGATE_HOOK_SECRET=hook-secret-0123456789", "HOOKGATE_ADMIN_TOKEN=same-secret-0123456789"},
+			[]string{"okta.secret_env (HOOKGATE_OKTA_SECRET) and admin.token_env (HOOKGATE_ADMIN_TOKEN) hold the same value"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(binPath, "serve", "--config", writeConfig(t, c.toml), "--data", t.TempDir())

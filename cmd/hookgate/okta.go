@@ -81,6 +81,18 @@ func runOktaCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Hints about the serving secrets set in this environment (check does
+	// not need them; serve refuses equal ones and warns about short ones).
+	if ws := cfg.SecretWarnings(); len(ws) > 0 {
+		hints := stdout
+		if *asJSON {
+			hints = stderr // keep stdout one JSON document
+		}
+		fmt.Fprintln(hints, "Serving secrets")
+		for _, w := range ws {
+			fmt.Fprintf(hints, "  WARN %s\n", w)
+		}
+	}
 	c, err := oktaClient(cfg)
 	if err != nil {
 		return err

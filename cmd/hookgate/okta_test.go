@@ -62,6 +62,11 @@ func TestOktaCheckCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "API token accepted") || !strings.Contains(out, "Everything hookgate needs is in place.") {
 		t.Errorf("okta check with a good token: exit %d\n%s%s", code, out, errs)
 	}
+	// Short serving secrets in the environment: a hint, not a failure.
+	code, out, errs = runBin(t, env(orgTokenEnv+"="+orgToken, "HOOKGATE_ADMIN_TOKEN=short"), "okta", "check", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "WARN admin.token_env: the secret in HOOKGATE_ADMIN_TOKEN is 5 characters long") {
+		t.Errorf("okta check with a short admin token: exit %d, want 0 and a WARN hint\n%s%s", code, out, errs)
+	}
 	// A wrong token: plain words, exit 1.
 	code, out, errs = runBin(t, env(orgTokenEnv+"=wrong"), "okta", "check", "--config", cfg)
 	if code != 1 || !strings.Contains(out, "FAIL API token rejected") || !strings.Contains(out, orgTokenEnv) || !strings.Contains(errs, "problem(s) found") {

@@ -36,6 +36,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 	}
 	logger := newLogger(cfg.Log, stderr)
 	slog.SetDefault(logger)
+	for _, w := range cfg.SecretWarnings() {
+		logger.Warn("weak secret", "problem", w)
+	}
 
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)

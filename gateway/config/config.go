@@ -388,7 +388,61 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 	if err := c.resolveSecrets(ov.Offline); err != nil {
 		return nil, err
 	}
+	if !ov.Offline {
+		if err := c.checkSecretsDistinct(); err != nil {
+			return nil, err
+		}
+	}
 	return &c, nil
+}
+
+// MinSecretLength is the length below which a serving secret draws a
+// warning (SecretWarnings): 16 characters.
+const MinSecretLength = 16
+
+// servingSecrets lists the three serving secrets with their config key and
+// environment variable, in a fixed order.
+func (c *Config) servingSecrets() []struct{ key, env, value string } {
+	return []struct{ key, env, value string }{
+		{"okta.secret_env", c.Okta.SecretEnv, c.Okta.Secret},
+		{"hooks.secret_env", c.Hooks.SecretEnv, c.Hooks.Secret},
+		{"admin.token_env", c.Admin.TokenEnv, c.Admin.Token},
+	}
+}
+
+// checkSecretsDistinct refuses two serving secrets with the same value: a
+// caller holding one (Okta's hook secret, a Lumos hook secret) must never
+// be able to use it as another (the admin token).
+func (c *Config) checkSecretsDistinct() error {
+	var errs []error
+	s := c.servingSecrets()
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[i].value != "" && s[i].value == s[j].value {
+				errs = append(errs, fmt.Errorf("%s (%s) and %s (%s) hold the same value: each secret must be different, so that whoever holds one cannot use it as the other", s[i].key, s[i].env, s[j].key, s[j].env))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SecretWarnings returns one line per weak serving secret that is set: one
+// shorter than MinSecretLength characters, or (offline, where Load does
+// not refuse them) two equal ones. `hookgate serve` logs them at WARN and
+// `hookgate okta check` prints them as hints.
+func (c *Config) SecretWarnings() []string {
+	var out []string
+	for _, s := range c.servingSecrets() {
+		if s.value != "" && len(s.value) < MinSecretLength {
+			out = append(out, fmt.Sprintf("%s: the secret in %s is %d characters long; use at least %d random characters (e.g. `openssl rand -hex 32`)", s.key, s.env, len(s.value), MinSecretLength))
+		}
+	}
+	if err := c.checkSecretsDistinct(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			out = append(out, line+" (hookgate serve refuses to start)")
+		}
+	}
+	return out
 }
 
 func setDur(d *Duration, def time.Duration) {
