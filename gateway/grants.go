@@ -96,6 +96,9 @@ func (g *Grants) Record(raw []byte, plugin string, now time.Time) (*store.Grant,
 	if req.AccessLength == nil || *req.AccessLength <= 0 {
 		return nil, nil
 	}
+	if *req.AccessLength > MaxAccessLength { // ParseHookRequest refuses it already
+		return nil, fmt.Errorf("grant: access_length %d exceeds %d seconds", *req.AccessLength, MaxAccessLength)
+	}
 	gr := &store.Grant{
 		User:        req.TargetUser.Email,
 		App:         req.Application.AppID,

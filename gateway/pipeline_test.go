@@ -490,6 +490,41 @@ func TestGrantAdminRevoke(t *testing.T) {
 	}
 }
 
+// TestGrantAccessLengthBounds: an access_length past 10 years (here the
+// value that used to overflow time.Duration into an expiry in 1734) is a
+// 400 naming the field, the plugin does not run and no grant is written;
+// exactly 10 years is a grant expiring 10 years on.
+func TestGrantAccessLengthBounds(t *testing.T) {
+	t.Parallel()
+	aws := newStandIn(t)
+	ts := startFull(t, pipelineTOML(t, nil, aws, 5))
+	var req map[string]any
+	if err := json.Unmarshal(lumosFixture(t, "provisioning.json"), &req); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{9223372037, gateway.MaxAccessLength + 1, 1 << 62, -1} {
+		req["access_length"] = n
+		body, _ := json.Marshal(req)
+		code, _, b := ts.do("POST", "/hooks/provisioning", body, "Authorization", "test-hook-secret", "Content-Type", "application/json")
+		var r struct{ Field, Error string }
+		_ = json.Unmarshal(b, &r)
+		if code != 400 || r.Field != "access_length" || !strings.Contains(r.Error, "access_length") {
+			t.Errorf("access_length %d: %d %s, want 400 naming access_length", n, code, b)
+		}
+	}
+	if gs := ts.grants(""); len(gs) != 0 {
+		t.Fatalf("grants written for refused requests: %+v", gs)
+	}
+	if n := len(aws.requests()); n != 0 {
+		t.Fatalf("the plugin ran %d times for refused requests", n)
+	}
+	ts.provision(gateway.MaxAccessLength)
+	gs := ts.grants("")
+	if len(gs) != 1 || gs[0].ExpiresAt.Sub(gs[0].GrantedAt) != gateway.MaxAccessLength*time.Second || gs[0].ExpiresAt.Year() < time.Now().Year()+9 {
+		t.Fatalf("grant for 10 years = %+v", gs)
+	}
+}
+
 // --- failing downstream: retries, dead letter, replay, one effect ---
 
 func TestFailingDownstreamRetriesThenDeadLetterThenReplay(t *testing.T) {

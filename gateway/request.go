@@ -89,6 +89,12 @@ func (e *BadRequestError) Error() string {
 // Is makes errors.Is(err, ErrBadRequest) true.
 func (e *BadRequestError) Is(target error) bool { return target == ErrBadRequest }
 
+// MaxAccessLength is the longest access_length accepted, in seconds: 10
+// years (365-day years). Anything longer is refused with a 400 naming the
+// field, so a grant's expiry never overflows time.Duration (whose range
+// ends near 292 years).
+const MaxAccessLength = 10 * 365 * 24 * 3600
+
 // ParseHookRequest decodes and validates an inline hook body. Unknown
 // fields are ignored (the caller may add some); the fields the gateway and
 // plugins rely on are checked:
@@ -96,7 +102,7 @@ func (e *BadRequestError) Is(target error) bool { return target == ErrBadRequest
 //   - application: object, with a non-empty string app_id
 //   - permissions: array (may be empty) of objects with a non-empty string value
 //   - target_user: object, with a non-empty email containing "@"
-//   - access_length: null, absent or a non-negative integer
+//   - access_length: null, absent or an integer 0..MaxAccessLength seconds
 //   - custom_fields: null, absent or an object
 func ParseHookRequest(raw []byte) (*HookRequest, error) {
 	trimmed := bytes.TrimSpace(raw)
@@ -126,8 +132,8 @@ func ParseHookRequest(raw []byte) (*HookRequest, error) {
 		return nil, &BadRequestError{"target_user.email", "required (a non-empty string)"}
 	case !strings.Contains(r.TargetUser.Email, "@"):
 		return nil, &BadRequestError{"target_user.email", fmt.Sprintf("%q is not an email address", r.TargetUser.Email)}
-	case r.AccessLength != nil && *r.AccessLength < 0:
-		return nil, &BadRequestError{"access_length", fmt.Sprintf("must be null or a non-negative number of seconds, got %d", *r.AccessLength)}
+	case r.AccessLength != nil && (*r.AccessLength < 0 || *r.AccessLength > MaxAccessLength):
+		return nil, &BadRequestError{"access_length", fmt.Sprintf("must be null or 0..%d seconds (10 years), got %d", MaxAccessLength, *r.AccessLength)}
 	}
 	for i, p := range r.Permissions {
 		if p.Value == "" {

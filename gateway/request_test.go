@@ -48,7 +48,11 @@ func TestParseHookRequestNamesTheBadField(t *testing.T) {
 		{`{"application":{"app_id":"aws"},"permissions":[]}`, "target_user", "required"},
 		{`{"application":{"app_id":"aws"},"permissions":[],"target_user":{}}`, "target_user.email", "required"},
 		{`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"bob"}}`, "target_user.email", "not an email"},
-		{`{` + ok + `,"access_length":-1}`, "access_length", "non-negative"},
+		{`{` + ok + `,"access_length":-1}`, "access_length", "0..315360000 seconds"},
+		{`{` + ok + `,"access_length":315360001}`, "access_length", "0..315360000 seconds"},
+		{`{` + ok + `,"access_length":9223372037}`, "access_length", "0..315360000 seconds"},
+		{`{` + ok + `,"access_length":9223372036854775807}`, "access_length", "0..315360000 seconds"},
+		{`{` + ok + `,"access_length":9223372036854775808}`, "access_length", "non-negative integer"},
 		{`{` + ok + `,"access_length":1.5}`, "access_length", "non-negative integer"},
 		{`{` + ok + `,"access_length":"3600"}`, "access_length", "non-negative integer"},
 		{`{` + ok + `,"custom_fields":[1]}`, "custom_fields", "object or null"},
@@ -68,6 +72,7 @@ func TestParseHookRequestNamesTheBadField(t *testing.T) {
 		`{` + ok + `}`,
 		`{` + ok + `,"access_length":null,"custom_fields":null}`,
 		`{` + ok + `,"access_length":0,"custom_fields":{"a":1},"extra":true}`,
+		`{` + ok + `,"access_length":315360000}`,
 		`{"application":{"app_id":"aws"},"permissions":[],"target_user":{"email":"a@b"}}`,
 	} {
 		if _, err := ParseHookRequest([]byte(good)); err != nil {

@@ -567,9 +567,9 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	life := time.Duration(tr.ExpiresIn) * time.Second
-	if life <= 0 {
-		life = time.Hour
+	life := time.Hour // also for an absent or absurd expires_in (no Duration overflow)
+	if tr.ExpiresIn > 0 && tr.ExpiresIn <= 24*3600 {
+		life = time.Duration(tr.ExpiresIn) * time.Second
 	}
 	// Refresh a minute early (or at 90% of a short lifetime) so a token
 	// never expires in flight.
