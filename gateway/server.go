@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -103,7 +102,14 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) *Server {
 		Name:         "hookgate",
 		ReadTimeout:  cfg.Server.ReadTimeout.Duration,
 		WriteTimeout: cfg.Server.WriteTimeout.Duration,
-		IdleTimeout:  2 * time.Minute,
+		IdleTimeout:  cfg.Server.IdleTimeout.Duration,
+		// Connection caps (server.max_conns, max_conns_per_ip): past them
+		// fasthttp answers 503 / 429 and closes, so a flood of idle
+		// connections cannot take every file descriptor. Headers larger
+		// than max_header_bytes are answered 431.
+		Concurrency:    cfg.Server.MaxConns,
+		MaxConnsPerIP:  cfg.Server.MaxConnsPerIP,
+		ReadBufferSize: cfg.Server.MaxHeaderBytes,
 		// Bodies up to the largest per-endpoint limit are read whole before
 		// the handler runs; a larger body is streamed to the handler
 		// (StreamRequestBody) so it can answer a proper 413 JSON after
@@ -183,11 +189,14 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 // JSON error like every other endpoint.
 func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	var te interface{ Timeout() bool }
+	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
 	case errors.As(err, &te) && te.Timeout():
 		writeError(ctx, fasthttp.StatusRequestTimeout, "request timeout")
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("request headers exceed %d bytes (server.max_header_bytes)", s.cfg.Server.MaxHeaderBytes))
 	default:
 		writeError(ctx, fasthttp.StatusBadRequest, "cannot parse request: "+err.Error())
 	}

@@ -80,6 +80,9 @@ type Config struct {
 	// Path is the file the config was loaded from; relative plugin paths
 	// and data_dir are resolved against its directory.
 	Path string `toml:"-"`
+
+	// maxConnsPerIPSet: server.max_conns_per_ip was written (0 then means off).
+	maxConnsPerIPSet bool
 }
 
 // Server holds the listener and store settings.
@@ -93,6 +96,18 @@ type Server struct {
 	WriteTimeout Duration `toml:"write_timeout"`
 	// ShutdownTimeout bounds graceful shutdown. Default 15s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// MaxConns caps the connections served at once (fasthttp's
+	// Concurrency); one more is answered 503 and closed. Default 4096.
+	MaxConns int `toml:"max_conns"`
+	// MaxConnsPerIP caps the connections open from one client IP; one more
+	// is answered 429 and closed. Default 1024; 0 turns the cap off (behind
+	// a proxy or load balancer every connection comes from its address).
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// MaxHeaderBytes caps the request line plus headers (fasthttp's
+	// ReadBufferSize); larger is answered 431. Default 8192.
+	MaxHeaderBytes int `toml:"max_header_bytes"`
+	// IdleTimeout closes a keep-alive connection idle this long. Default 2m.
+	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
 // Store configures the embedded Badger store.
@@ -377,6 +392,7 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 	if ov.DataDir != "" {
 		c.Server.DataDir = ov.DataDir
 	}
+	c.maxConnsPerIPSet = md.IsDefined("server", "max_conns_per_ip")
 	c.defaults(baseDir)
 	if !md.IsDefined("okta", "catchup_interval") {
 		// Only when absent: an explicit "0s" disables periodic catch-up.
@@ -470,6 +486,12 @@ func (c *Config) defaults(baseDir string) {
 	setDur(&s.ReadTimeout, 10*time.Second)
 	setDur(&s.WriteTimeout, 20*time.Second)
 	setDur(&s.ShutdownTimeout, 15*time.Second)
+	setInt(&s.MaxConns, 4096)
+	setInt(&s.MaxHeaderBytes, 8192)
+	setDur(&s.IdleTimeout, 2*time.Minute)
+	if s.MaxConnsPerIP == 0 && !c.maxConnsPerIPSet {
+		s.MaxConnsPerIP = 1024
+	}
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")
 
@@ -562,6 +584,18 @@ func (c *Config) validate(offline bool) error {
 	var errs []error
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.Server.MaxConns < 1 || c.Server.MaxConns > 1<<20 {
+		bad("server.max_conns", "must be 1..1048576, got %d", c.Server.MaxConns)
+	}
+	if c.Server.MaxConnsPerIP < 0 {
+		bad("server.max_conns_per_ip", "must be 0 (no cap) or positive, got %d", c.Server.MaxConnsPerIP)
+	}
+	if c.Server.MaxHeaderBytes < 1024 || c.Server.MaxHeaderBytes > 1<<20 {
+		bad("server.max_header_bytes", "must be 1024..1048576, got %d", c.Server.MaxHeaderBytes)
+	}
+	if c.Server.IdleTimeout.Duration < 0 {
+		bad("server.idle_timeout", "must not be negative")
 	}
 	if !contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
