@@ -19,6 +19,11 @@ package store
 // Users have five fields (login, email, displayName, firstName, lastName),
 // groups two (name, description), apps two (name, label).
 //
+// Index entry (ul/ ue/ gn/ <lower(value)>\x00<id>): one flag byte (1 = id
+// holds the value, 2 = id gave it up) then the stamp of that claim or
+// release. An empty value is an entry written before claims were stamped:
+// it is read as a claim stamped with the record's field register.
+//
 // Edge (gm/ ug/ ga/ ag/ au/ ua/): the value is the stamp of the last write;
 // Badger's per-entry UserMeta byte carries the register value (1 = present,
 // 0 = removed), so a presence check needs no value decoding.
@@ -238,6 +243,34 @@ func decodeEntity(b []byte, nfields int) (*entity, error) {
 		return nil, d.err
 	}
 	return e, nil
+}
+
+// Index entry flags.
+const (
+	claimHeld     byte = 1
+	claimReleased byte = 2
+)
+
+// encodeClaim encodes an index entry value.
+func encodeClaim(held bool, at Stamp) []byte {
+	flag := claimReleased
+	if held {
+		flag = claimHeld
+	}
+	return appendStamp([]byte{flag}, at)
+}
+
+// decodeClaim decodes an index entry value; legacy is true for an empty
+// (pre-stamp) value.
+func decodeClaim(b []byte) (held bool, at Stamp, legacy bool, err error) {
+	if len(b) == 0 {
+		return true, Stamp{}, true, nil
+	}
+	if b[0] != claimHeld && b[0] != claimReleased {
+		return false, Stamp{}, false, fmt.Errorf("%w: index flag %d", errCorrupt, b[0])
+	}
+	at, err = decodeStamp(b[1:])
+	return b[0] == claimHeld, at, false, err
 }
 
 // decodeStamp decodes an edge value.

@@ -71,7 +71,9 @@ func edgePrefix(prefix, from string) []byte {
 
 // indexPrefix is the prefix of the multi-valued index entries for value:
 // <prefix><lower(value)>\x00<id>. Several entities may share a value over
-// time (a deleted user's login reused), so lookups verify each candidate.
+// time (a deleted or renamed user's login reused, an event that would have
+// moved it missed), so each entry carries the stamp of its claim (or of its
+// release) and lookups take the newest (reader.byIndex).
 func indexPrefix(prefix, value string) []byte {
 	v := strings.ToLower(value)
 	b := make([]byte, 0, len(prefix)+len(v)+1)

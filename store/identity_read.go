@@ -155,43 +155,130 @@ func (r *reader) app(id string) (*App, error) {
 	return a, nil
 }
 
-// byIndex finds the first live entity (in id order) whose field equals value
-// case-insensitively, via the multi-valued index under prefix.
+// byIndex resolves value through the multi-valued index under prefix to
+// the entity holding it now: the entry with the newest claim (or release)
+// decides, and it resolves only if it is a claim whose entity is live and
+// still carries the value in its field register. So a login taken over by
+// another user resolves to the newer holder whatever order the writes came
+// in, and the older holder never gets it back by the newer one's delete,
+// rename or silence: only a newer claim of its own does that (the older
+// holder stays readable by id).
 func (r *reader) byIndex(prefix, value string, k *kind, field int) (string, error) {
-	if value == "" {
+	c, err := r.claimOf(prefix, value, k, field)
+	if err != nil {
+		return "", err
+	}
+	if !c.ok {
 		return "", ErrNotFound
+	}
+	return c.id, nil
+}
+
+// indexClaim is the decisive index entry for one value.
+type indexClaim struct {
+	id  string
+	at  Stamp
+	ok  bool // a claim by a live entity whose register still holds the value
+	any bool // some entry exists
+}
+
+// newer orders index entries: the later stamp wins; at equal stamps a claim
+// beats a release, then the smaller id wins (the order before stamps).
+func (c indexClaim) newer(o indexClaim, held, oHeld bool) bool {
+	if !c.at.Published.Equal(o.at.Published) || c.at.UUID != o.at.UUID {
+		return c.at.After(o.at)
+	}
+	if held != oHeld {
+		return held
+	}
+	return c.id < o.id
+}
+
+func (r *reader) claimOf(prefix, value string, k *kind, field int) (indexClaim, error) {
+	var best indexClaim
+	if value == "" {
+		return best, nil
 	}
 	p := indexPrefix(prefix, value)
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
 	opts.Prefix = p
 	it := r.txn.NewIterator(opts)
-	var ids []string
+	type entry struct {
+		id     string
+		held   bool
+		legacy bool
+		at     Stamp
+	}
+	var ents []entry
 	for it.Seek(p); it.ValidForPrefix(p); it.Next() {
-		ids = append(ids, string(it.Item().Key()[len(p):]))
+		item := it.Item()
+		e := entry{id: string(item.Key()[len(p):])}
+		err := item.Value(func(v []byte) error {
+			var err error
+			e.held, e.at, e.legacy, err = decodeClaim(v)
+			return err
+		})
+		if err != nil {
+			it.Close()
+			return best, err
+		}
+		ents = append(ents, e)
 	}
 	it.Close()
-	for _, id := range ids {
-		e, err := r.entity(k, id)
-		if err != nil {
-			return "", err
+	bestHeld := false
+	for _, e := range ents {
+		c := indexClaim{id: e.id, at: e.at, any: true}
+		if e.held {
+			ent, err := r.entity(k, e.id)
+			if err != nil {
+				return best, err
+			}
+			holds := ent != nil && strings.EqualFold(ent.F[field].V, value)
+			if e.legacy {
+				if !holds {
+					continue // a stale unstamped entry
+				}
+				c.at = ent.F[field].S
+			}
+			c.ok = holds && ent.live()
 		}
-		if e != nil && e.live() && strings.EqualFold(e.F[field].V, value) {
-			return id, nil
+		if !best.any || c.newer(best, e.held, bestHeld) {
+			best, bestHeld = c, e.held
 		}
+	}
+	return best, nil
+}
+
+// byEmail resolves an email: the newer of the email index's and the login
+// index's current holders (Okta event targets carry only the login, usually
+// the email address, so a user known from events alone is found by it, and
+// a stale synced email never hides a newer login claim).
+func (r *reader) byEmail(email string) (string, error) {
+	e, err := r.claimOf(pEmail, email, kindUser, fEmail)
+	if err != nil {
+		return "", err
+	}
+	l, err := r.claimOf(pLogin, email, kindUser, fLogin)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case e.ok && l.ok:
+		if l.at.After(e.at) {
+			return l.id, nil
+		}
+		return e.id, nil
+	case e.ok:
+		return e.id, nil
+	case l.ok:
+		return l.id, nil
 	}
 	return "", ErrNotFound
 }
 
-func (r *reader) byEmail(email string) (string, error) {
-	id, err := r.byIndex(pEmail, email, kindUser, fEmail)
-	if errors.Is(err, ErrNotFound) {
-		return r.byIndex(pLogin, email, kindUser, fLogin)
-	}
-	return id, err
-}
-
-// resolveUser maps an id, login or email to a live user id.
+// resolveUser maps an id, login or email to a live user id: an id first,
+// then the login's current holder, then the email's.
 func (r *reader) resolveUser(ref string) (string, error) {
 	if _, err := r.live(kindUser, ref); err == nil {
 		return ref, nil

@@ -109,13 +109,8 @@ func (tx *Tx) touch(k *kind, id string, at Stamp, vals []string) error {
 		}
 		e.F[i] = reg{V: v, S: at}
 		changed = true
-		if ip, indexed := k.index[i]; indexed && !strings.EqualFold(old.V, v) {
-			if old.V != "" {
-				if err := tx.txn.Delete(indexKey(ip, old.V, id)); err != nil {
-					return err
-				}
-			}
-			if err := tx.txn.Set(indexKey(ip, v, id), nil); err != nil {
+		if ip, indexed := k.index[i]; indexed {
+			if err := tx.claim(ip, old.V, v, id, at); err != nil {
 				return err
 			}
 		}
@@ -216,6 +211,19 @@ func (tx *Tx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool,
 		return err
 	}
 	return tx.txn.SetEntry(badger.NewEntry(edgeKey(rev, to, from), val).WithMeta(meta))
+}
+
+// claim records in the index under prefix that id holds value since at
+// (the register just took it), and, when the value changed, that id gave
+// up its previous value at at. Index entries carry these stamps so that a
+// lookup can tell the newest claim from stale ones (see reader.byIndex).
+func (tx *Tx) claim(prefix, old, value, id string, at Stamp) error {
+	if old != "" && !strings.EqualFold(old, value) {
+		if err := tx.txn.Set(indexKey(prefix, old, id), encodeClaim(false, at)); err != nil {
+			return err
+		}
+	}
+	return tx.txn.Set(indexKey(prefix, value, id), encodeClaim(true, at))
 }
 
 // UserIDByLogin finds a live user's id by login (case-insensitive) inside
