@@ -46,11 +46,25 @@ type Group struct {
 
 // App is an Okta app instance.
 type App struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`  // AppInstance alternateId, e.g. "amazon_aws"
-	Label  string   `json:"label"` // AppInstance displayName, e.g. "AWS"
+	ID string `json:"id"`
+	// Name is the API name of the app's catalog integration, as the Apps
+	// API lists it ("oidc_client", "amazon_aws", "saasure" for the Admin
+	// Console): two instances of one catalog app share it. Only the full
+	// sync writes it (no modelled event carries it), so it is "" for an app
+	// known from events alone.
+	Name string `json:"name"`
+	// Label is the instance's own name ("AWS Prod", "TestWEbApp01"): the
+	// AppInstance target's alternateId in events, the Apps API's label in
+	// a sync; the newer of the two wins.
+	Label  string   `json:"label"`
 	Groups []string `json:"groups"`
-	Users  []string `json:"users"` // directly assigned user ids
+	// Users are the ids of users with an app-user assignment: direct ones
+	// and, since Okta logs application.user_membership.add for them too,
+	// group- and rule-driven ones (see README.md).
+	Users []string `json:"users"`
+	// UserNames maps user ids in Users to the user's name in the app (the
+	// AppUser target's alternateId), when an event said it.
+	UserNames map[string]string `json:"userNames,omitempty"`
 }
 
 // UserFacts are profile fields learned about a user; an empty field means
@@ -64,9 +78,15 @@ type GroupFacts struct {
 	ID, Name, Description string
 }
 
-// AppFacts are fields learned about an app instance.
+// AppFacts are fields learned about an app instance (see App).
 type AppFacts struct {
 	ID, Name, Label string
+}
+
+// AppUserFacts are facts kept on an app-user assignment edge. An empty
+// field keeps what the edge knew.
+type AppUserFacts struct {
+	UserName string // the user's name in the app (AppUser alternateId)
 }
 
 // Tx is a read-write transaction over the store's typed keys. Obtain one from

@@ -369,9 +369,15 @@ func (tx *Tx) SetGroupApp(groupID, appID string, present bool, at Stamp) error {
 	return nil
 }
 
-// SetAppUser sets the direct app/user assignment edge register.
+// SetAppUser sets the app/user assignment edge register.
 func (tx *Tx) SetAppUser(appID, userID string, present bool, at Stamp) error {
-	if err := tx.setEdge(kindApp, kindUser, pAU, pUA, appID, userID, present, at); err != nil {
+	return tx.SetAppUserFacts(appID, userID, present, AppUserFacts{}, at)
+}
+
+// SetAppUserFacts is SetAppUser that also keeps f on the edge (with the
+// register: a newer write's facts win; empty facts keep the edge's).
+func (tx *Tx) SetAppUserFacts(appID, userID string, present bool, f AppUserFacts, at Stamp) error {
+	if err := tx.setEdgeFacts(kindApp, kindUser, pAU, pUA, appID, userID, present, f.UserName, at); err != nil {
 		return fmt.Errorf("store: app user %q/%q: %w", appID, userID, err)
 	}
 	return nil

@@ -24,7 +24,9 @@ package store
 // release. An empty value is an entry written before claims were stamped:
 // it is read as a claim stamped with the record's field register.
 //
-// Edge (gm/ ug/ ga/ ag/ au/ ua/): the value is the stamp of the last write;
+// Edge (gm/ ug/ ga/ ag/ au/ ua/): the value is the stamp of the last write,
+// then, on app-user edges that have one, the string fact kept with it (the
+// app username); readers of the stamp alone ignore what follows it.
 // Badger's per-entry UserMeta byte carries the register value (1 = present,
 // 0 = removed), so a presence check needs no value decoding.
 //
@@ -271,6 +273,26 @@ func decodeClaim(b []byte) (held bool, at Stamp, legacy bool, err error) {
 	}
 	at, err = decodeStamp(b[1:])
 	return b[0] == claimHeld, at, false, err
+}
+
+// appendEdge encodes an edge value: the stamp, then fact unless "".
+func appendEdge(b []byte, at Stamp, fact string) []byte {
+	b = appendStamp(b, at)
+	if fact != "" {
+		b = appendString(b, fact)
+	}
+	return b
+}
+
+// decodeEdge decodes an edge value and its fact ("" when none).
+func decodeEdge(b []byte) (Stamp, string, error) {
+	d := decoder{b: b}
+	s := d.stamp()
+	if d.err != nil || len(d.b) == 0 {
+		return s, "", d.err
+	}
+	f := d.string()
+	return s, f, d.err
 }
 
 // decodeStamp decodes an edge value.

@@ -55,6 +55,12 @@ func (r *reader) live(k *kind, id string) (*entity, error) {
 // (whose record is self), in id order. Only keys and UserMeta are read for
 // removed edges; present edges decode their stamp.
 func (r *reader) edges(prefix, from string, self *entity, other *kind) ([]string, error) {
+	return r.edgesFacts(prefix, from, self, other, nil)
+}
+
+// edgesFacts is edges also reporting each visible edge's fact, when it has
+// one, to fact.
+func (r *reader) edgesFacts(prefix, from string, self *entity, other *kind, fact func(id, f string)) ([]string, error) {
 	out := []string{}
 	p := edgePrefix(prefix, from)
 	opts := badger.DefaultIteratorOptions
@@ -63,8 +69,8 @@ func (r *reader) edges(prefix, from string, self *entity, other *kind) ([]string
 	it := r.txn.NewIterator(opts)
 	defer it.Close()
 	type cand struct {
-		id string
-		at Stamp
+		id, fact string
+		at       Stamp
 	}
 	var cands []cand
 	for it.Seek(p); it.ValidForPrefix(p); it.Next() {
@@ -73,9 +79,10 @@ func (r *reader) edges(prefix, from string, self *entity, other *kind) ([]string
 			continue
 		}
 		var at Stamp
+		var f string
 		err := item.Value(func(v []byte) error {
 			var err error
-			at, err = decodeStamp(v)
+			at, f, err = decodeEdge(v)
 			return err
 		})
 		if err != nil {
@@ -84,7 +91,7 @@ func (r *reader) edges(prefix, from string, self *entity, other *kind) ([]string
 		if !self.shows(at) {
 			continue
 		}
-		cands = append(cands, cand{string(item.Key()[len(p):]), at})
+		cands = append(cands, cand{string(item.Key()[len(p):]), f, at})
 	}
 	it.Close()
 	for _, c := range cands {
@@ -94,6 +101,9 @@ func (r *reader) edges(prefix, from string, self *entity, other *kind) ([]string
 		}
 		if e != nil && e.shows(c.at) {
 			out = append(out, c.id)
+			if fact != nil && c.fact != "" {
+				fact(c.id, c.fact)
+			}
 		}
 	}
 	return out, nil
@@ -149,7 +159,13 @@ func (r *reader) app(id string) (*App, error) {
 	if a.Groups, err = r.edges(pAG, id, e, kindGroup); err != nil {
 		return nil, err
 	}
-	if a.Users, err = r.edges(pAU, id, e, kindUser); err != nil {
+	a.Users, err = r.edgesFacts(pAU, id, e, kindUser, func(uid, name string) {
+		if a.UserNames == nil {
+			a.UserNames = map[string]string{}
+		}
+		a.UserNames[uid] = name
+	})
+	if err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -169,6 +169,12 @@ func (tx *Tx) ensure(k *kind, id string) error {
 // setEdge writes the edge register from->to (and its reverse) when at is
 // newer than the stored stamp, creating stub ends as needed.
 func (tx *Tx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool, at Stamp) error {
+	return tx.setEdgeFacts(fromK, toK, fwd, rev, from, to, present, "", at)
+}
+
+// setEdgeFacts is setEdge keeping fact (when not "") after the stamp in the
+// edge's value; an empty fact keeps the stored one.
+func (tx *Tx) setEdgeFacts(fromK, toK *kind, fwd, rev, from, to string, present bool, fact string, at Stamp) error {
 	if err := checkID(fromK.name, from); err != nil {
 		return err
 	}
@@ -183,14 +189,18 @@ func (tx *Tx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool,
 	switch {
 	case err == nil:
 		var old Stamp
+		var oldFact string
 		if err := item.Value(func(v []byte) error {
-			old, err = decodeStamp(v)
+			old, oldFact, err = decodeEdge(v)
 			return err
 		}); err != nil {
 			return err
 		}
 		if !at.After(old) {
 			return nil
+		}
+		if fact == "" {
+			fact = oldFact
 		}
 	case errors.Is(err, badger.ErrKeyNotFound):
 		if err := tx.ensure(fromK, from); err != nil {
@@ -206,7 +216,7 @@ func (tx *Tx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool,
 	if present {
 		meta = edgePresent
 	}
-	val := appendStamp(nil, at)
+	val := appendEdge(nil, at, fact)
 	if err := tx.txn.SetEntry(badger.NewEntry(k, val).WithMeta(meta)); err != nil {
 		return err
 	}

@@ -2,18 +2,47 @@ package okta
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hookgate/hookgate/store"
 )
 
-// lifecycleStatus maps user lifecycle event types to the status they set
-// (../shared/fixtures/okta/README.md is the authority: create yields STAGED).
-var lifecycleStatus = map[string]string{
+// userStatus maps the event types that change a user's status to the
+// status they set, per Okta's user status model (the status diagram of the
+// Users API, https://developer.okta.com/docs/api/rest/users.html "User
+// status", and the lifecycle operations that log these events,
+// https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle
+// and .../tag/UserCred). ../shared/fixtures/okta/README.md is the authority
+// for the first five (create yields STAGED). Each is a last-published-wins
+// write of the status register, like the others. Where Okta's docs leave
+// the effect open, README.md ("Okta event types and their effect") says so.
+var userStatus = map[string]string{
 	"user.lifecycle.create":     "STAGED",
 	"user.lifecycle.activate":   "ACTIVE",
 	"user.lifecycle.deactivate": "DEPROVISIONED",
 	"user.lifecycle.suspend":    "SUSPENDED",
 	"user.lifecycle.unsuspend":  "ACTIVE",
+	// Reactivate "restarts the activation workflow" and may only be run on
+	// PROVISIONED or RECOVERY users; the user is PROVISIONED (pending
+	// activation) until they complete it (UserLifecycle: reactivateUser).
+	"user.lifecycle.reactivate": "PROVISIONED",
+	// A lockout by failed sign-ins (Okta logs outcome FAILURE, reason
+	// LOCKED_OUT, the locked user as actor and no target; see TookEffect).
+	"user.account.lock": "LOCKED_OUT",
+	// Unlock "returns the user to ACTIVE status" (UserLifecycle:
+	// unlockUser); Okta logs the automatic unlock after the lockout period
+	// as user.account.unlock and an admin's as unlock_by_admin (Workflows
+	// event cards "User Account Unlocked" / "... Unlocked by Admin").
+	"user.account.unlock":          "ACTIVE",
+	"user.account.unlock_by_admin": "ACTIVE",
+	// Expire password "transitions the user to the status of
+	// PASSWORD_EXPIRED" (UserCred: expirePassword); the mass expiry of a
+	// password policy does the same to each user it lists.
+	"user.account.expire_password":        "PASSWORD_EXPIRED",
+	"user.lifecycle.password_mass_expiry": "PASSWORD_EXPIRED",
+	// Reset password "transitions the user to the status of RECOVERY" until
+	// they complete the reset (UserLifecycle: resetPassword).
+	"user.account.reset_password": "RECOVERY",
 }
 
 // unknownAltID is what Okta puts in a UserGroup target's alternateId.
@@ -30,7 +59,7 @@ func Apply(tx *store.Tx, ev *LogEvent) error {
 	if err := Validate(ev); err != nil {
 		return err
 	}
-	if !StateChanging(ev.EventType) || !ev.Succeeded() {
+	if !StateChanging(ev.EventType) || !ev.TookEffect() {
 		return nil
 	}
 	if err := apply(tx, ev, store.Stamp{Published: ev.Published, UUID: ev.UUID}); err != nil {
@@ -71,14 +100,26 @@ func apply(tx *store.Tx, ev *LogEvent, at store.Stamp) error {
 			return err
 		}
 		return tx.SetGroupApp(g.ID, a.ID, ev.EventType != "group.application_assignment.remove", at)
-	case "user.lifecycle.create", "user.lifecycle.activate", "user.lifecycle.deactivate",
-		"user.lifecycle.suspend", "user.lifecycle.unsuspend":
-		u := ev.TargetOf(TargetUser)
-		if err := tx.TouchUser(userFacts(u), at); err != nil {
-			return err
+	case "user.lifecycle.password_mass_expiry":
+		// Applied to every User target (none: nothing changes).
+		for i := range ev.Target {
+			if u := &ev.Target[i]; strings.EqualFold(u.Type, TargetUser) {
+				if err := setStatus(tx, u, userStatus[ev.EventType], at); err != nil {
+					return err
+				}
+			}
 		}
-		return tx.SetUserStatus(u.ID, lifecycleStatus[ev.EventType], at)
-	case "user.lifecycle.delete.initiated":
+		return nil
+	case "user.account.lock":
+		u := ev.TargetOf(TargetUser)
+		if u == nil {
+			u = &ev.Actor // a lockout by failed sign-ins: the user is the actor
+		}
+		return setStatus(tx, u, userStatus[ev.EventType], at)
+	case "user.lifecycle.delete.initiated", "user.lifecycle.delete.completed":
+		// Deletion is asynchronous in Okta: .initiated, then .completed when
+		// the user is gone. Either removes the user (the same tombstone, so
+		// applying both, in any order, converges).
 		u := ev.TargetOf(TargetUser)
 		if err := tx.TouchUser(userFacts(u), at); err != nil {
 			return err
@@ -88,7 +129,8 @@ func apply(tx *store.Tx, ev *LogEvent, at store.Stamp) error {
 		// Okta names the changed attributes but sends no values; the new
 		// login and display name are what the target says.
 		return tx.TouchUser(userFacts(ev.TargetOf(TargetUser)), at)
-	case "application.user_membership.add", "application.user_membership.remove":
+	case "application.user_membership.add", "application.user_membership.remove",
+		"application.user_membership.update", "application.user_membership.change_username":
 		a := ev.TargetOf(TargetAppInstance)
 		if err := tx.TouchApp(appFacts(a), at); err != nil {
 			return err
@@ -102,15 +144,42 @@ func apply(tx *store.Tx, ev *LogEvent, at store.Stamp) error {
 		} else {
 			// Fallback: the AppUser target's alternateId is the user's
 			// login; its id (0ua…) is the assignment, not the user.
-			id, ok, err := tx.UserIDByLogin(ev.TargetOf(TargetAppUser).AlternateID)
+			// "unknown" (Admin Console events) is no login.
+			id, ok, err := tx.UserIDByLogin(knownAltID(ev.TargetOf(TargetAppUser).AlternateID))
 			if err != nil || !ok {
 				return err // an unknown login: nothing to attach the edge to
 			}
 			userID = id
 		}
-		return tx.SetAppUser(a.ID, userID, ev.EventType == "application.user_membership.add", at)
+		// update and change_username speak of an assignment that exists at
+		// published: they write the edge as present, with the AppUser's
+		// facts (its alternateId, the user's name in the app).
+		return tx.SetAppUserFacts(a.ID, userID, ev.EventType != "application.user_membership.remove", appUserFacts(ev), at)
+	default:
+		if st, ok := userStatus[ev.EventType]; ok {
+			return setStatus(tx, ev.TargetOf(TargetUser), st, at)
+		}
 	}
 	return nil
+}
+
+// setStatus touches the user target and writes its status register.
+func setStatus(tx *store.Tx, u *Target, status string, at store.Stamp) error {
+	if err := tx.TouchUser(userFacts(u), at); err != nil {
+		return err
+	}
+	return tx.SetUserStatus(u.ID, status, at)
+}
+
+// appUserFacts reads the AppUser target of an application.user_membership
+// event: alternateId is the user's name in the app (the app username;
+// "unknown" in Admin Console events, read as missing).
+func appUserFacts(ev *LogEvent) store.AppUserFacts {
+	au := ev.TargetOf(TargetAppUser)
+	if au == nil {
+		return store.AppUserFacts{}
+	}
+	return store.AppUserFacts{UserName: knownAltID(au.AlternateID)}
 }
 
 // userFacts reads a User target: alternateId is the login.
@@ -124,10 +193,16 @@ func groupFacts(t *Target) store.GroupFacts {
 	return store.GroupFacts{ID: t.ID, Name: t.DisplayName}
 }
 
-// appFacts reads an AppInstance target: alternateId is the app name,
-// displayName its label.
+// appFacts reads an AppInstance target. Real events carry the instance's
+// label in alternateId and the app type's display name in displayName (an
+// OIDC app: alternateId "TestWEbApp01", displayName "OpenID Connect
+// Client", where the Apps API says name "oidc_client", label
+// "TestWEbApp01"; the Admin Console: alternateId "Okta Admin Console",
+// API name "saasure"). So an event gives the label only; the API name
+// comes from the sync, and an event never writes it. displayName names
+// the catalog app, not the instance, and is not kept.
 func appFacts(t *Target) store.AppFacts {
-	return store.AppFacts{ID: t.ID, Name: knownAltID(t.AlternateID), Label: t.DisplayName}
+	return store.AppFacts{ID: t.ID, Label: knownAltID(t.AlternateID)}
 }
 
 func knownAltID(s string) string {

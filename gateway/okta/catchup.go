@@ -15,16 +15,22 @@ import (
 )
 
 // CatchUpEventTypes are the event types System Log catch-up reads by
-// default: the state-changing types of DESIGN.md that Apply models.
+// default: the state-changing types Apply models (DESIGN.md's and issue
+// 16's).
 var CatchUpEventTypes = []string{
 	"group.lifecycle.create", "group.lifecycle.delete", "group.profile.update",
 	"group.user_membership.add", "group.user_membership.remove",
 	"group.application_assignment.add", "group.application_assignment.remove",
 	"group.application_assignment.update",
-	"user.lifecycle.create", "user.lifecycle.activate", "user.lifecycle.deactivate",
-	"user.lifecycle.suspend", "user.lifecycle.unsuspend", "user.lifecycle.delete.initiated",
+	"user.lifecycle.create", "user.lifecycle.activate", "user.lifecycle.reactivate",
+	"user.lifecycle.deactivate", "user.lifecycle.suspend", "user.lifecycle.unsuspend",
+	"user.lifecycle.delete.initiated", "user.lifecycle.delete.completed",
+	"user.lifecycle.password_mass_expiry",
+	"user.account.lock", "user.account.unlock", "user.account.unlock_by_admin",
+	"user.account.expire_password", "user.account.reset_password",
 	"user.account.update_profile",
 	"application.user_membership.add", "application.user_membership.remove",
+	"application.user_membership.update", "application.user_membership.change_username",
 }
 
 // LogQuery selects System Log events (GET /api/v1/logs).

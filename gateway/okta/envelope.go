@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,16 @@ type LogEvent struct {
 	Version        string    `json:"version"`
 	DisplayMessage string    `json:"displayMessage"`
 	Outcome        Outcome   `json:"outcome"`
-	Target         []Target  `json:"target"`
+	// Actor is who performed the action (an admin, the user themself, or
+	// Okta's SystemPrincipal). Only user.account.lock reads it: a lockout
+	// by failed sign-ins names the locked user as the actor and has no
+	// target. A malformed actor reads as empty.
+	Actor  Target   `json:"actor"`
+	Target []Target `json:"target"`
+	// PublishedText is published exactly as Okta sent it (Okta writes
+	// milliseconds; re-encoding the parsed time would drop trailing zeros),
+	// for the event log.
+	PublishedText string `json:"-"`
 	// Raw is the event exactly as received (not re-encoded): the actor,
 	// debugContext and every other field hookgate does not read are only
 	// here, for the event log and plugins.
@@ -216,6 +226,7 @@ type wireEvent struct {
 	Version        json.RawMessage `json:"version"`
 	DisplayMessage json.RawMessage `json:"displayMessage"`
 	Outcome        json.RawMessage `json:"outcome"`
+	Actor          json.RawMessage `json:"actor"`
 	Target         json.RawMessage `json:"target"`
 }
 
@@ -287,6 +298,7 @@ func parseEvent(raw json.RawMessage) (*LogEvent, error) {
 		return nil, fmt.Errorf("published %q: not an RFC 3339 time", pub)
 	}
 	ev.Published = ev.Published.UTC()
+	ev.PublishedText = pub
 	if ev.Published.Before(minPublished) || !ev.Published.Before(maxPublished) {
 		return nil, fmt.Errorf("published %q: out of range", pub)
 	}
@@ -303,6 +315,11 @@ func parseEvent(raw json.RawMessage) (*LogEvent, error) {
 			}
 		}
 		ev.Outcome.Reason = looseString(o.Reason)
+	}
+	if !isNull(w.Actor) {
+		if err := json.Unmarshal(w.Actor, &ev.Actor); err != nil {
+			ev.Actor = Target{} // an odd actor must not lose the event
+		}
 	}
 	if !isNull(w.Target) {
 		if t := bytes.TrimLeft(w.Target, " \t\r\n"); t[0] != '[' {
@@ -324,25 +341,38 @@ func parseEvent(raw json.RawMessage) (*LogEvent, error) {
 
 // requiredTargets lists, per state-changing event type, the target types it
 // cannot be applied without. application.user_membership.* also needs a
-// User or, failing that, an AppUser target (checked in Validate).
+// User or, failing that, an AppUser target, and user.account.lock a User
+// target or a User actor (both checked in Validate).
+// user.lifecycle.password_mass_expiry needs none: it changes the User
+// targets it has, if any (see apply.go).
 var requiredTargets = map[string][]string{
-	"group.lifecycle.create":              {TargetUserGroup},
-	"group.lifecycle.delete":              {TargetUserGroup},
-	"group.profile.update":                {TargetUserGroup},
-	"group.user_membership.add":           {TargetUser, TargetUserGroup},
-	"group.user_membership.remove":        {TargetUser, TargetUserGroup},
-	"group.application_assignment.add":    {TargetUserGroup, TargetAppInstance},
-	"group.application_assignment.remove": {TargetUserGroup, TargetAppInstance},
-	"group.application_assignment.update": {TargetUserGroup, TargetAppInstance},
-	"user.lifecycle.create":               {TargetUser},
-	"user.lifecycle.activate":             {TargetUser},
-	"user.lifecycle.deactivate":           {TargetUser},
-	"user.lifecycle.suspend":              {TargetUser},
-	"user.lifecycle.unsuspend":            {TargetUser},
-	"user.lifecycle.delete.initiated":     {TargetUser},
-	"user.account.update_profile":         {TargetUser},
-	"application.user_membership.add":     {TargetAppInstance},
-	"application.user_membership.remove":  {TargetAppInstance},
+	"group.lifecycle.create":                      {TargetUserGroup},
+	"group.lifecycle.delete":                      {TargetUserGroup},
+	"group.profile.update":                        {TargetUserGroup},
+	"group.user_membership.add":                   {TargetUser, TargetUserGroup},
+	"group.user_membership.remove":                {TargetUser, TargetUserGroup},
+	"group.application_assignment.add":            {TargetUserGroup, TargetAppInstance},
+	"group.application_assignment.remove":         {TargetUserGroup, TargetAppInstance},
+	"group.application_assignment.update":         {TargetUserGroup, TargetAppInstance},
+	"user.lifecycle.create":                       {TargetUser},
+	"user.lifecycle.activate":                     {TargetUser},
+	"user.lifecycle.reactivate":                   {TargetUser},
+	"user.lifecycle.deactivate":                   {TargetUser},
+	"user.lifecycle.suspend":                      {TargetUser},
+	"user.lifecycle.unsuspend":                    {TargetUser},
+	"user.lifecycle.delete.initiated":             {TargetUser},
+	"user.lifecycle.delete.completed":             {TargetUser},
+	"user.lifecycle.password_mass_expiry":         nil,
+	"user.account.lock":                           nil,
+	"user.account.unlock":                         {TargetUser},
+	"user.account.unlock_by_admin":                {TargetUser},
+	"user.account.expire_password":                {TargetUser},
+	"user.account.reset_password":                 {TargetUser},
+	"user.account.update_profile":                 {TargetUser},
+	"application.user_membership.add":             {TargetAppInstance},
+	"application.user_membership.remove":          {TargetAppInstance},
+	"application.user_membership.update":          {TargetAppInstance},
+	"application.user_membership.change_username": {TargetAppInstance},
 }
 
 // StateChanging reports whether hookgate applies events of this type to
@@ -352,11 +382,29 @@ func StateChanging(eventType string) bool {
 	return ok
 }
 
+// ModelledEventTypes returns the event types Apply models, sorted.
+func ModelledEventTypes() []string {
+	out := make([]string, 0, len(requiredTargets))
+	for t := range requiredTargets {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TookEffect reports whether the event changed something in Okta: it
+// succeeded (see Succeeded), or it is a user.account.lock whose outcome is
+// FAILURE with reason LOCKED_OUT, the way Okta logs a lockout by failed
+// sign-ins (the sign-in failed; the account was locked).
+func (e *LogEvent) TookEffect() bool {
+	return e.Succeeded() || e.EventType == "user.account.lock" && strings.EqualFold(e.Outcome.Reason, "LOCKED_OUT")
+}
+
 // Validate checks that ev can be logged and applied: uuid, eventType and
-// published are set, and a successful state-changing event has each target
-// type its type needs, with an id the store accepts. Events that did not
-// succeed change nothing, so their targets are not checked. Errors wrap
-// ErrInvalidEvent.
+// published are set, and a state-changing event that took effect has each
+// target type its type needs, with an id the store accepts. Events that did
+// not take effect change nothing, so their targets are not checked. Errors
+// wrap ErrInvalidEvent.
 func Validate(ev *LogEvent) error {
 	switch {
 	case ev.UUID == "":
@@ -367,7 +415,7 @@ func Validate(ev *LogEvent) error {
 		return fmt.Errorf("%w: published: missing", ErrInvalidEvent)
 	}
 	need, ok := requiredTargets[ev.EventType]
-	if !ok || !ev.Succeeded() {
+	if !ok || !ev.TookEffect() {
 		return nil
 	}
 	for _, typ := range need {
@@ -375,7 +423,8 @@ func Validate(ev *LogEvent) error {
 			return err
 		}
 	}
-	if strings.HasPrefix(ev.EventType, "application.user_membership.") {
+	switch {
+	case strings.HasPrefix(ev.EventType, "application.user_membership."):
 		if ev.TargetOf(TargetUser) != nil {
 			return checkTarget(ev, TargetUser)
 		}
@@ -383,6 +432,23 @@ func Validate(ev *LogEvent) error {
 		if au == nil || au.AlternateID == "" {
 			return fmt.Errorf("%w: target: no %s target (nor an %s with an alternateId) for %s",
 				ErrInvalidEvent, TargetUser, TargetAppUser, ev.EventType)
+		}
+	case ev.EventType == "user.account.lock":
+		if ev.TargetOf(TargetUser) != nil {
+			return checkTarget(ev, TargetUser)
+		}
+		if !strings.EqualFold(ev.Actor.Type, TargetUser) {
+			return fmt.Errorf("%w: target: no %s target (nor a %s actor) for %s",
+				ErrInvalidEvent, TargetUser, TargetUser, ev.EventType)
+		}
+		if !store.ValidID(ev.Actor.ID) {
+			return fmt.Errorf("%w: actor: invalid id %q", ErrInvalidEvent, ev.Actor.ID)
+		}
+	case ev.EventType == "user.lifecycle.password_mass_expiry":
+		for i := range ev.Target {
+			if t := &ev.Target[i]; strings.EqualFold(t.Type, TargetUser) && !store.ValidID(t.ID) {
+				return fmt.Errorf("%w: target %s: invalid id %q", ErrInvalidEvent, TargetUser, t.ID)
+			}
 		}
 	}
 	return nil

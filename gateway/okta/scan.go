@@ -406,6 +406,8 @@ func parseEventFast(raw []byte, ev *LogEvent, tgts []Target) ([]Target, error) {
 		seen                            uint16
 		tbuf                            [4][4][]byte
 		tspans                          = tbuf[:0] // id, type, alternateId, displayName
+		actor                           [4][]byte
+		seenA                           uint8
 	)
 	once := func(bit uint16) error {
 		if seen&bit != 0 {
@@ -475,6 +477,14 @@ func parseEventFast(raw []byte, ev *LogEvent, tgts []Target) ([]Target, error) {
 				}
 				return s.skip(3)
 			})
+		case keyIs(k, "actor"):
+			if err := once(1 << 7); err != nil {
+				return err
+			}
+			if s.peek() == 'n' {
+				return s.lit("null")
+			}
+			return s.object(func(k []byte) error { return targetField(&s, k, &actor, &seenA) })
 		case keyIs(k, "target"):
 			if err := once(1 << 6); err != nil {
 				return err
@@ -493,28 +503,7 @@ func parseEventFast(raw []byte, ev *LogEvent, tgts []Target) ([]Target, error) {
 			for {
 				var t [4][]byte
 				var seenT uint8
-				err := s.object(func(k []byte) error {
-					j := -1
-					switch {
-					case keyIs(k, "id"):
-						j = 0
-					case keyIs(k, "type"):
-						j = 1
-					case keyIs(k, "alternateId"):
-						j = 2
-					case keyIs(k, "displayName"):
-						j = 3
-					default:
-						return s.skip(4)
-					}
-					if seenT&(1<<j) != 0 {
-						return errSlow
-					}
-					seenT |= 1 << j
-					var err error
-					t[j], err = s.strOrNull()
-					return err
-				})
+				err := s.object(func(k []byte) error { return targetField(&s, k, &t, &seenT) })
 				if err != nil {
 					return err
 				}
@@ -530,7 +519,7 @@ func parseEventFast(raw []byte, ev *LogEvent, tgts []Target) ([]Target, error) {
 				}
 			}
 		}
-		// actor, debugContext and the rest stay in Raw only.
+		// debugContext and the rest stay in Raw only.
 		return s.skip(2)
 	})
 	if err != nil || !s.end() {
@@ -560,8 +549,10 @@ func parseEventFast(raw []byte, ev *LogEvent, tgts []Target) ([]Target, error) {
 	*ev = LogEvent{
 		UUID: str(uuid), EventType: internType(evType), Published: p,
 		Version: str(version), DisplayMessage: str(msg),
-		Outcome: Outcome{Result: str(result), Reason: str(reason)},
-		Raw:     raw,
+		Outcome:       Outcome{Result: str(result), Reason: str(reason)},
+		Actor:         Target{ID: str(actor[0]), Type: str(actor[1]), AlternateID: str(actor[2]), DisplayName: str(actor[3])},
+		PublishedText: str(pub),
+		Raw:           raw,
 	}
 	first := len(tgts)
 	for _, t := range tspans {
@@ -574,6 +565,32 @@ func parseEventFast(raw []byte, ev *LogEvent, tgts []Target) ([]Target, error) {
 		return tgts[:first], errSlow
 	}
 	return tgts, nil
+}
+
+// targetField reads one key of a target or actor object into t (id, type,
+// alternateId, displayName as plain strings or null; a repeated key is
+// declined) and skips any other key.
+func targetField(s *scanner, k []byte, t *[4][]byte, seen *uint8) error {
+	j := -1
+	switch {
+	case keyIs(k, "id"):
+		j = 0
+	case keyIs(k, "type"):
+		j = 1
+	case keyIs(k, "alternateId"):
+		j = 2
+	case keyIs(k, "displayName"):
+		j = 3
+	default:
+		return s.skip(4)
+	}
+	if *seen&(1<<j) != 0 {
+		return errSlow
+	}
+	*seen |= 1 << j
+	var err error
+	t[j], err = s.strOrNull()
+	return err
 }
 
 // internType returns the canonical string of a known event type (no
