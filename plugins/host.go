@@ -24,6 +24,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/plugins/modlimits"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -195,4 +196,5 @@ func applyDefaults(c *config.Plugin) {
 	if c.MaxOutputBytes <= 0 {
 		c.MaxOutputBytes = 1 << 20
 	}
+	c.Limits = c.Limits.Or(modlimits.Default())
 }

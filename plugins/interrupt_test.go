@@ -85,7 +85,7 @@ func TestSleepingGuestTimesOut(t *testing.T) {
 // TestFallbackWhenNotInstrumented: a module the instrumenter refuses runs
 // under wazero's close-on-context-done, which stops it as well.
 func TestFallbackWhenNotInstrumented(t *testing.T) {
-	instrument = func([]byte) ([]byte, interrupt.Stats, error) {
+	instrument = func([]byte, interrupt.Options) ([]byte, interrupt.Stats, error) {
 		return nil, interrupt.Stats{}, interrupt.ErrUnsupported
 	}
 	t.Cleanup(func() { instrument = interrupt.Instrument })

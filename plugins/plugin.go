@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/plugins/internal/interrupt"
+	"github.com/hookgate/hookgate/plugins/modlimits"
 )
 
 // Plugin is one loaded [[plugin]]: its compiled module, its runtime (which
@@ -47,6 +49,10 @@ type Plugin struct {
 	// flat is true when the module exports hookgate_call_flat: inline hook
 	// calls with a parsed request then skip the guest's JSON parsing.
 	flat bool
+	// tablePages is the part of memory_limit reserved for the module's
+	// tables (8 bytes per entry they can hold); linear memory gets the
+	// rest.
+	tablePages uint32
 
 	idle chan *instance // ready instances; capacity PoolSize
 	done chan struct{}  // closed by Close
@@ -119,9 +125,13 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	wasm, err := os.ReadFile(cfg.Path)
+	wasm, err := readModule(cfg.Path, cfg.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	sum, err := modlimits.Check(wasm, cfg.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w%s", where, ErrBadModule, err, notWasmHint(wasm))
 	}
 	p := &Plugin{
 		host: h,
@@ -134,19 +144,37 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 	p.http = newHTTPClient(&p.cfg)
 	// Calls must stop at their deadline. The instrumented module yields to
 	// the host every interrupt.Allowance function entries and loop
-	// headers, which costs far less than wazero's close-on-context-done
-	// (an exit to Go at every loop header); a module the instrumenter
-	// cannot rewrite falls back to the latter.
+	// headers (and bulk instructions by their length), which costs far
+	// less than wazero's close-on-context-done (an exit to Go at every
+	// loop header); a module the instrumenter cannot rewrite falls back to
+	// the latter. The instrumenter also caps the tables' maxima at
+	// max_table_entries.
 	code := wasm
-	if out, st, err := instrument(wasm); err == nil {
-		code, p.fuel = out, true
-		p.log.Debug("plugin instrumented for interruption", "functions", st.Functions, "loops", st.Loops)
-	} else if bytes.HasPrefix(wasm, []byte("\x00asm")) {
-		p.log.Warn("plugin could not be instrumented; calls are stopped by wazero's slower context check instead", "err", err)
+	tableEntries := uint64(sum.TableEntries)
+	out, st, err := instrument(wasm, interrupt.Options{MaxTableEntries: uint32(cfg.Limits.MaxTableEntries)})
+	switch {
+	case err == nil:
+		code, p.fuel, tableEntries = out, true, st.TableEntries
+		p.log.Debug("plugin instrumented for interruption", "functions", st.Functions, "loops", st.Loops, "bulk", st.Bulk, "table_entries", st.TableEntries)
+	case errors.Is(err, interrupt.ErrTableLimit):
+		return nil, fmt.Errorf("%s: %w: %v (max_table_entries is %d)", where, ErrBadModule, err, cfg.Limits.MaxTableEntries)
+	default:
+		p.log.Warn("plugin could not be instrumented; calls are stopped by wazero's slower context check instead, and bulk memory instructions are not charged", "err", err)
+		capped, cerr := interrupt.CapTables(wasm, interrupt.Options{MaxTableEntries: uint32(cfg.Limits.MaxTableEntries)})
+		if cerr != nil {
+			return nil, fmt.Errorf("%s: %w: tables: %v (max_table_entries is %d)", where, ErrBadModule, cerr, cfg.Limits.MaxTableEntries)
+		}
+		code = capped
+	}
+	// Table entries are host memory (8 bytes each) that wazero's memory
+	// limit does not see: they are reserved out of memory_limit.
+	p.tablePages = uint32((tableEntries*8 + 65535) / 65536)
+	if p.tablePages >= cfg.MemoryLimit {
+		return nil, fmt.Errorf("%s: %w: its tables can hold %d entries (%d pages of 64 KiB), which leaves nothing of memory_limit (%d pages)", where, ErrBadModule, tableEntries, p.tablePages, cfg.MemoryLimit)
 	}
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(cfg.MemoryLimit).
+		WithMemoryLimitPages(cfg.MemoryLimit - p.tablePages).
 		WithCloseOnContextDone(!p.fuel)
 	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	fail := func(err error) (*Plugin, error) {
@@ -219,6 +247,29 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 		return fail(fmt.Errorf("%s: filling the pool of %d: %w", where, cfg.PoolSize, errors.Join(errs...)))
 	}
 	return p, nil
+}
+
+// readModule reads a .wasm file, refusing one over max_module_bytes
+// before reading it.
+func readModule(path string, l modlimits.Limits) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > l.MaxModuleBytes {
+		return nil, fmt.Errorf("%w: %w: the module is %d bytes, max_module_bytes is %d", ErrBadModule, modlimits.ErrLimit, st.Size(), l.MaxModuleBytes)
+	}
+	// Read at most one byte more than the limit, in case the file grew.
+	b, err := io.ReadAll(io.LimitReader(f, l.MaxModuleBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // buildHint is how a Go plugin is built; the load errors below end with it.
@@ -453,8 +504,27 @@ func (p *Plugin) call(ctx context.Context, kind string, input Input, res *Result
 		return nil, ctxErr(ctx, "before the call")
 	}
 	out, err := inst.run(cctx, kind, input)
+	// The context's timer may not have fired yet at its deadline: compare
+	// the clock too.
+	dl, _ := cctx.Deadline()
+	late := cctx.Err() != nil || !time.Now().Before(dl)
 	cancel()
 	res.Logs = inst.takeLogs()
+	if late && (err == nil || inst.reusable) {
+		// The guest returned, but after its deadline (a long host call or
+		// bulk instruction just before returning): whatever it returned is
+		// a timeout, and the instance, which ran past its budget, is not
+		// trusted again.
+		_ = inst.mod.Close(context.Background())
+		p.replace()
+		switch {
+		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("%w: during the call (it returned after being canceled; its result is discarded); instance discarded", ErrCanceled)
+		case ctxDeadlineFirst(ctx, dl):
+			return nil, fmt.Errorf("%w: caller's deadline passed during the call (it returned after the deadline; its result is discarded); instance discarded", ErrTimeout)
+		}
+		return nil, fmt.Errorf("%w: exceeded its %s timeout (it returned after the deadline; its result is discarded); instance discarded", ErrTimeout, p.cfg.Timeout.Duration)
+	}
 	if err == nil || inst.reusable {
 		p.idle <- inst
 		return out, err
@@ -500,6 +570,13 @@ func parseDecisionFast(out []byte) (Decision, bool) {
 	return d, true
 }
 
+// ctxDeadlineFirst reports whether ctx's own deadline is the call's
+// deadline dl (the caller's came before the plugin's timeout).
+func ctxDeadlineFirst(ctx context.Context, dl time.Time) bool {
+	cdl, ok := ctx.Deadline()
+	return ok && !cdl.After(dl)
+}
+
 // ctxErr describes why ctx ended.
 func ctxErr(ctx context.Context, doing string) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -526,7 +603,7 @@ func (p *Plugin) classify(ctx, cctx context.Context, inst *instance, err error) 
 		return fmt.Errorf("%w: exceeded its %s timeout; instance discarded (%v)", ErrTimeout, p.cfg.Timeout.Duration, err)
 	}
 	if inst.outOfMemory() {
-		return fmt.Errorf("%w (%d pages of 64 KiB); instance discarded: %v", ErrMemory, p.cfg.MemoryLimit, err)
+		return fmt.Errorf("%w (%d pages of 64 KiB, %d of them reserved for tables); instance discarded: %v", ErrMemory, p.cfg.MemoryLimit, p.tablePages, err)
 	}
 	if exit != nil {
 		return fmt.Errorf("%w: exited with code %d (see its stderr in the logs); instance discarded", ErrTrap, exit.ExitCode())
@@ -761,7 +838,7 @@ func (in *instance) outOfMemory() bool {
 	if in.oom {
 		return true
 	}
-	limit := uint64(in.p.cfg.MemoryLimit) * 65536
+	limit := uint64(in.p.cfg.MemoryLimit-in.p.tablePages) * 65536
 	return uint64(in.mem.Size())+4<<20 >= limit
 }
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/hookgate/hookgate/plugins/modlimits"
 )
 
 // Hook kinds the gateway serves under POST /hooks/{kind}.
@@ -240,6 +242,11 @@ type PluginDefaults struct {
 	MaxHTTPResponseBytes int `toml:"max_http_response_bytes"`
 	// MaxOutputBytes caps what a plugin may return from one call. Default 1 MiB.
 	MaxOutputBytes int `toml:"max_output_bytes"`
+	// Limits bound what a module may declare, checked before it is
+	// compiled (max_module_bytes, max_code_bytes, max_functions,
+	// max_locals_per_function, max_locals, max_table_entries); defaults
+	// in modlimits.Default.
+	modlimits.Limits
 }
 
 // Plugin is one [[plugin]] table.
@@ -258,6 +265,8 @@ type Plugin struct {
 	MaxHTTPRequestBytes  int `toml:"max_http_request_bytes"`
 	MaxHTTPResponseBytes int `toml:"max_http_response_bytes"`
 	MaxOutputBytes       int `toml:"max_output_bytes"`
+	// Module limits (see PluginDefaults); zero fields take [plugins]'.
+	modlimits.Limits
 }
 
 // Has reports whether the plugin was granted capability c.
@@ -524,6 +533,7 @@ func (c *Config) defaults(baseDir string) {
 	setInt(&pd.MaxHTTPRequestBytes, 1<<20)
 	setInt(&pd.MaxHTTPResponseBytes, 4<<20)
 	setInt(&pd.MaxOutputBytes, 1<<20)
+	pd.Limits = pd.Limits.Or(modlimits.Default())
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
@@ -538,6 +548,7 @@ func (c *Config) defaults(baseDir string) {
 		setInt(&p.MaxHTTPRequestBytes, pd.MaxHTTPRequestBytes)
 		setInt(&p.MaxHTTPResponseBytes, pd.MaxHTTPResponseBytes)
 		setInt(&p.MaxOutputBytes, pd.MaxOutputBytes)
+		p.Limits = p.Limits.Or(pd.Limits)
 		if p.Config == nil {
 			p.Config = map[string]string{}
 		}
@@ -637,6 +648,9 @@ func (c *Config) validate(offline bool) error {
 		}
 	}
 
+	if err := c.Plugins.Limits.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("plugins.%v", err))
+	}
 	plugins := map[string]*Plugin{}
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
@@ -668,6 +682,9 @@ func (c *Config) validate(offline bool) error {
 		}
 		if p.Timeout.Duration <= 0 {
 			bad(key+".timeout", "must be positive")
+		}
+		if err := p.Limits.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%v", key, err))
 		}
 		for _, cp := range p.Capabilities {
 			if !contains(AllCapabilities, cp) {

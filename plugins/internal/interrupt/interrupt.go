@@ -28,6 +28,43 @@
 // reaches yield at least once per allowance. This is the scheme of
 // wasmtime's fuel and epoch interruption.
 //
+// # Fuel by work
+//
+// A check costs one unit whatever the loop body does, and one bulk
+// instruction can do megabytes of work: a loop whose body is one 32 MiB
+// memory.fill ran 16k fills, many seconds, between two yields, and the
+// garbage collector's stop-the-world waited for it. So each bulk
+// instruction (memory.fill, memory.copy, memory.init, table.fill,
+// table.copy, table.init, table.grow) is charged by its length, the i32 on
+// top of the stack, before it runs:
+//
+//	local.tee $len       ;; a scratch i32 local added to the function
+//	global.get $fuel; local.get $len; i32.const k; i32.shr_u; i32.sub
+//	global.set $fuel
+//	global.get $fuel; i32.const 0; i32.le_s
+//	if call $yield; global.set $fuel end
+//
+// with k = ByteShift (one unit per 256 bytes) for memory and EntryShift
+// (per 32 entries, 8 bytes of host memory each) for tables. An allowance
+// is then at most Allowance checks plus Allowance<<ByteShift = 4 MiB of
+// bulk memory work (or 512 Ki table entries), and the instruction that
+// exhausts it is preceded by a yield, which can end the call before it
+// runs.
+//
+// The bound, measured (TestYieldGapBounded and BenchmarkYieldGap in
+// bound_test.go: endless loops of each kind, the host's yield recording
+// the wall time between two of its calls; wazero v1.12 compiler, 2-core
+// shared VM, Go 1.26): a plain loop 38 µs between yields on average;
+// 64 KiB memory.fill 650 µs (wazero fills at about 6 GB/s); 64 KiB
+// memory.copy 130 µs; table.fill and table.copy of 64 Ki entries 185 µs.
+// So an allowance is at most about 0.7 ms of guest CPU. One instruction
+// is not split: a single memory.fill or memory.copy runs whole after its
+// yield, and is bounded by the instance's memory (memory_limit: a 16 MiB
+// fill takes about 4 ms, a 32 MiB one at the default limit 8 ms); a
+// single table instruction is bounded by the table limit (Options).
+// Worst gaps in those runs were a few times the mean on a loaded machine
+// (scheduling, page faults on first touch).
+//
 // The new import takes function index ImportedFuncs (after the existing
 // imports), so every reference to a defined function is renumbered: calls,
 // ref.func, exports, the start function, element segments and the "name"
@@ -110,14 +147,45 @@ type Stats struct {
 	ImportedFuncs uint32
 	// FuelIndex is the global index of the fuel counter.
 	FuelIndex uint32
+	// Bulk is the number of bulk memory and table instructions charged by
+	// their length.
+	Bulk int
+	// TablesCapped is the number of tables given Options.MaxTableEntries
+	// as their maximum.
+	TablesCapped int
+	// TableEntries is how many entries the module's own tables can hold
+	// together: their maxima if the module has a table.grow, else their
+	// initial sizes (nothing else grows a table the module defines).
+	TableEntries uint64
 }
+
+// Options adjusts Instrument. The zero value adds fuel checks only.
+type Options struct {
+	// MaxTableEntries, when not zero, caps every table the module defines:
+	// a table whose declared maximum is absent or larger gets this
+	// maximum, so table.grow past it fails (returns -1, as the spec allows
+	// any grow to) without allocating. A table whose minimum is larger is
+	// refused with ErrTableLimit.
+	MaxTableEntries uint32
+}
+
+// ErrTableLimit is returned (wrapped) when a table's initial size is over
+// Options.MaxTableEntries.
+var ErrTableLimit = errors.New("table over the limit")
 
 // rewriter carries the indices the rewrite needs.
 type rewriter struct {
-	types      uint32 // type count before; the yield type is index types
-	funcImport uint32 // function imports before; yield is index funcImport
-	fuel       uint32 // fuel global index (= global count before)
-	check      []byte // the instruction sequence inserted at each check
+	opts       Options
+	types      uint32   // type count before; the yield type is index types
+	params     []uint32 // parameter count of each type
+	funcs      []uint32 // type index of each defined function
+	funcImport uint32   // function imports before; yield is index funcImport
+	fuel       uint32   // fuel global index (= global count before)
+	check      []byte   // the instruction sequence inserted at each check
+	ins        []byte   // scratch: one body's rewritten instructions
+	tableMin   uint64   // sum of the defined tables' initial sizes
+	tableMax   uint64   // and of their maxima (1<<32-1 if absent)
+	grows      bool     // the code has a table.grow
 	st         Stats
 }
 
@@ -130,20 +198,23 @@ func (w *rewriter) shift(idx uint32) uint32 {
 }
 
 // Instrument returns a copy of wasm with fuel checks added (see the
-// package comment). wasm itself is not modified. Errors wrap ErrMalformed
-// or ErrUnsupported.
-func Instrument(wasm []byte) ([]byte, Stats, error) {
+// package comment). wasm itself is not modified. Errors wrap ErrMalformed,
+// ErrUnsupported or ErrTableLimit.
+func Instrument(wasm []byte, opts Options) ([]byte, Stats, error) {
 	secs, err := splitSections(wasm)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	w := &rewriter{}
+	w := &rewriter{opts: opts}
 	var globals uint32
 	for _, s := range secs {
 		var err error
 		switch s.id {
 		case secType:
-			w.types, err = countTypes(s.body)
+			w.params, err = countTypes(s.body)
+			w.types = uint32(len(w.params))
+		case secFunction:
+			w.funcs, err = funcTypes(s.body)
 		case secImport:
 			var g uint32
 			w.funcImport, g, err = countImports(s.body)
@@ -200,6 +271,10 @@ func Instrument(wasm []byte) ([]byte, Stats, error) {
 		emit(s.id, body)
 	}
 	ensure(section{id: 0xFF})
+	w.st.TableEntries = w.tableMin
+	if w.grows {
+		w.st.TableEntries = w.tableMax
+	}
 	return out, w.st, nil
 }
 
@@ -245,6 +320,8 @@ func (w *rewriter) rewrite(s section) ([]byte, error) {
 		b = binary.AppendUvarint(nil, uint64(w.shift(idx)))
 	case secElement:
 		b, err = w.elements(s.body)
+	case secTable:
+		b, err = w.tables(s.body)
 	case secCode:
 		b, err = w.code(s.body)
 	case secCustom:
@@ -322,34 +399,65 @@ func appendName(dst []byte, s string) []byte {
 }
 
 // countTypes counts the type section's entries, which must all be plain
-// function types (no GC-proposal recursion groups).
-func countTypes(body []byte) (uint32, error) {
+// function types (no GC-proposal recursion groups), and returns each
+// one's parameter count.
+func countTypes(body []byte) (params []uint32, err error) {
 	r := reader{b: body}
 	n, err := r.u32()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	if int(n) > len(body) { // every entry takes at least one byte
+		return nil, fmt.Errorf("%w: %d types in %d bytes", ErrMalformed, n, len(body))
+	}
+	params = make([]uint32, 0, n)
 	for i := uint32(0); i < n; i++ {
 		form, err := r.byte()
 		if err != nil {
-			return 0, fmt.Errorf("%w: type %d: %v", ErrMalformed, i, err)
+			return nil, fmt.Errorf("%w: type %d: %v", ErrMalformed, i, err)
 		}
 		if form != 0x60 {
-			return 0, fmt.Errorf("%w: type %d has form 0x%02x, not a function type", ErrUnsupported, i, form)
+			return nil, fmt.Errorf("%w: type %d has form 0x%02x, not a function type", ErrUnsupported, i, form)
 		}
-		for range 2 { // params, results
+		for k := range 2 { // params, results
 			m, err := r.u32()
 			if err != nil {
-				return 0, fmt.Errorf("%w: type %d: %v", ErrMalformed, i, err)
+				return nil, fmt.Errorf("%w: type %d: %v", ErrMalformed, i, err)
+			}
+			if k == 0 {
+				params = append(params, m)
 			}
 			for j := uint32(0); j < m; j++ {
 				if err := r.valType(); err != nil {
-					return 0, fmt.Errorf("type %d: %w", i, err)
+					return nil, fmt.Errorf("type %d: %w", i, err)
 				}
 			}
 		}
 	}
-	return n, nil
+	return params, nil
+}
+
+// funcTypes reads the function section: each defined function's type
+// index.
+func funcTypes(body []byte) ([]uint32, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if int(n) > len(body) {
+		return nil, fmt.Errorf("%w: %d functions in %d bytes", ErrMalformed, n, len(body))
+	}
+	idx := make([]uint32, n)
+	for i := range idx {
+		if idx[i], err = r.u32(); err != nil {
+			return nil, fmt.Errorf("%w: function %d: %v", ErrMalformed, i, err)
+		}
+	}
+	if r.off != len(r.b) {
+		return nil, fmt.Errorf("%w: trailing bytes after the functions", ErrMalformed)
+	}
+	return idx, nil
 }
 
 // countImports counts function and global imports, which come first in
@@ -661,6 +769,83 @@ func (w *rewriter) functionNames(sub []byte) ([]byte, error) {
 	return out, nil
 }
 
+// tables caps the tables' maxima at Options.MaxTableEntries and renumbers
+// ref.func in table initializers.
+func (w *rewriter) tables(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+8), uint64(n))
+	for i := uint32(0); i < n; i++ {
+		if out, err = w.table(out, &r); err != nil {
+			return nil, fmt.Errorf("table %d: %w", i, err)
+		}
+	}
+	if r.off != len(r.b) {
+		return nil, fmt.Errorf("%w: trailing bytes after the tables", ErrMalformed)
+	}
+	return out, nil
+}
+
+func (w *rewriter) table(out []byte, r *reader) ([]byte, error) {
+	init := r.off < len(r.b) && r.b[r.off] == 0x40 // 0x40 0x00 tabletype expr
+	if init {
+		if _, err := r.bytes(2); err != nil {
+			return nil, wrapMalformed(err)
+		}
+		out = append(out, 0x40, 0x00)
+	}
+	at := r.off
+	if err := r.valType(); err != nil {
+		return nil, wrapMalformed(err)
+	}
+	out = append(out, r.b[at:r.off]...)
+	flags, err := r.byte()
+	if err != nil {
+		return nil, wrapMalformed(err)
+	}
+	if flags > 0x01 {
+		return nil, fmt.Errorf("%w: table limits flags 0x%02x", ErrUnsupported, flags)
+	}
+	min, err := r.u32()
+	if err != nil {
+		return nil, wrapMalformed(err)
+	}
+	max, hasMax := uint32(0), flags == 0x01
+	if hasMax {
+		if max, err = r.u32(); err != nil {
+			return nil, wrapMalformed(err)
+		}
+	}
+	if limit := w.opts.MaxTableEntries; limit > 0 {
+		if min > limit {
+			return nil, fmt.Errorf("%w: initial size %d entries, the limit is %d", ErrTableLimit, min, limit)
+		}
+		if !hasMax || max > limit {
+			max, hasMax = limit, true
+			w.st.TablesCapped++
+		}
+	}
+	w.tableMin += uint64(min)
+	if hasMax {
+		w.tableMax += uint64(max)
+	} else {
+		w.tableMax += 1<<32 - 1
+	}
+	if hasMax {
+		out = binary.AppendUvarint(append(out, 0x01), uint64(min))
+		out = binary.AppendUvarint(out, uint64(max))
+	} else {
+		out = binary.AppendUvarint(append(out, 0x00), uint64(min))
+	}
+	if init {
+		return w.constExpr(out, r)
+	}
+	return out, nil
+}
+
 // code rewrites every function body.
 func (w *rewriter) code(body []byte) ([]byte, error) {
 	r := reader{b: body}
@@ -679,7 +864,7 @@ func (w *rewriter) code(body []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: function body %d: %v", ErrMalformed, i, err)
 		}
-		if fn, err = w.body(fn[:0], code); err != nil {
+		if fn, err = w.body(fn[:0], code, w.paramsOf(i)); err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
 		out = binary.AppendUvarint(out, uint64(len(fn)))
@@ -692,27 +877,84 @@ func (w *rewriter) code(body []byte) ([]byte, error) {
 	return out, nil
 }
 
+// paramsOf is the parameter count of defined function i (0 when the
+// module is inconsistent; the engine's validator then refuses it).
+func (w *rewriter) paramsOf(i uint32) uint32 {
+	if int(i) < len(w.funcs) && int(w.funcs[i]) < len(w.params) {
+		return w.params[w.funcs[i]]
+	}
+	return 0
+}
+
+// Charges for bulk instructions: one unit of fuel per 1<<ByteShift bytes
+// (memory.fill, memory.copy, memory.init) or per 1<<EntryShift table
+// entries (table.fill, table.copy, table.init, table.grow; an entry is 8
+// bytes of host memory). See the package comment for how they were chosen.
+const (
+	ByteShift  = 8
+	EntryShift = ByteShift - 3
+)
+
+// bulkShift reports whether 0xFC sub-opcode sub is a bulk instruction
+// whose length (the i32 on top of the stack) is charged, and its shift.
+func bulkShift(sub uint32) (uint32, bool) {
+	switch sub {
+	case 8, 10, 11: // memory.init memory.copy memory.fill
+		return ByteShift, true
+	case 12, 14, 15, 17: // table.init table.copy table.grow table.fill
+		return EntryShift, true
+	}
+	return 0, false
+}
+
+// appendCharge appends the charge for a bulk instruction whose length is
+// on top of the stack (and stays there), using scratch local t:
+//
+//	local.tee $t
+//	global.get $fuel; local.get $t; i32.const shift; i32.shr_u; i32.sub
+//	global.set $fuel
+//	global.get $fuel; i32.const 0; i32.le_s
+//	if call $yield; global.set $fuel end
+func (w *rewriter) appendCharge(b []byte, t, shift uint32) []byte {
+	b = binary.AppendUvarint(append(b, 0x22), uint64(t))
+	b = binary.AppendUvarint(append(b, 0x23), uint64(w.fuel))
+	b = binary.AppendUvarint(append(b, 0x20), uint64(t))
+	b = append(b, 0x41, byte(shift), 0x76, 0x6B)
+	b = binary.AppendUvarint(append(b, 0x24), uint64(w.fuel))
+	b = binary.AppendUvarint(append(b, 0x23), uint64(w.fuel))
+	b = append(b, 0x41, 0x00, 0x4C, 0x04, 0x40, 0x10)
+	b = binary.AppendUvarint(b, uint64(w.funcImport))
+	b = binary.AppendUvarint(append(b, 0x24), uint64(w.fuel))
+	return append(b, 0x0B)
+}
+
 // body appends to dst the function body code with a check after its
-// locals and after every loop's block type, and with function indices
-// renumbered. It decodes every instruction, to find opcode boundaries, and
-// refuses guest references to the fuel global.
-func (w *rewriter) body(dst, code []byte) ([]byte, error) {
+// locals and after every loop's block type, a charge before every bulk
+// instruction, and with function indices renumbered. It decodes every
+// instruction, to find opcode boundaries, and refuses guest references to
+// the fuel global. params is the function's parameter count: a body with
+// bulk instructions gets one more i32 local, index params + its locals.
+func (w *rewriter) body(dst, code []byte, params uint32) ([]byte, error) {
 	r := reader{b: code}
 	groups, err := r.u32()
 	if err != nil {
 		return nil, fmt.Errorf("%w: locals: %v", ErrMalformed, err)
 	}
+	groupsEnd := r.off
+	locals := uint64(params)
 	for g := uint32(0); g < groups; g++ {
-		if _, err := r.u32(); err != nil {
+		n, err := r.u32()
+		if err != nil {
 			return nil, fmt.Errorf("%w: locals: %v", ErrMalformed, err)
 		}
+		locals += uint64(n)
 		if err := r.valType(); err != nil {
 			return nil, fmt.Errorf("locals: %w", wrapMalformed(err))
 		}
 	}
-	dst = append(dst, code[:r.off]...)
-	dst = append(dst, w.check...)
-	copied := r.off
+	localsEnd := r.off
+	ins := append(w.ins[:0], w.check...)
+	copied, bulk := r.off, false
 	for r.off < len(r.b) {
 		at := r.off
 		op, err := r.byte()
@@ -724,8 +966,8 @@ func (w *rewriter) body(dst, code []byte) ([]byte, error) {
 			if err := r.blockType(); err != nil {
 				return nil, fmt.Errorf("at offset %d: %w", at, wrapMalformed(err))
 			}
-			dst = append(dst, code[copied:r.off]...)
-			dst = append(dst, w.check...)
+			ins = append(ins, code[copied:r.off]...)
+			ins = append(ins, w.check...)
 			copied = r.off
 			w.st.Loops++
 		case 0x10, 0x12, 0xD2: // call, return_call, ref.func
@@ -733,8 +975,8 @@ func (w *rewriter) body(dst, code []byte) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: at offset %d: %v", ErrMalformed, at, err)
 			}
-			dst = append(dst, code[copied:at+1]...)
-			dst = binary.AppendUvarint(dst, uint64(w.shift(idx)))
+			ins = append(ins, code[copied:at+1]...)
+			ins = binary.AppendUvarint(ins, uint64(w.shift(idx)))
 			copied = r.off
 		case 0x23, 0x24: // global.get, global.set
 			idx, err := r.u32()
@@ -744,6 +986,28 @@ func (w *rewriter) body(dst, code []byte) ([]byte, error) {
 			if idx >= w.fuel {
 				return nil, fmt.Errorf("%w: at offset %d: global index %d does not exist", ErrMalformed, at, idx)
 			}
+		case 0xFC:
+			sub, err := r.u32()
+			if err != nil {
+				return nil, fmt.Errorf("%w: at offset %d: %v", ErrMalformed, at, err)
+			}
+			r.off = at + 1
+			if err := r.skipImmediates(op); err != nil {
+				return nil, fmt.Errorf("at offset %d (opcode 0xFC %d): %w", at, sub, err)
+			}
+			shift, ok := bulkShift(sub)
+			if !ok {
+				break
+			}
+			if locals >= 1<<32-1 {
+				return nil, fmt.Errorf("%w: %d locals leave no index for the bulk charge's scratch local", ErrUnsupported, locals)
+			}
+			w.grows = w.grows || sub == 15
+			ins = append(ins, code[copied:at]...)
+			ins = w.appendCharge(ins, uint32(locals), shift)
+			copied = at
+			bulk = true
+			w.st.Bulk++
 		default:
 			if err := r.skipImmediates(op); err != nil {
 				return nil, fmt.Errorf("at offset %d (opcode 0x%02x): %w", at, op, err)
@@ -753,5 +1017,40 @@ func (w *rewriter) body(dst, code []byte) ([]byte, error) {
 	if len(code) == 0 || code[len(code)-1] != 0x0B {
 		return nil, fmt.Errorf("%w: body does not end with end", ErrMalformed)
 	}
-	return append(dst, code[copied:]...), nil
+	ins = append(ins, code[copied:]...)
+	w.ins = ins
+	if bulk {
+		dst = binary.AppendUvarint(dst, uint64(groups)+1)
+		dst = append(dst, code[groupsEnd:localsEnd]...)
+		dst = append(dst, 0x01, 0x7F) // one i32: the scratch local
+	} else {
+		dst = append(dst, code[:localsEnd]...)
+	}
+	return append(dst, ins...), nil
+}
+
+// CapTables returns a copy of wasm with only its table section rewritten
+// as Instrument does under opts (maxima capped at opts.MaxTableEntries),
+// for a module Instrument cannot rewrite. Errors wrap ErrMalformed,
+// ErrUnsupported or ErrTableLimit.
+func CapTables(wasm []byte, opts Options) ([]byte, error) {
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return nil, err
+	}
+	w := &rewriter{opts: opts}
+	out := make([]byte, 0, len(wasm)+16)
+	out = append(out, wasm[:8]...)
+	for _, s := range secs {
+		body := s.body
+		if s.id == secTable {
+			if body, err = w.tables(body); err != nil {
+				return nil, fmt.Errorf("section %d: %w", s.id, err)
+			}
+		}
+		out = append(out, s.id)
+		out = binary.AppendUvarint(out, uint64(len(body)))
+		out = append(out, body...)
+	}
+	return out, nil
 }

@@ -102,7 +102,7 @@ func (y *yielder) runtime(t *testing.T) wazero.Runtime {
 
 func instrument(t *testing.T, wasm []byte) ([]byte, Stats) {
 	t.Helper()
-	out, st, err := Instrument(wasm)
+	out, st, err := Instrument(wasm, Options{})
 	if err != nil {
 		t.Fatalf("Instrument: %v", err)
 	}
@@ -262,7 +262,7 @@ func TestIndicesPreserved(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	bad := func(name string, wasm []byte, want error, contains string) {
 		t.Helper()
-		_, _, err := Instrument(wasm)
+		_, _, err := Instrument(wasm, Options{})
 		if !errors.Is(err, want) || !strings.Contains(err.Error(), contains) {
 			t.Errorf("%s: err = %v, want %v containing %q", name, err, want, contains)
 		}
@@ -279,7 +279,7 @@ func TestRefusals(t *testing.T) {
 		secFunction, vec([]byte{0}),
 		secCode, vec(body(0xFB, 0x00, 0x0B)), // GC prefix
 	), ErrUnsupported, "opcode 0xfb")
-	once, _, err := Instrument(spinModule())
+	once, _, err := Instrument(spinModule(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,4 +396,85 @@ func buildGo(t *testing.T, src string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestBulkCharged: a loop of n 64 KiB memory.fills yields once per
+// Allowance<<ByteShift bytes, not once per Allowance iterations, keeps
+// the function's own locals intact, and the bulk charge costs nothing
+// when the length is below 1<<ByteShift.
+func TestBulkCharged(t *testing.T) {
+	// (func (param $n i32) (result i32) (local $i i32)
+	//   loop: memory.fill(0, 7, 65536); i++; br_if i < n; return i)
+	fill := cat([]byte{0x01, 0x01, 0x7F}, []byte{
+		0x03, 0x40,
+		0x41, 0x00, 0x41, 0x07, 0x41, 0x80, 0x80, 0x04, 0xFC, 0x0B, 0x00, // memory.fill(0, 7, 65536)
+		0x20, 0x01, 0x41, 0x01, 0x6A, 0x22, 0x01, // i = i+1, keep it
+		0x20, 0x00, 0x49, 0x0D, 0x00, // br_if i < n
+		0x0B,
+		0x20, 0x01, 0x0B,
+	})
+	fn := cat(binary.AppendUvarint(nil, uint64(len(fill))), fill)
+	wasm := mod(
+		secType, vec(typeLoop),
+		secFunction, vec([]byte{0}),
+		secMemory, vec([]byte{0x00, 0x02}),
+		secExport, vec(export("fill", 0, 0)),
+		secCode, vec(fn),
+	)
+	out, st := instrument(t, wasm)
+	if st.Bulk != 1 {
+		t.Fatalf("stats %+v, want 1 bulk instruction", st)
+	}
+	var y yielder
+	m, err := y.runtime(t).Instantiate(context.Background(), out)
+	if err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	const n = 1024 // 64 MiB: 256 units per fill
+	res, err := m.ExportedFunction("fill").Call(context.Background(), n)
+	if err != nil || res[0] != n {
+		t.Fatalf("fill(%d) = %v, %v", n, res, err)
+	}
+	if want := int64(n * (65536 >> ByteShift) / Allowance); y.calls.Load() != want {
+		t.Fatalf("%d yields for %d fills of 64 KiB, want %d", y.calls.Load(), n, want)
+	}
+}
+
+// TestTablesCapped: a table without a maximum gets MaxTableEntries, so
+// table.grow past it returns -1; one that starts above is refused.
+func TestTablesCapped(t *testing.T) {
+	grow := body(0xD0, 0x70, 0x20, 0x00, 0xFC, 0x0F, 0x00, 0x0B) // table.grow(null, n)
+	// grow takes a param: the body needs the (i32)->i32 type.
+	wasm := mod(
+		secType, vec(typeLoop),
+		secFunction, vec([]byte{0}),
+		secTable, vec([]byte{0x70, 0x00, 0x01}), // min 1, no max
+		secExport, vec(export("grow", 0, 0)),
+		secCode, vec(grow),
+	)
+	out, st, err := Instrument(wasm, Options{MaxTableEntries: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TablesCapped != 1 || st.TableEntries != 100 {
+		t.Fatalf("stats %+v, want 1 table capped at 100 entries", st)
+	}
+	var y yielder
+	m, err := y.runtime(t).Instantiate(context.Background(), out)
+	if err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	for _, c := range []struct{ n, want uint64 }{{99, 1}, {1, 0xFFFFFFFF}, {1 << 30, 0xFFFFFFFF}} {
+		res, err := m.ExportedFunction("grow").Call(context.Background(), c.n)
+		if err != nil || uint32(res[0]) != uint32(c.want) {
+			t.Errorf("grow(%d) = %v, %v; want %d", c.n, res, err, int32(c.want))
+		}
+	}
+	if _, _, err := Instrument(wasm, Options{MaxTableEntries: 0}); err != nil {
+		t.Fatalf("no cap: %v", err)
+	}
+	big := mod(secTable, vec([]byte{0x70, 0x00, 0xE8, 0x07})) // min 1000
+	if _, _, err := Instrument(big, Options{MaxTableEntries: 100}); !errors.Is(err, ErrTableLimit) || !strings.Contains(err.Error(), "1000 entries") {
+		t.Fatalf("err %v, want ErrTableLimit naming 1000 entries", err)
+	}
 }
