@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -224,17 +225,65 @@ func (s *Server) listApps(ctx *fasthttp.RequestCtx, _ []string) {
 	writePage(ctx, items, next, limit, err)
 }
 
-// listEvents serves GET /v1/events?type=&limit=: accepted events, one per
-// uuid, newest first, unknown types included.
+// listEvents serves GET /v1/events: accepted events, one per uuid, newest
+// published first, unknown types included, each with published exactly as
+// Okta sent it. Query: limit (1..1000, default 200), after (the cursor of
+// the Link rel="next" header, which carries the other parameters too),
+// type (exact, or a prefix ending in ".*"), user (an id, login or email,
+// matched against the actor and the targets; a user the store knows also
+// matches by its id, login and email), since and until (RFC 3339, since <=
+// published < until).
 func (s *Server) listEvents(ctx *fasthttp.RequestCtx, _ []string) {
 	limit, ok := pageLimit(ctx)
 	if !ok {
 		return
 	}
-	evs, err := s.st.Events(string(ctx.QueryArgs().Peek("type")), limit)
-	if err != nil {
+	args := ctx.QueryArgs()
+	q := store.EventQuery{
+		After: string(args.Peek("after")),
+		Limit: limit,
+		Type:  string(args.Peek("type")),
+	}
+	for _, tb := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		raw := args.Peek(tb.name)
+		if len(raw) == 0 {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, string(raw))
+		if err != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, tb.name+": want an RFC 3339 time, got "+strconv.Quote(string(raw)))
+			return
+		}
+		*tb.dst = t
+	}
+	if ref := string(args.Peek("user")); ref != "" {
+		q.Refs = []string{ref}
+		if u, err := s.st.LookupUser(ref); err == nil {
+			q.Refs = append(q.Refs, u.ID, u.Login, u.Email)
+		}
+	}
+	evs, next, err := s.st.EventPage(q)
+	switch {
+	case errors.Is(err, store.ErrBadCursor):
+		writeError(ctx, fasthttp.StatusBadRequest, "after: not a cursor this endpoint returned: "+strconv.Quote(q.After))
+		return
+	case err != nil:
 		writeError(ctx, fasthttp.StatusInternalServerError, "list events: "+err.Error())
 		return
+	}
+	if next != "" {
+		v := url.Values{}
+		args.VisitAll(func(k, val []byte) {
+			if key := string(k); key != "after" {
+				v.Add(key, string(val))
+			}
+		})
+		v.Set("limit", strconv.Itoa(limit))
+		v.Set("after", next)
+		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?"+v.Encode()+`>; rel="next"`)
 	}
 	writeJSON(ctx, nonNil(evs))
 }

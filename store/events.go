@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -31,11 +32,45 @@ const DefaultEventLimit = 100
 // API and for plugins: its identity, when Okta published it, when hookgate
 // received it, and the raw System Log event.
 type EventRecord struct {
-	UUID      string          `json:"uuid"`
-	Type      string          `json:"eventType"`
-	Published time.Time       `json:"published"`
-	Received  time.Time       `json:"received"`
-	Raw       json.RawMessage `json:"event"`
+	UUID      string    `json:"uuid"`
+	Type      string    `json:"eventType"`
+	Published time.Time `json:"published"`
+	// PublishedText is published as Okta sent it; the JSON "published" is
+	// this string, byte for byte ("…42.340Z" stays "…42.340Z"), or, when
+	// it is empty (a record written without it), Published in RFC 3339.
+	PublishedText string          `json:"-"`
+	Received      time.Time       `json:"received"`
+	Raw           json.RawMessage `json:"event"`
+}
+
+// MarshalJSON encodes the record with published exactly as received.
+func (e EventRecord) MarshalJSON() ([]byte, error) {
+	pub := e.PublishedText
+	if pub == "" {
+		pub = publishedFromRaw(e.Raw)
+	}
+	if pub == "" && !e.Published.IsZero() {
+		pub = e.Published.Format(time.RFC3339Nano)
+	}
+	return json.Marshal(struct {
+		UUID      string          `json:"uuid"`
+		Type      string          `json:"eventType"`
+		Published string          `json:"published"`
+		Received  time.Time       `json:"received"`
+		Raw       json.RawMessage `json:"event"`
+	}{e.UUID, e.Type, pub, e.Received, e.Raw})
+}
+
+// publishedFromRaw is the raw event's published string ("" if none): the
+// text of records written before the log kept it.
+func publishedFromRaw(raw json.RawMessage) string {
+	var v struct {
+		Published string `json:"published"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return v.Published
 }
 
 // Rejected is a malformed event kept aside with the reason it was refused,
@@ -260,28 +295,180 @@ func (s *Store) LastAppliedPublished() (time.Time, error) {
 
 // Events returns up to limit accepted events, newest published first,
 // only those of eventType unless it is "" (limit <= 0 means
-// DefaultEventLimit). The slice is never nil. Filtering by type scans the
-// log from the newest entry but decodes only each entry's type.
+// DefaultEventLimit). The slice is never nil. It is the first page of
+// EventPage.
 func (s *Store) Events(eventType string, limit int) ([]EventRecord, error) {
-	if limit <= 0 {
-		limit = DefaultEventLimit
+	evs, _, err := s.EventPage(EventQuery{Type: eventType, Limit: limit})
+	return evs, err
+}
+
+// EventQuery selects a page of the event log for EventPage. Zero fields
+// select everything.
+type EventQuery struct {
+	// After is the cursor EventPage returned for the previous page.
+	After string
+	// Limit bounds the page (<= 0: DefaultEventLimit).
+	Limit int
+	// Type is an exact event type, or a prefix ending in ".*" or "*"
+	// ("user.lifecycle.*" matches user.lifecycle.create and
+	// user.lifecycle.delete.initiated, not user.lifecycle).
+	Type string
+	// Since and Until bound published: Since <= published < Until.
+	Since, Until time.Time
+	// Refs, when set, keeps events whose actor or one of whose targets has
+	// one of these as its id or alternateId (case-insensitive): a user's
+	// id, login and email, say.
+	Refs []string
+	// MaxScan bounds the entries one call reads (<= 0: DefaultEventScan),
+	// so a rare filter over a long log answers a short page with a cursor
+	// rather than reading the whole log at once.
+	MaxScan int
+}
+
+// DefaultEventScan is EventQuery.MaxScan's default.
+const DefaultEventScan = 50000
+
+// TypeMatches reports whether eventType matches the pattern (see
+// EventQuery.Type; "" matches everything).
+func TypeMatches(pattern, eventType string) bool {
+	switch {
+	case pattern == "":
+		return true
+	case strings.HasSuffix(pattern, "*"):
+		return strings.HasPrefix(eventType, strings.TrimSuffix(pattern, "*"))
+	}
+	return pattern == eventType
+}
+
+// ErrBadCursor reports an EventQuery.After that EventPage did not make.
+var ErrBadCursor = errors.New("store: bad event cursor")
+
+// validEventCursor: "<16 hex digits>/<uuid>", an event-log key suffix.
+func validEventCursor(c string) bool {
+	if len(c) < 18 || c[16] != '/' {
+		return false
+	}
+	_, err := parseSortableTime(c[:16])
+	return err == nil
+}
+
+// eventNames reports whether the raw event's actor or a target has one of
+// refs as its id or alternateId (case-insensitive).
+func eventNames(raw []byte, refs []string) bool {
+	type party struct {
+		ID          string `json:"id"`
+		AlternateID string `json:"alternateId"`
+	}
+	var ev struct {
+		Actor  party   `json:"actor"`
+		Target []party `json:"target"`
+	}
+	if json.Unmarshal(raw, &ev) != nil {
+		// A part of another shape: read what decodes.
+		var loose struct {
+			Actor  json.RawMessage   `json:"actor"`
+			Target []json.RawMessage `json:"target"`
+		}
+		_ = json.Unmarshal(raw, &loose)
+		_ = json.Unmarshal(loose.Actor, &ev.Actor)
+		for _, t := range loose.Target {
+			var p party
+			_ = json.Unmarshal(t, &p)
+			ev.Target = append(ev.Target, p)
+		}
+	}
+	names := func(p party) bool {
+		for _, r := range refs {
+			if strings.EqualFold(p.ID, r) || strings.EqualFold(p.AlternateID, r) {
+				return true
+			}
+		}
+		return false
+	}
+	if names(ev.Actor) {
+		return true
+	}
+	for _, t := range ev.Target {
+		if names(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// EventPage returns a page of accepted events, newest published first
+// (equal times by uuid, descending), matching q, and the cursor of the next
+// page ("" when the log holds nothing further that could match). Paging
+// with the returned cursors reads every retained event exactly once, even
+// while new events arrive (they are newer than the first page and do not
+// shift later pages). The slice is never nil.
+func (s *Store) EventPage(q EventQuery) ([]EventRecord, string, error) {
+	if q.Limit <= 0 {
+		q.Limit = DefaultEventLimit
+	}
+	if q.MaxScan <= 0 {
+		q.MaxScan = DefaultEventScan
+	}
+	start := []byte(pEventLog + "\xff")
+	if q.After != "" {
+		if !validEventCursor(q.After) {
+			return []EventRecord{}, "", fmt.Errorf("%w %q", ErrBadCursor, q.After)
+		}
+		start = append([]byte(pEventLog), q.After...)
+	}
+	if !q.Until.IsZero() {
+		if u := []byte(pEventLog + sortableTime(q.Until)); string(u) < string(start) {
+			start = u // keys at Until are "el/<t>/<uuid>" > "el/<t>": excluded
+		}
+	}
+	var stop []byte // keys below this are older than Since
+	if !q.Since.IsZero() {
+		stop = []byte(pEventLog + sortableTime(q.Since))
+	}
+	refs := make([]string, 0, len(q.Refs))
+	for _, r := range q.Refs {
+		if r != "" {
+			refs = append(refs, r)
+		}
 	}
 	out := []EventRecord{}
+	var next string
 	err := s.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Reverse = true
 		opts.Prefix = []byte(pEventLog)
-		opts.PrefetchSize = min(limit, 100)
-		if eventType != "" {
+		opts.PrefetchSize = min(q.Limit, 100)
+		if q.Type != "" || len(refs) > 0 || stop != nil {
 			opts.PrefetchValues = false
 		}
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		for it.Seek([]byte(pEventLog + "\xff")); it.ValidForPrefix(opts.Prefix) && len(out) < limit; it.Next() {
-			err := it.Item().Value(func(v []byte) error {
-				if eventType != "" {
-					t, err := decodeEventType(v)
-					if err != nil || t != eventType {
+		scanned := 0
+		var lastOut, lastScanned string // cursors: next pages start after them
+		for it.Seek(start); it.ValidForPrefix(opts.Prefix); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			cursor := string(k[len(pEventLog):])
+			if cursor == q.After {
+				continue // the previous page's last event
+			}
+			if stop != nil && string(k) < string(stop) {
+				return nil
+			}
+			if len(out) == q.Limit {
+				next = lastOut // there is more in range
+				return nil
+			}
+			if scanned == q.MaxScan {
+				next = lastScanned // the next call resumes at this entry
+				return nil
+			}
+			scanned++
+			lastScanned = cursor
+			err := item.Value(func(v []byte) error {
+				if q.Type != "" {
+					h, err := decodeEventHead(v)
+					if err != nil || !TypeMatches(q.Type, h.typ) {
 						return err
 					}
 				}
@@ -289,19 +476,23 @@ func (s *Store) Events(eventType string, limit int) ([]EventRecord, error) {
 				if err != nil {
 					return err
 				}
+				if len(refs) > 0 && !eventNames(ev.Raw, refs) {
+					return nil
+				}
 				out = append(out, ev)
+				lastOut = cursor
 				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("%s: %w", it.Item().Key(), err)
+				return fmt.Errorf("%s: %w", k, err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return []EventRecord{}, fmt.Errorf("store: events %q: %w", eventType, err)
+		return []EventRecord{}, "", fmt.Errorf("store: events %q: %w", q.Type, err)
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // RejectedEvents returns up to limit rejected events, newest first (limit

@@ -30,13 +30,14 @@ package store
 // Badger's per-entry UserMeta byte carries the register value (1 = present,
 // 0 = removed), so a presence check needs no value decoding.
 //
-// Event log entry (el/…), version 1:
+// Event log entry (el/…), version 2 (version 1 lacks the published text):
 //
-//	byte   version (1)
+//	byte   version (2)
 //	string uuid
 //	string eventType
 //	varint published UnixNano
 //	varint received UnixNano
+//	string published exactly as Okta sent it
 //	rest   raw event JSON
 
 import (
@@ -302,36 +303,51 @@ func decodeStamp(b []byte) (Stamp, error) {
 	return s, d.err
 }
 
+// Event log entry versions.
+const (
+	eventCodecV1 = 1
+	eventCodecV2 = 2
+)
+
 // encodeEventRecord encodes an event-log value.
 func encodeEventRecord(ev *EventRecord) []byte {
-	b := make([]byte, 0, 48+len(ev.UUID)+len(ev.Type)+len(ev.Raw))
-	b = append(b, codecVersion)
+	b := make([]byte, 0, 64+len(ev.UUID)+len(ev.Type)+len(ev.PublishedText)+len(ev.Raw))
+	b = append(b, eventCodecV2)
 	b = appendString(b, ev.UUID)
 	b = appendString(b, ev.Type)
 	b = binary.AppendVarint(b, unixNano(ev.Published))
 	b = binary.AppendVarint(b, unixNano(ev.Received))
+	b = appendString(b, ev.PublishedText)
 	return append(b, ev.Raw...)
 }
 
-// decodeEventType returns just the event type of an event-log value, so
-// filtering by type does not copy the raw event.
-func decodeEventType(b []byte) (string, error) {
+// eventHead is what filtering needs from an event-log value, decoded
+// without copying the raw event.
+type eventHead struct {
+	typ       string
+	published time.Time
+}
+
+func decodeEventHead(b []byte) (eventHead, error) {
 	d := decoder{b: b}
-	if d.byte() != codecVersion {
-		return "", errCorrupt
+	if v := d.byte(); v != eventCodecV1 && v != eventCodecV2 {
+		return eventHead{}, errCorrupt
 	}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b)) {
-		return "", errCorrupt
+		return eventHead{}, errCorrupt
 	}
 	d.b = d.b[n:]
-	t := d.string()
-	return t, d.err
+	var h eventHead
+	h.typ = d.string()
+	h.published = fromUnixNano(d.varint())
+	return h, d.err
 }
 
 func decodeEventRecord(b []byte) (EventRecord, error) {
 	d := decoder{b: b}
-	if v := d.byte(); v != codecVersion {
+	v := d.byte()
+	if v != eventCodecV1 && v != eventCodecV2 {
 		return EventRecord{}, fmt.Errorf("%w: event version %d", errCorrupt, v)
 	}
 	var ev EventRecord
@@ -339,6 +355,9 @@ func decodeEventRecord(b []byte) (EventRecord, error) {
 	ev.Type = d.string()
 	ev.Published = fromUnixNano(d.varint())
 	ev.Received = fromUnixNano(d.varint())
+	if v == eventCodecV2 {
+		ev.PublishedText = d.string()
+	}
 	if d.err != nil {
 		return EventRecord{}, d.err
 	}

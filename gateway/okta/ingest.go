@@ -140,7 +140,8 @@ func ingestTx(tx *store.Tx, envID string, units []unit, received time.Time, opt 
 			continue
 		}
 		if err := tx.RecordEvent(store.EventRecord{
-			UUID: ev.UUID, Type: ev.EventType, Published: ev.Published, Received: received, Raw: raw,
+			UUID: ev.UUID, Type: ev.EventType, Published: ev.Published, PublishedText: ev.PublishedText,
+			Received: received, Raw: raw,
 		}, opt.Retention); err != nil {
 			return err
 		}
