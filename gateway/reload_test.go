@@ -248,6 +248,12 @@ func TestReloadRefusedChangesNothing(t *testing.T) {
 		{"restart-only setting", good + "\n[server]\nshutdown_timeout = \"3s\"\n", "server.shutdown_timeout", true},
 		{"bad module", strings.Replace(good, filepath.Join(buildWasm(t), "oncall-preapproval.wasm"), rs.Path, 1),
 			"oncall-a", false},
+		// Module limits are checked before compiling, in the serving
+		// process: a module over one is refused, naming limit and value.
+		{"module over max_functions", strings.Replace(good, "pool_size = 2\n", "pool_size = 2\nmax_functions = 10\n", 1),
+			"functions, max_functions is 10", false},
+		{"many-locals module", strings.Replace(good, filepath.Join(buildWasm(t), "oncall-preapproval.wasm"), manyLocalsWasm(t), 1),
+			"declares 4294967295 or more locals, max_locals_per_function is 50000", false},
 	}
 	for _, c := range cases {
 		code, a := rs.reload(c.toml)
@@ -273,6 +279,20 @@ func TestReloadRefusedChangesNothing(t *testing.T) {
 	if code, a := rs.reload(good); code != 200 || a.Generation != 2 {
 		t.Errorf("good reload: %d %+v", code, a)
 	}
+}
+
+// manyLocalsWasm writes a 29-byte module whose one function declares
+// 2^32-1 locals (run-length encoded) and returns its path.
+func manyLocalsWasm(t *testing.T) string {
+	wasm := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x04\x01\x60\x00\x00" + // type () -> ()
+		"\x03\x02\x01\x00" + // one function
+		"\x0a\x0a\x01\x08\x01\xff\xff\xff\xff\x0f\x7f\x0b") // locals: 2^32-1 i32
+	path := filepath.Join(t.TempDir(), "locals.wasm")
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestSIGHUPReloadsBinary: the real binary picks up a changed route on

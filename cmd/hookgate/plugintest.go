@@ -24,6 +24,7 @@ import (
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
+	"github.com/hookgate/hookgate/plugins/modlimits"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -57,7 +58,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	caps := fs.String("cap", "", "capabilities to grant, comma-separated (default: log,config,kv,identity, plus http when --allow-host is given)")
 	timeout := fs.Duration("timeout", 2*time.Second, "the plugin call's timeout")
 	verbose := fs.Bool("v", false, "also print host log lines (slog) to stderr")
-	gwConfig := fs.String("gateway-config", "", "gateway.toml whose [responses.<kind>] overrides map the decision, as the gateway would (default: the built-in response table); secrets and plugin files need not exist")
+	gwConfig := fs.String("gateway-config", "", "gateway.toml whose [responses.<kind>] overrides map the decision and whose [plugins] module limits apply, as the gateway would (default: the built-in response table and limits); secrets and plugin files need not exist")
 	var cfgKV, hosts multiFlag
 	fs.Var(&cfgKV, "config", "plugin config entry key=value (repeatable; ${ENV} is expanded)")
 	fs.Var(&hosts, "allow-host", "host or host:port the plugin may call over HTTP (repeatable)")
@@ -75,13 +76,16 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("payload: %w", err)
 	}
 	// The response table: the built-in one, or the gateway's file's.
+	// The module limits: the defaults, or the file's [plugins] ones.
 	responses := map[string]*config.Responses{}
+	var limits modlimits.Limits
 	if *gwConfig != "" {
 		gc, err := config.Load(*gwConfig, config.Overrides{Offline: true})
 		if err != nil {
 			return fmt.Errorf("--gateway-config: %w", err)
 		}
 		responses = gc.Responses
+		limits = gc.Plugins.Limits
 	}
 
 	pc := config.Plugin{
@@ -91,6 +95,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 		PoolSize:     1,
 		Timeout:      config.Duration{Duration: *timeout},
 		AllowedHosts: hosts,
+		Limits:       limits,
 	}
 	if pc.Name == "" {
 		pc.Name = strings.TrimSuffix(filepath.Base(*wasm), ".wasm")

@@ -124,6 +124,26 @@ plugin = "elsewhere"
 		t.Errorf("bad --gateway-config: exit %d, want failure naming the key:\n%s", code, out)
 	}
 
+	// Module limits are checked before compiling, naming the limit and
+	// the value: the default ones, or --gateway-config's [plugins] ones.
+	locals := filepath.Join(dir, "locals.wasm")
+	os.WriteFile(locals, []byte("\x00asm\x01\x00\x00\x00"+
+		"\x01\x04\x01\x60\x00\x00"+"\x03\x02\x01\x00"+
+		"\x0a\x0a\x01\x08\x01\xff\xff\xff\xff\x0f\x7f\x0b"), 0o644) // one function, 2^32-1 locals
+	out, code = run("--plugin", locals, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json")
+	if code != 1 {
+		t.Errorf("many locals: exit %d, want 1", code)
+	}
+	mustHave(out, "declares 4294967295 or more locals, max_locals_per_function is 50000")
+	limited := filepath.Join(dir, "limited.toml")
+	os.WriteFile(limited, []byte("[plugins]\nmax_functions = 10\n"), 0o644)
+	out, code = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
+		"--gateway-config", limited)
+	if code != 1 {
+		t.Errorf("max_functions = 10: exit %d, want 1", code)
+	}
+	mustHave(out, "functions, max_functions is 10")
+
 	// Without identity capability the plugin cannot read the roster and says so.
 	out, _ = run("--plugin", oncall, "--kind", "pre_approval", "--payload", fixtures+"/lumos/pre_approval.json",
 		"--config", "group=oncall-engineers", "--cap", "log,config")
