@@ -262,13 +262,21 @@ func TestHostAllowed(t *testing.T) {
 		ok      bool
 	}{
 		{[]string{"api.example.com"}, "https://api.example.com/x", true},
-		{[]string{"API.example.com"}, "https://api.EXAMPLE.com:8443/x", true},
+		{[]string{"api.example.com"}, "https://api.example.com:443/x", true},
+		{[]string{"api.example.com"}, "http://api.example.com/x", true},
+		// No port: the scheme's default port only.
+		{[]string{"API.example.com"}, "https://api.EXAMPLE.com:8443/x", false},
+		{[]string{"api.example.com"}, "http://api.example.com:443/x", false},
+		{[]string{"api.example.com:*"}, "https://api.example.com:8443/x", true},
 		{[]string{"api.example.com:443"}, "https://api.example.com/x", true},
 		{[]string{"api.example.com:443"}, "http://api.example.com/x", false},
 		{[]string{"api.example.com"}, "https://evil.example.com/x", false},
 		{[]string{"api.example.com"}, "https://api.example.com.evil.com/x", false},
 		{[]string{"api.example.com"}, "https://api.example.com@evil.com/x", false},
 		{[]string{"[::1]:8080"}, "http://[::1]:8080/x", true},
+		{[]string{"::1"}, "http://[::1]/x", true},
+		{[]string{"[::1]:*"}, "http://[::1]:9/x", true},
+		{[]string{"127.0.0.1:8080"}, "http://[::ffff:127.0.0.1]:8080/x", true},
 		{nil, "https://api.example.com/x", false},
 	}
 	for _, c := range cases {
@@ -276,8 +284,17 @@ func TestHostAllowed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hostAllowed(c.allowed, u); got != c.ok {
+		a, err := parseAllowList(c.allowed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.allows(u); got != c.ok {
 			t.Errorf("%v %s: %v, want %v", c.allowed, c.url, got, c.ok)
+		}
+	}
+	for _, bad := range []string{"api.example.com:http", "api.example.com:0", "api.example.com:70000", "https://api.example.com", "a:b:c", ""} {
+		if _, err := parseAllowList([]string{bad}); err == nil {
+			t.Errorf("allowed_hosts entry %q accepted", bad)
 		}
 	}
 }

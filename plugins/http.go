@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -20,7 +19,8 @@ import (
 // must stay within allowed_hosts.
 const maxRedirects = 5
 
-func newHTTPClient(cfg *config.Plugin) *fasthttp.Client {
+func newHTTPClient(cfg *config.Plugin, allow *allowList) *fasthttp.Client {
+	d := &guardedDialer{allow: allow}
 	return &fasthttp.Client{
 		Name:                     "hookgate-plugin/" + cfg.Name,
 		MaxResponseBodySize:      cfg.MaxHTTPResponseBytes,
@@ -30,34 +30,17 @@ func newHTTPClient(cfg *config.Plugin) *fasthttp.Client {
 		MaxConnsPerHost:          64,
 		DisablePathNormalizing:   true,
 		NoDefaultUserAgentHeader: false,
-	}
-}
-
-// hostAllowed reports whether u's host is in the allow-list. An entry
-// "host" matches that host on any port; "host:port" only that port (the
-// scheme's default port when the URL has none). Comparison ignores case.
-func hostAllowed(allowed []string, u *url.URL) bool {
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	for _, a := range allowed {
-		a = strings.ToLower(a)
-		if h, pt, err := net.SplitHostPort(a); err == nil {
-			if h == host && pt == port {
-				return true
+		// Every new connection goes through the address checks of
+		// netguard.go, to the address that was checked.
+		DialTimeout: d.dial,
+		RetryIfErr: func(req *fasthttp.Request, _ int, err error) (bool, bool) {
+			if errors.Is(err, errAddrDenied) {
+				return false, false // asking again gets the same answer
 			}
-			continue
-		}
-		if strings.Trim(a, "[]") == host {
-			return true
-		}
+			h := &req.Header
+			return false, h.IsGet() || h.IsHead() || h.IsPut() // fasthttp's default: idempotent methods
+		},
 	}
-	return false
 }
 
 // parseURL accepts absolute http and https URLs only.
@@ -129,20 +112,27 @@ func hHTTPRequest(p *Plugin, ctx context.Context, in *instance, stack []uint64) 
 	defer fasthttp.ReleaseResponse(resp)
 
 	target := wr.URL
+	var first *url.URL
 	for hop := 0; ; hop++ {
 		u, err := parseURL(target)
 		if err != nil {
 			in.fail(stack, op, codeInvalid, "url %q must be an absolute http:// or https:// URL", target)
 			return
 		}
-		if !hostAllowed(cfg.AllowedHosts, u) {
+		if first == nil {
+			first = u
+		}
+		if !p.allow.allows(u) {
 			what := "host"
 			if hop > 0 {
 				what = "redirect to host"
 			}
-			in.fail(stack, op, codeDenied, "%s %q is not in allowed_hosts %q of plugin %q", what, u.Host, cfg.AllowedHosts, cfg.Name)
+			in.fail(stack, op, codeDenied, "%s %q is not in allowed_hosts %q of plugin %q (an entry without a port allows the scheme's default port only; host:* allows any)", what, u.Host, cfg.AllowedHosts, cfg.Name)
 			return
 		}
+		// Credentials go to the origin the plugin named, never to another
+		// one a redirect points at (net/http's rule).
+		crossOrigin := !sameOrigin(first, u)
 		req.Reset()
 		resp.Reset()
 		req.SetRequestURI(u.String())
@@ -150,6 +140,9 @@ func hHTTPRequest(p *Plugin, ctx context.Context, in *instance, stack []uint64) 
 		for k, v := range wr.Headers {
 			if strings.EqualFold(k, "Host") || strings.EqualFold(k, "Content-Length") {
 				continue // the URL decides the host; fasthttp sets the length
+			}
+			if crossOrigin && isSensitiveHeader(k) {
+				continue
 			}
 			req.Header.Set(k, v)
 		}
@@ -161,6 +154,9 @@ func hHTTPRequest(p *Plugin, ctx context.Context, in *instance, stack []uint64) 
 		case err == nil:
 		case errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) || time.Now().After(deadline):
 			in.fail(stack, op, codeTimeout, "%s %s: timed out (http_timeout %s): %v", method, u.Redacted(), cfg.HTTPTimeout.Duration, err)
+			return
+		case errors.Is(err, errAddrDenied):
+			in.fail(stack, op, codeDenied, "%s %s: %v", method, u.Redacted(), err)
 			return
 		case errors.Is(err, fasthttp.ErrBodyTooLarge):
 			in.fail(stack, op, codeTooLarge, "%s %s: response body exceeds max_http_response_bytes %d", method, u.Redacted(), cfg.MaxHTTPResponseBytes)

@@ -39,6 +39,8 @@ type Plugin struct {
 	caps capSet
 	log  *slog.Logger
 	http *fasthttp.Client
+	// allow is cfg.AllowedHosts parsed (netguard.go).
+	allow *allowList
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
@@ -141,7 +143,12 @@ func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error)
 		idle: make(chan *instance, cfg.PoolSize),
 		done: make(chan struct{}),
 	}
-	p.http = newHTTPClient(&p.cfg)
+	allow, err := parseAllowList(cfg.AllowedHosts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	p.allow = allow
+	p.http = newHTTPClient(&p.cfg, allow)
 	// Calls must stop at their deadline. The instrumented module yields to
 	// the host every interrupt.Allowance function entries and loop
 	// headers (and bulk instructions by their length), which costs far

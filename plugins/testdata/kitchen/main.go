@@ -133,6 +133,14 @@ func handle(req *sdk.Request) sdk.Decision {
 			return sdk.Failure(err.Error())
 		}
 		return sdk.Decision{Success: resp.Status == 200, Message: fmt.Sprintf("%d %s %s", resp.Status, resp.Headers["X-Reply"], resp.Body)}
+	case "httpcred": // a GET carrying credentials; the reply names what arrived
+		resp, err := sdk.HTTP.Do(sdk.HTTPRequest{Method: "GET", URL: arg, Headers: map[string]string{
+			"Authorization": "Bearer plugin-secret", "Cookie": "session=plugin-cookie",
+			"Proxy-Authorization": "Basic cHJveHk=", "X-Test": "1"}})
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		return sdk.Decision{Success: resp.Status == 200, Message: fmt.Sprintf("%d %s", resp.Status, resp.Body)}
 	case "loop":
 		for {
 		}
