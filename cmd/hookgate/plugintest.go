@@ -61,7 +61,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	gwConfig := fs.String("gateway-config", "", "gateway.toml whose [responses.<kind>] overrides map the decision and whose [plugins] module limits apply, as the gateway would (default: the built-in response table and limits); secrets and plugin files need not exist")
 	var cfgKV, hosts multiFlag
 	fs.Var(&cfgKV, "config", "plugin config entry key=value (repeatable; ${ENV} is expanded)")
-	fs.Var(&hosts, "allow-host", "host or host:port the plugin may call over HTTP (repeatable)")
+	fs.Var(&hosts, "allow-host", "host (default port), host:port or host:* the plugin may call over HTTP (repeatable; loopback and private addresses only when given literally, e.g. 127.0.0.1:8089)")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
