@@ -101,6 +101,13 @@ func handle(req *sdk.Request) sdk.Decision {
 		}
 		b, _ := json.Marshal(u)
 		return sdk.Success(string(b))
+	case "useremail": // the SDK's user_get by email
+		u, err := sdk.UserByEmail(arg)
+		if err != nil {
+			return sdk.Failure(err.Error())
+		}
+		b, _ := json.Marshal(u)
+		return sdk.Success(string(b))
 	case "groups":
 		gs, err := sdk.UserGroups(arg)
 		if err != nil {
