@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -33,6 +34,35 @@ type User struct {
 	Status      *string  `json:"status"` // nil until a lifecycle event or sync sets it
 	Groups      []string `json:"groups"` // group ids, sorted; never nil
 	Apps        []string `json:"apps"`   // directly assigned app ids, sorted; never nil
+
+	// Type is the Okta user type id (oty…), "" until a sync or lookup.
+	Type string `json:"type"`
+	// Created, Activated, StatusChanged and LastUpdated are Okta's
+	// timestamps (RFC 3339), "" until a sync or lookup reads them.
+	Created       string `json:"created"`
+	Activated     string `json:"activated"`
+	StatusChanged string `json:"statusChanged"`
+	LastUpdated   string `json:"lastUpdated"`
+	// Profile is every attribute of the Okta profile, base and custom, as
+	// JSON values; never nil. The base attributes known from events
+	// (login, email, names) are there even before a sync.
+	Profile map[string]json.RawMessage `json:"profile"`
+	// ProfileTypes gives each attribute's type (string, number, integer,
+	// boolean, array, object): the user schema's where the sync read it,
+	// else the value's JSON type.
+	ProfileTypes map[string]string `json:"profileTypes"`
+	// AdminRoles are the user's admin role assignments; never nil.
+	AdminRoles []AdminRole `json:"adminRoles"`
+}
+
+// IsSuperAdmin reports whether the user holds the SUPER_ADMIN role.
+func (u *User) IsSuperAdmin() bool {
+	for _, r := range u.AdminRoles {
+		if r.Type == "SUPER_ADMIN" {
+			return true
+		}
+	}
+	return false
 }
 
 // Group is a group as the admin API and plugins read it.
@@ -42,6 +72,11 @@ type Group struct {
 	Description string   `json:"description"`
 	Members     []string `json:"members"` // user ids, sorted; never nil
 	Apps        []string `json:"apps"`    // app ids, sorted; never nil
+	// Type is OKTA_GROUP, APP_GROUP or BUILT_IN ("" until a sync says).
+	Type string `json:"type"`
+	// Profile is every attribute of the group's Okta profile (name and
+	// description included) from the last sync; never nil.
+	Profile map[string]json.RawMessage `json:"profile"`
 }
 
 // App is an Okta app instance.
@@ -71,11 +106,14 @@ type App struct {
 // "not known from this source" and never overwrites a known value.
 type UserFacts struct {
 	ID, Login, Email, DisplayName, FirstName, LastName string
+	// Type and the timestamps come from the Management API only.
+	Type, Created, Activated, StatusChanged, LastUpdated string
 }
 
 // GroupFacts are profile fields learned about a group.
 type GroupFacts struct {
 	ID, Name, Description string
+	Type                  string // OKTA_GROUP, APP_GROUP, BUILT_IN (Management API only)
 }
 
 // AppFacts are fields learned about an app instance (see App).

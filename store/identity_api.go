@@ -284,6 +284,8 @@ func (tx *Tx) TouchUser(f UserFacts, at Stamp) error {
 	err := tx.touch(kindUser, f.ID, at, []string{
 		fLogin: f.Login, fEmail: f.Email, fDisplayName: f.DisplayName,
 		fFirstName: f.FirstName, fLastName: f.LastName,
+		fUserType: f.Type, fCreated: f.Created, fActivated: f.Activated,
+		fStatusChanged: f.StatusChanged, fLastUpdated: f.LastUpdated,
 	})
 	if err != nil {
 		return fmt.Errorf("store: touch user %q: %w", f.ID, err)
@@ -314,7 +316,7 @@ func (tx *Tx) DeleteUser(id string, at Stamp) error {
 // fields older than at.
 func (tx *Tx) TouchGroup(f GroupFacts, at Stamp) error {
 	err := tx.touch(kindGroup, f.ID, at, []string{
-		fGroupName: f.Name, fGroupDescription: f.Description,
+		fGroupName: f.Name, fGroupDescription: f.Description, fGroupType: f.Type,
 	})
 	if err != nil {
 		return fmt.Errorf("store: touch group %q: %w", f.ID, err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,9 @@ func (u *User) clone() *User {
 	c := *u
 	c.Groups = slices.Clone(u.Groups)
 	c.Apps = slices.Clone(u.Apps)
+	c.Profile = maps.Clone(u.Profile)
+	c.ProfileTypes = maps.Clone(u.ProfileTypes)
+	c.AdminRoles = slices.Clone(u.AdminRoles)
 	if u.Status != nil {
 		s := *u.Status
 		c.Status = &s

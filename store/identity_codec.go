@@ -16,8 +16,20 @@ package store
 //	       not newer than it are hidden from reads
 //	uvarint field count, then per field: string value, stamp
 //
-// Users have five fields (login, email, displayName, firstName, lastName),
-// groups two (name, description), apps two (name, label).
+// Users have ten fields (login, email, displayName, firstName, lastName,
+// type, created, activated, statusChanged, lastUpdated), groups three
+// (name, description, type), apps two (name, label). A record written by a
+// version with fewer fields reads with the missing ones empty.
+//
+// Version 2 appends, after the fields, the profile attributes and (users
+// only) the admin roles; a record without either is still written as
+// version 1:
+//
+//	uvarint attribute count, then per attribute (sorted by name):
+//	       string name, byte type (attrType*), string raw JSON value
+//	       ("" = removed), stamp
+//	uvarint role count, then per role (sorted by key):
+//	       string key, string type, string label, byte present, stamp
 //
 // Index entry (ul/ ue/ gn/ <lower(value)>\x00<id>): one flag byte (1 = id
 // holds the value, 2 = id gave it up) then the stamp of that claim or
@@ -47,7 +59,11 @@ import (
 	"time"
 )
 
-const codecVersion = 1
+const (
+	codecVersion = 1
+	// codecVersion2 records carry profile attributes and admin roles.
+	codecVersion2 = 2
+)
 
 // Life register states of an entity record.
 const (
@@ -63,12 +79,18 @@ const (
 	fDisplayName
 	fFirstName
 	fLastName
+	fUserType
+	fCreated
+	fActivated
+	fStatusChanged
+	fLastUpdated
 	userFieldCount
 )
 
 const (
 	fGroupName = iota
 	fGroupDescription
+	fGroupType
 	groupFieldCount
 )
 
@@ -90,6 +112,8 @@ type entity struct {
 	Value reg   // life register (user status); meaningful when Life != lifeStub
 	Del   Stamp // latest delete ever applied
 	F     []reg
+	X     []attrReg // profile attributes beyond F, sorted by name (version 2)
+	R     []roleReg // admin roles, sorted by key (users, version 2)
 }
 
 // live reports whether reads should show the entity.
@@ -206,8 +230,12 @@ func (d *decoder) stamp() Stamp {
 }
 
 func encodeEntity(e *entity) []byte {
-	b := make([]byte, 0, 64+len(e.F)*32)
-	b = append(b, codecVersion, e.Life)
+	b := make([]byte, 0, 64+len(e.F)*32+len(e.X)*32)
+	v := byte(codecVersion)
+	if len(e.X) > 0 || len(e.R) > 0 {
+		v = codecVersion2
+	}
+	b = append(b, v, e.Life)
 	b = appendStamp(b, e.Value.S)
 	b = appendString(b, e.Value.V)
 	b = appendStamp(b, e.Del)
@@ -216,6 +244,27 @@ func encodeEntity(e *entity) []byte {
 		b = appendString(b, f.V)
 		b = appendStamp(b, f.S)
 	}
+	if v == codecVersion2 {
+		b = binary.AppendUvarint(b, uint64(len(e.X)))
+		for _, x := range e.X {
+			b = appendString(b, x.Name)
+			b = append(b, x.T)
+			b = appendString(b, x.V)
+			b = appendStamp(b, x.S)
+		}
+		b = binary.AppendUvarint(b, uint64(len(e.R)))
+		for _, r := range e.R {
+			b = appendString(b, r.Key)
+			b = appendString(b, r.Type)
+			b = appendString(b, r.Label)
+			on := byte(0)
+			if r.On {
+				on = 1
+			}
+			b = append(b, on)
+			b = appendStamp(b, r.S)
+		}
+	}
 	return b
 }
 
@@ -223,7 +272,8 @@ func encodeEntity(e *entity) []byte {
 // so that records written by a version with fewer fields still read.
 func decodeEntity(b []byte, nfields int) (*entity, error) {
 	d := decoder{b: b}
-	if v := d.byte(); v != codecVersion {
+	v := d.byte()
+	if v != codecVersion && v != codecVersion2 {
 		return nil, fmt.Errorf("%w: entity version %d", errCorrupt, v)
 	}
 	e := &entity{F: make([]reg, nfields)}
@@ -240,6 +290,33 @@ func decodeEntity(b []byte, nfields int) (*entity, error) {
 		s := d.stamp()
 		if i < nfields {
 			e.F[i] = reg{V: v, S: s}
+		}
+	}
+	if v == codecVersion2 {
+		nx := d.uvarint()
+		if nx > uint64(len(d.b)) {
+			return nil, fmt.Errorf("%w: %d attributes", errCorrupt, nx)
+		}
+		e.X = make([]attrReg, 0, nx)
+		for i := uint64(0); i < nx && d.err == nil; i++ {
+			var x attrReg
+			x.Name = d.string()
+			x.T = d.byte()
+			x.V = d.string()
+			x.S = d.stamp()
+			e.X = append(e.X, x)
+		}
+		nr := d.uvarint()
+		if nr > uint64(len(d.b)) {
+			return nil, fmt.Errorf("%w: %d roles", errCorrupt, nr)
+		}
+		e.R = make([]roleReg, 0, nr)
+		for i := uint64(0); i < nr && d.err == nil; i++ {
+			var r roleReg
+			r.Key, r.Type, r.Label = d.string(), d.string(), d.string()
+			r.On = d.byte() == 1
+			r.S = d.stamp()
+			e.R = append(e.R, r)
 		}
 	}
 	if d.err != nil {

@@ -121,7 +121,15 @@ func (r *reader) user(id string) (*User, error) {
 		DisplayName: e.F[fDisplayName].V,
 		FirstName:   e.F[fFirstName].V,
 		LastName:    e.F[fLastName].V,
+
+		Type:          e.F[fUserType].V,
+		Created:       e.F[fCreated].V,
+		Activated:     e.F[fActivated].V,
+		StatusChanged: e.F[fStatusChanged].V,
+		LastUpdated:   e.F[fLastUpdated].V,
+		AdminRoles:    rolesOf(e),
 	}
+	u.Profile, u.ProfileTypes = profileOf(e, baseAttrs)
 	if e.Life == lifeSet {
 		st := e.Value.V
 		u.Status = &st
@@ -140,7 +148,8 @@ func (r *reader) group(id string) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Group{ID: id, Name: e.F[fGroupName].V, Description: e.F[fGroupDescription].V}
+	g := &Group{ID: id, Name: e.F[fGroupName].V, Description: e.F[fGroupDescription].V, Type: e.F[fGroupType].V}
+	g.Profile, _ = profileOf(e, nil)
 	if g.Members, err = r.edges(pGM, id, e, kindUser); err != nil {
 		return nil, err
 	}

@@ -69,6 +69,12 @@ func lastStamp(txn *badger.Txn, k *kind, id string, edgePrefixes ...string) (Sta
 		for _, f := range e.F {
 			newer(f.S)
 		}
+		for _, x := range e.X {
+			newer(x.S)
+		}
+		for _, r := range e.R {
+			newer(r.S)
+		}
 	}
 	for _, ep := range edgePrefixes {
 		p := edgePrefix(ep, id)
