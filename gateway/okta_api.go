@@ -93,8 +93,11 @@ type OktaAPIOptions struct {
 	// Audit receives one record per plugin action (nil: none).
 	Audit *store.AuditLog
 	// Sync tunes the syncs this API runs (Progress is set by the API).
-	Sync   okta.SyncOptions
-	Logger *slog.Logger
+	Sync okta.SyncOptions
+	// Refresh tunes the background user lookups (update_profile events,
+	// users first seen in an event).
+	Refresh okta.RefresherOptions
+	Logger  *slog.Logger
 }
 
 // OktaAPI runs the Okta Management API features inside the gateway. It
@@ -121,6 +124,9 @@ type OktaAPI struct {
 	mu      sync.Mutex
 	sync    SyncStatus
 	catchUp CatchUpStatus
+
+	// refresh looks users up in the background (nil without an org).
+	refresh *okta.Refresher
 }
 
 // NewOktaAPI builds the Okta client from the config when none is given
@@ -147,6 +153,17 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 	}
 	if a.syncO.Logger == nil {
 		a.syncO.Logger = o.Logger
+	}
+	if c != nil {
+		ro := o.Refresh
+		if ro.Logger == nil {
+			ro.Logger = o.Logger
+		}
+		a.refresh = okta.NewRefresher(c, o.Store, ro)
+		a.refresh.Start(ctx)
+		if s := o.Server; s != nil {
+			s.OnLookups = func(ids []string) { a.refresh.Enqueue(ids...) }
+		}
 	}
 	if s := o.Server; s != nil {
 		s.HandleAdmin("POST", "/v1/okta/sync", a.postSync)
@@ -195,6 +212,9 @@ func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
 	}
 	if res.Accepted > 0 && s.OnCommitted != nil {
 		s.OnCommitted()
+	}
+	if len(res.Lookups) > 0 && s.OnLookups != nil {
+		s.OnLookups(res.Lookups)
 	}
 	return res, nil
 }
@@ -422,7 +442,13 @@ func (a *OktaAPI) Run(ctx context.Context) error {
 func (a *OktaAPI) Close() {
 	a.cancel()
 	a.wg.Wait()
+	if a.refresh != nil {
+		a.refresh.Wait()
+	}
 }
+
+// Refresher returns the background user lookups (nil without an org).
+func (a *OktaAPI) Refresher() *okta.Refresher { return a.refresh }
 
 // --- plugin actions ---
 

@@ -59,6 +59,11 @@ type Server struct {
 	// events committed, before Okta gets its 200 (the event queue worker is
 	// woken here). Set it before Serve.
 	OnCommitted func()
+	// OnLookups, when set, is called after a committed batch with the
+	// users worth reading from the Management API (okta.IngestResult
+	// Lookups); it must not block. Set by OktaAPI when an org is
+	// configured; without one, events apply as they are.
+	OnLookups func(userIDs []string)
 
 	cfg   *config.Config // as at start-up; restart-only settings come from here
 	st    *store.Store

@@ -133,7 +133,13 @@ type Tx struct {
 	txn  *badger.Txn
 	s    *Store
 	ents map[string]*entity // existing records read or written in this transaction (see Tx.load)
+	// newUsers are the users this transaction created (first seen).
+	newUsers []string
 }
+
+// NewUsers returns the ids of the users this transaction created: users
+// first seen in it (as an event target or a sync listing), in order.
+func (tx *Tx) NewUsers() []string { return tx.newUsers }
 
 // Badger returns the raw transaction for packages that keep their own keys
 // in the same atomic commit (the plugin work queue).

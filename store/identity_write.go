@@ -68,6 +68,11 @@ func (tx *Tx) cache(kb []byte, e *entity) {
 // put writes the record and keeps it in the transaction's cache.
 func (tx *Tx) put(k *kind, id string, e *entity) error {
 	kb := key(k.prefix, id)
+	if _, known := tx.ents[string(kb)]; !known && k == kindUser {
+		// Every load of an existing record caches it, so a record put
+		// without being cached first is new.
+		tx.newUsers = append(tx.newUsers, id)
+	}
 	if err := tx.txn.Set(kb, encodeEntity(e)); err != nil {
 		return err
 	}

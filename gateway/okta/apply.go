@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -129,6 +130,18 @@ func apply(tx *store.Tx, ev *LogEvent, at store.Stamp) error {
 		// Okta names the changed attributes but sends no values; the new
 		// login and display name are what the target says.
 		return tx.TouchUser(userFacts(ev.TargetOf(TargetUser)), at)
+	case "user.account.privilege.grant", "user.account.privilege.revoke":
+		u := ev.TargetOf(TargetUser)
+		if err := tx.TouchUser(userFacts(u), at); err != nil {
+			return err
+		}
+		grant := ev.EventType == "user.account.privilege.grant"
+		for _, r := range EventRoles(ev) {
+			if err := tx.SetUserRole(u.ID, r, grant, at); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "application.user_membership.add", "application.user_membership.remove",
 		"application.user_membership.update", "application.user_membership.change_username":
 		a := ev.TargetOf(TargetAppInstance)
@@ -180,6 +193,105 @@ func appUserFacts(ev *LogEvent) store.AppUserFacts {
 		return store.AppUserFacts{}
 	}
 	return store.AppUserFacts{UserName: knownAltID(au.AlternateID)}
+}
+
+// TargetRole is the target type of an admin role in privilege events.
+const TargetRole = "ROLE"
+
+// standardRoles maps the labels Okta shows for its standard admin roles to
+// their types (lower-cased).
+var standardRoles = map[string]string{
+	"super administrator":                 "SUPER_ADMIN",
+	"super admin":                         "SUPER_ADMIN",
+	"organization administrator":          "ORG_ADMIN",
+	"organizational administrator":        "ORG_ADMIN",
+	"org administrator":                   "ORG_ADMIN",
+	"application administrator":           "APP_ADMIN",
+	"app administrator":                   "APP_ADMIN",
+	"group administrator":                 "USER_ADMIN",
+	"help desk administrator":             "HELP_DESK_ADMIN",
+	"read-only administrator":             "READ_ONLY_ADMIN",
+	"read only administrator":             "READ_ONLY_ADMIN",
+	"mobile administrator":                "MOBILE_ADMIN",
+	"api access management administrator": "API_ACCESS_MANAGEMENT_ADMIN",
+	"report administrator":                "REPORT_ADMIN",
+	"group membership administrator":      "GROUP_MEMBERSHIP_ADMIN",
+}
+
+// isRoleType reports whether s reads like one of Okta's role type
+// constants (SUPER_ADMIN, ORG_ADMIN, ...).
+func isRoleType(s string) bool {
+	if !strings.HasSuffix(s, "_ADMIN") {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'A' || c > 'Z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// RoleOf names the role a label (and optionally a type-like id) stands
+// for: a standard type when Okta's label or the id says so, else CUSTOM
+// with the label.
+func RoleOf(label, idOrType string) store.AdminRole {
+	if isRoleType(idOrType) {
+		return store.AdminRole{Type: idOrType, Label: label}
+	}
+	if t, ok := standardRoles[strings.ToLower(strings.TrimSpace(label))]; ok {
+		return store.AdminRole{Type: t, Label: label}
+	}
+	return store.AdminRole{Type: "CUSTOM", Label: label}
+}
+
+// EventRoles reads the roles a privilege grant or revoke event is about:
+// its ROLE targets (displayName is the role's label; the alternateId or
+// id may be the role type), or, when it has none, the labels in
+// debugContext.debugData.privilegeGranted / privilegeRevoked
+// (comma-separated).
+func EventRoles(ev *LogEvent) []store.AdminRole {
+	var out []store.AdminRole
+	for _, t := range ev.Target {
+		if !strings.EqualFold(t.Type, TargetRole) {
+			continue
+		}
+		id := t.AlternateID
+		if !isRoleType(id) {
+			id = t.ID
+		}
+		label := knownAltID(t.DisplayName)
+		if label == "" && !isRoleType(id) {
+			continue
+		}
+		out = append(out, RoleOf(label, id))
+	}
+	if len(out) > 0 || len(ev.Raw) == 0 {
+		return out
+	}
+	var dbg struct {
+		DebugContext struct {
+			DebugData struct {
+				Granted string `json:"privilegeGranted"`
+				Revoked string `json:"privilegeRevoked"`
+			} `json:"debugData"`
+		} `json:"debugContext"`
+	}
+	if json.Unmarshal(ev.Raw, &dbg) != nil {
+		return nil
+	}
+	labels := dbg.DebugContext.DebugData.Granted
+	if ev.EventType == "user.account.privilege.revoke" || labels == "" {
+		if r := dbg.DebugContext.DebugData.Revoked; r != "" {
+			labels = r
+		}
+	}
+	for _, l := range strings.Split(labels, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, RoleOf(l, ""))
+		}
+	}
+	return out
 }
 
 // userFacts reads a User target: alternateId is the login.

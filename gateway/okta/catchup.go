@@ -29,6 +29,7 @@ var CatchUpEventTypes = []string{
 	"user.account.lock", "user.account.unlock", "user.account.unlock_by_admin",
 	"user.account.expire_password", "user.account.reset_password",
 	"user.account.update_profile",
+	"user.account.privilege.grant", "user.account.privilege.revoke",
 	"application.user_membership.add", "application.user_membership.remove",
 	"application.user_membership.update", "application.user_membership.change_username",
 }

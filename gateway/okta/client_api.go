@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -13,11 +14,44 @@ import (
 // APIUser is a user as the Management API returns it (/api/v1/users). Only
 // the fields hookgate keeps are decoded.
 type APIUser struct {
-	ID          string         `json:"id"`
-	Status      string         `json:"status"`
-	Created     time.Time      `json:"created"`
-	LastUpdated time.Time      `json:"lastUpdated"`
-	Profile     APIUserProfile `json:"profile"`
+	ID            string         `json:"id"`
+	Status        string         `json:"status"`
+	Created       time.Time      `json:"created"`
+	Activated     *time.Time     `json:"activated"`
+	StatusChanged *time.Time     `json:"statusChanged"`
+	LastUpdated   time.Time      `json:"lastUpdated"`
+	Type          APIUserType    `json:"type"`
+	Profile       APIUserProfile `json:"profile"`
+	// Attrs is the whole profile, base and custom attributes, as raw JSON
+	// (Okta leaves out attributes that are null).
+	Attrs map[string]json.RawMessage `json:"-"`
+}
+
+// APIUserType is the user's type reference ({"id": "oty…"}).
+type APIUserType struct {
+	ID string `json:"id"`
+}
+
+// UnmarshalJSON decodes the user and keeps its whole profile in Attrs.
+func (u *APIUser) UnmarshalJSON(b []byte) error {
+	type plain APIUser
+	var aux struct {
+		plain
+		Profile json.RawMessage `json:"profile"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*u = APIUser(aux.plain)
+	if len(aux.Profile) > 0 && string(aux.Profile) != "null" {
+		if err := json.Unmarshal(aux.Profile, &u.Profile); err != nil {
+			return fmt.Errorf("user %s profile: %w", u.ID, err)
+		}
+		if err := json.Unmarshal(aux.Profile, &u.Attrs); err != nil {
+			return fmt.Errorf("user %s profile: %w", u.ID, err)
+		}
+	}
+	return nil
 }
 
 // APIUserProfile holds the user profile attributes hookgate keeps.
@@ -44,6 +78,30 @@ type APIGroup struct {
 	Type        string          `json:"type"` // OKTA_GROUP, APP_GROUP, BUILT_IN
 	LastUpdated time.Time       `json:"lastUpdated"`
 	Profile     APIGroupProfile `json:"profile"`
+	// Attrs is the whole group profile as raw JSON.
+	Attrs map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes the group and keeps its whole profile in Attrs.
+func (g *APIGroup) UnmarshalJSON(b []byte) error {
+	type plain APIGroup
+	var aux struct {
+		plain
+		Profile json.RawMessage `json:"profile"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*g = APIGroup(aux.plain)
+	if len(aux.Profile) > 0 && string(aux.Profile) != "null" {
+		if err := json.Unmarshal(aux.Profile, &g.Profile); err != nil {
+			return fmt.Errorf("group %s profile: %w", g.ID, err)
+		}
+		if err := json.Unmarshal(aux.Profile, &g.Attrs); err != nil {
+			return fmt.Errorf("group %s profile: %w", g.ID, err)
+		}
+	}
+	return nil
 }
 
 // APIGroupProfile is a group's name and description.
@@ -76,12 +134,131 @@ type APIAppUser struct {
 }
 
 // APIRole is an admin role assignment (/api/v1/users/me/roles,
-// /oauth2/v1/clients/{id}/roles).
+// /api/v1/users/{id}/roles, /oauth2/v1/clients/{id}/roles).
 type APIRole struct {
 	ID     string `json:"id"`
-	Type   string `json:"type"` // SUPER_ADMIN, ORG_ADMIN, GROUP_MEMBERSHIP_ADMIN, APP_ADMIN, ...
+	Type   string `json:"type"` // SUPER_ADMIN, ORG_ADMIN, GROUP_MEMBERSHIP_ADMIN, APP_ADMIN, ..., CUSTOM
 	Label  string `json:"label"`
 	Status string `json:"status"`
+	// AssignmentType is USER (direct) or GROUP (through a group).
+	AssignmentType string `json:"assignmentType"`
+}
+
+// UserSchema is the part of /api/v1/meta/schemas/user/default hookgate
+// reads: each attribute's declared type, base and custom.
+type UserSchema struct {
+	Definitions struct {
+		Base   SchemaDefinition `json:"base"`
+		Custom SchemaDefinition `json:"custom"`
+	} `json:"definitions"`
+}
+
+// SchemaDefinition is one of the schema's definitions (base or custom).
+type SchemaDefinition struct {
+	Properties map[string]SchemaProperty `json:"properties"`
+}
+
+// SchemaProperty is one attribute of the schema.
+type SchemaProperty struct {
+	Title string `json:"title"`
+	Type  string `json:"type"` // string, boolean, number, integer, array
+	Items *struct {
+		Type string `json:"type"`
+	} `json:"items"`
+}
+
+// Types maps every attribute to its declared type.
+func (s *UserSchema) Types() map[string]string {
+	out := map[string]string{}
+	for _, d := range []SchemaDefinition{s.Definitions.Base, s.Definitions.Custom} {
+		for name, p := range d.Properties {
+			out[name] = p.Type
+		}
+	}
+	return out
+}
+
+// CustomAttributes lists the custom attribute names.
+func (s *UserSchema) CustomAttributes() []string {
+	out := make([]string, 0, len(s.Definitions.Custom.Properties))
+	for name := range s.Definitions.Custom.Properties {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UserSchema reads the default user schema (GET
+// /api/v1/meta/schemas/user/default; scope okta.schemas.read).
+func (c *Client) UserSchema(ctx context.Context) (*UserSchema, error) {
+	var s UserSchema
+	if _, err := c.do(ctx, apiRequest{method: http.MethodGet, url: c.apiURL("/api/v1/meta/schemas/user/default", nil)}, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// APIRoleAssignee is one entry of /api/v1/iam/assignees/users: a user
+// that holds at least one admin role.
+type APIRoleAssignee struct {
+	ID  string `json:"id"`
+	ORN string `json:"orn"`
+}
+
+// ListRoleAssignees pages through /api/v1/iam/assignees/users (scope
+// okta.roles.read): the users holding admin roles. Okta answers an object
+// {"value": [...], "_links": {"next": {"href": ...}}} rather than an
+// array; a Link header next is followed too.
+func (c *Client) ListRoleAssignees(ctx context.Context, fn PageFunc[APIRoleAssignee]) error {
+	next := c.apiURL("/api/v1/iam/assignees/users", url.Values{"limit": {"100"}})
+	for next != "" {
+		var page struct {
+			Value []APIRoleAssignee `json:"value"`
+			Links struct {
+				Next struct {
+					Href string `json:"href"`
+				} `json:"next"`
+			} `json:"_links"`
+		}
+		meta, err := c.do(ctx, apiRequest{method: http.MethodGet, url: next}, &page)
+		if err != nil {
+			return err
+		}
+		if len(page.Value) == 0 {
+			return nil
+		}
+		if err := fn(page.Value, meta.readAt); err != nil {
+			return err
+		}
+		n := page.Links.Next.Href
+		if n == "" {
+			n = nextLink(meta.header)
+		}
+		if n == "" {
+			return nil
+		}
+		if n == next {
+			return fmt.Errorf("okta: GET /api/v1/iam/assignees/users: next link points at the same page")
+		}
+		u, err := url.Parse(n)
+		if err != nil || u.Scheme+"://"+u.Host != c.origin {
+			return fmt.Errorf("okta: GET /api/v1/iam/assignees/users: refusing next link %q outside the org %s", n, c.origin)
+		}
+		next = n
+	}
+	return nil
+}
+
+// ListUserRoles lists a user's admin role assignments (GET
+// /api/v1/users/{id}/roles; scope okta.roles.read) and when Okta produced
+// the answer.
+func (c *Client) ListUserRoles(ctx context.Context, userID string) ([]APIRole, time.Time, error) {
+	var roles []APIRole
+	meta, err := c.do(ctx, apiRequest{method: http.MethodGet, url: c.apiURL("/api/v1/users/"+url.PathEscape(userID)+"/roles", nil)}, &roles)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return roles, meta.readAt, nil
 }
 
 // PageFunc receives one page of a listing and the time Okta produced it
@@ -206,11 +383,20 @@ func (c *Client) ListUsers(ctx context.Context, q url.Values, fn PageFunc[APIUse
 
 // GetUser reads one user by id or login (GET /api/v1/users/{idOrLogin}).
 func (c *Client) GetUser(ctx context.Context, idOrLogin string) (*APIUser, error) {
+	u, _, err := c.GetUserAt(ctx, idOrLogin)
+	return u, err
+}
+
+// GetUserAt is GetUser that also returns when Okta produced the answer
+// (its Date header, truncated to the second): the stamp a lookup's writes
+// carry, so that they never beat an event published after it.
+func (c *Client) GetUserAt(ctx context.Context, idOrLogin string) (*APIUser, time.Time, error) {
 	var u APIUser
-	if _, err := c.do(ctx, apiRequest{method: http.MethodGet, url: c.apiURL("/api/v1/users/"+url.PathEscape(idOrLogin), nil)}, &u); err != nil {
-		return nil, err
+	meta, err := c.do(ctx, apiRequest{method: http.MethodGet, url: c.apiURL("/api/v1/users/"+url.PathEscape(idOrLogin), nil)}, &u)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	return &u, nil
+	return &u, meta.readAt, nil
 }
 
 // ListGroups pages through /api/v1/groups.

@@ -369,6 +369,8 @@ var requiredTargets = map[string][]string{
 	"user.account.expire_password":                {TargetUser},
 	"user.account.reset_password":                 {TargetUser},
 	"user.account.update_profile":                 {TargetUser},
+	"user.account.privilege.grant":                {TargetUser},
+	"user.account.privilege.revoke":               {TargetUser},
 	"application.user_membership.add":             {TargetAppInstance},
 	"application.user_membership.remove":          {TargetAppInstance},
 	"application.user_membership.update":          {TargetAppInstance},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -33,6 +34,12 @@ type IngestResult struct {
 	Duplicates int            // events whose uuid was already seen (also within the batch)
 	Rejected   int            // malformed events kept aside with a reason
 	Types      map[string]int // accepted events per eventType
+	// Lookups are users worth reading from the Management API now: those
+	// a user.account.update_profile event names (Okta sends the changed
+	// attributes' names, not their values) and those first seen in this
+	// batch (known only from an event target). In batch order, without
+	// duplicates.
+	Lookups []string
 }
 
 // unit is one thing a batch commits: a rejected element or an event.
@@ -96,6 +103,11 @@ func ingestUnits(st *store.Store, envID string, units []unit, received time.Time
 	for t, n := range res.Types {
 		total.Types[t] += n
 	}
+	for _, id := range res.Lookups {
+		if !slices.Contains(total.Lookups, id) {
+			total.Lookups = append(total.Lookups, id)
+		}
+	}
 	return nil
 }
 
@@ -153,10 +165,20 @@ func ingestTx(tx *store.Tx, envID string, units []unit, received time.Time, opt 
 				return fmt.Errorf("on accepted %s %s: %w", ev.EventType, ev.UUID, err)
 			}
 		}
+		if ev.EventType == "user.account.update_profile" {
+			if u := ev.TargetOf(TargetUser); u != nil && !slices.Contains(res.Lookups, u.ID) {
+				res.Lookups = append(res.Lookups, u.ID)
+			}
+		}
 		res.Accepted++
 		res.Types[ev.EventType]++
 		if ev.Published.After(newest) {
 			newest = ev.Published
+		}
+	}
+	for _, id := range tx.NewUsers() {
+		if !slices.Contains(res.Lookups, id) {
+			res.Lookups = append(res.Lookups, id)
 		}
 	}
 	return tx.SetLastAppliedPublished(newest)

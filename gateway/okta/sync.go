@@ -14,12 +14,14 @@ import (
 
 // Sync phases, in the order Sync runs them (Progress.Phase).
 const (
+	PhaseSchema    = "schema"
 	PhaseUsers     = "users"
 	PhaseGroups    = "groups"
 	PhaseMembers   = "members"
 	PhaseApps      = "apps"
 	PhaseAppGroups = "app-groups"
 	PhaseAppUsers  = "app-users"
+	PhaseRoles     = "roles"
 	PhaseCleanup   = "cleanup"
 	PhaseDone      = "done"
 )
@@ -50,6 +52,12 @@ type SyncOptions struct {
 	// GROUP), as it writes application.user_membership.add for them, so
 	// the store's user-app edge mirrors both.
 	AppUsers bool
+	// SkipProfiles keeps only the fixed user fields (login, email, names,
+	// status) and group name and description, as hookgate did before full
+	// profiles: no user schema, no profile attributes, types, timestamps
+	// or admin roles. For comparison (the note's figures) and for orgs
+	// that do not want personal attributes in the gateway.
+	SkipProfiles bool
 	// WritesPerTxn bounds the identity writes per store transaction.
 	// Default 256.
 	WritesPerTxn int
@@ -73,6 +81,16 @@ type SyncSummary struct {
 	AppGroups   int `json:"appGroups"`
 	AppUsers    int `json:"appUsers"`
 
+	// CustomAttributes is the number of custom attributes the user schema
+	// declares; Admins the users holding admin roles.
+	CustomAttributes int `json:"customAttributes"`
+	Admins           int `json:"admins"`
+	// SchemaSkipped and RolesSkipped say why the user schema or the admin
+	// roles were not read ("" when they were): typically a missing
+	// okta.schemas.read / okta.roles.read scope.
+	SchemaSkipped string `json:"schemaSkipped,omitempty"`
+	RolesSkipped  string `json:"rolesSkipped,omitempty"`
+
 	UsersRemoved       int `json:"usersRemoved"`
 	GroupsRemoved      int `json:"groupsRemoved"`
 	MembershipsRemoved int `json:"membershipsRemoved"`
@@ -83,10 +101,21 @@ type SyncSummary struct {
 // String is the one-paragraph summary printed at the end of `hookgate okta
 // sync`.
 func (s SyncSummary) String() string {
-	return fmt.Sprintf("synced %d users, %d groups, %d memberships, %d apps, %d app-group assignments, %d app-user assignments in %s; "+
+	out := fmt.Sprintf("synced %d users, %d groups, %d memberships, %d apps, %d app-group assignments, %d app-user assignments in %s; "+
 		"removed what Okta no longer has: %d users, %d groups, %d memberships, %d app-group and %d app-user assignments",
 		s.Users, s.Groups, s.Memberships, s.Apps, s.AppGroups, s.AppUsers, s.Finished.Sub(s.Started).Round(time.Millisecond),
 		s.UsersRemoved, s.GroupsRemoved, s.MembershipsRemoved, s.AppGroupsRemoved, s.AppUsersRemoved)
+	if s.SchemaSkipped != "" {
+		out += "; user schema not read (" + s.SchemaSkipped + "): attribute types are the values' JSON types"
+	} else if s.CustomAttributes > 0 {
+		out += fmt.Sprintf("; %d custom attributes in the user schema", s.CustomAttributes)
+	}
+	if s.RolesSkipped != "" {
+		out += "; admin roles not read (" + s.RolesSkipped + ")"
+	} else {
+		out += fmt.Sprintf("; %d users hold admin roles", s.Admins)
+	}
+	return out
 }
 
 // Sync reads users, groups, group members, apps and app-group assignments
@@ -121,7 +150,10 @@ func Sync(ctx context.Context, c *Client, st *store.Store, opts SyncOptions) (Sy
 		s.opts.Logger = slog.Default()
 	}
 	s.w = &syncWriter{st: st, max: s.opts.WritesPerTxn}
-	steps := []func(context.Context) error{s.users, s.groups, s.members, s.apps, s.appEdges}
+	steps := []func(context.Context) error{s.schema, s.users, s.groups, s.members, s.apps, s.appEdges, s.roles}
+	if s.opts.SkipProfiles {
+		steps = []func(context.Context) error{s.users, s.groups, s.members, s.apps, s.appEdges}
+	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			s.sum.Finished = time.Now()
@@ -147,6 +179,8 @@ type syncRun struct {
 
 	groupIDs []string
 	appIDs   []string
+	types    map[string]string // attribute -> declared type, from the user schema
+	userIDs  []string          // users the listing returned
 }
 
 func (s *syncRun) progress(phase string, done, total int) {
@@ -201,13 +235,23 @@ func (s *syncRun) users(ctx context.Context) error {
 				continue
 			}
 			seen[u.ID] = true
-			facts := store.UserFacts{
-				ID: u.ID, Login: u.Profile.Login, Email: u.Profile.Email, DisplayName: u.Profile.Name(),
-				FirstName: u.Profile.FirstName, LastName: u.Profile.LastName,
+			s.userIDs = append(s.userIDs, u.ID)
+			facts := UserFactsOf(&u)
+			if s.opts.SkipProfiles {
+				facts = store.UserFacts{
+					ID: u.ID, Login: u.Profile.Login, Email: u.Profile.Email, DisplayName: u.Profile.Name(),
+					FirstName: u.Profile.FirstName, LastName: u.Profile.LastName,
+				}
 			}
+			types := s.types
 			if err := s.w.add(func(tx *store.Tx) error {
 				if err := tx.TouchUser(facts, at); err != nil {
 					return err
+				}
+				if !s.opts.SkipProfiles {
+					if err := tx.SetUserProfile(u.ID, store.ProfileFacts{Attrs: u.Attrs, Types: types}, at); err != nil {
+						return err
+					}
 				}
 				if u.Status == "" {
 					return nil
@@ -288,7 +332,16 @@ func (s *syncRun) groups(ctx context.Context) error {
 			seen[g.ID] = true
 			s.groupIDs = append(s.groupIDs, g.ID)
 			facts := store.GroupFacts{ID: g.ID, Name: g.Profile.Name, Description: g.Profile.Description}
-			if err := s.w.add(func(tx *store.Tx) error { return tx.CreateGroup(facts, at) }); err != nil {
+			if !s.opts.SkipProfiles {
+				facts.Type = g.Type
+			}
+			attrs := g.Attrs
+			if err := s.w.add(func(tx *store.Tx) error {
+				if err := tx.CreateGroup(facts, at); err != nil || s.opts.SkipProfiles {
+					return err
+				}
+				return tx.SetGroupProfile(g.ID, store.ProfileFacts{Attrs: attrs}, at)
+			}); err != nil {
 				return err
 			}
 			s.sum.Groups++
@@ -550,6 +603,119 @@ func (s *syncRun) appUsers(ctx context.Context, aid string) error {
 		removed: &s.sum.AppUsersRemoved,
 	})
 	return err
+}
+
+// schema reads the user schema so that attribute types are the declared
+// ones (integer rather than number). Without okta.schemas.read the sync
+// goes on with the values' JSON types and says so in the summary.
+func (s *syncRun) schema(ctx context.Context) error {
+	sc, err := s.c.UserSchema(ctx)
+	if err != nil {
+		if IsStatus(err, 403) || IsStatus(err, 401) || IsNotFound(err) {
+			s.sum.SchemaSkipped = skippedReason(err, "okta.schemas.read")
+			s.opts.Logger.Warn("okta sync: user schema not readable; attribute types follow the values", "err", err)
+			return nil
+		}
+		return fmt.Errorf("reading the user schema: %w", err)
+	}
+	s.types = sc.Types()
+	s.sum.CustomAttributes = len(sc.Definitions.Custom.Properties)
+	s.progress(PhaseSchema, 1, 1)
+	return nil
+}
+
+// skippedReason words a refused optional read for the summary.
+func skippedReason(err error, scope string) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Short() + "; grant " + scope
+	}
+	return err.Error()
+}
+
+// roles reads admin role assignments: the IAM API lists the users that
+// hold roles (/api/v1/iam/assignees/users), and only those are asked for
+// their roles (/api/v1/users/{id}/roles). Every other synced user that the
+// store has roles for loses them, stamped with the listing's start.
+// Without okta.roles.read the phase is skipped and the summary says so.
+func (s *syncRun) roles(ctx context.Context) error {
+	began := time.Now()
+	start := startListing()
+	var holders []string
+	err := s.c.ListRoleAssignees(ctx, func(page []APIRoleAssignee, readAt time.Time) error {
+		start.page(readAt)
+		for _, a := range page {
+			if a.ID != "" {
+				holders = append(holders, a.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if IsStatus(err, 403) || IsStatus(err, 401) || IsNotFound(err) {
+			s.sum.RolesSkipped = skippedReason(err, "okta.roles.read")
+			s.opts.Logger.Warn("okta sync: admin roles not readable", "err", err)
+			return nil
+		}
+		return fmt.Errorf("listing users with admin roles: %w", err)
+	}
+	isHolder := map[string]bool{}
+	for i, id := range slices.Compact(slices.Sorted(slices.Values(holders))) {
+		isHolder[id] = true
+		roles, readAt, err := s.c.ListUserRoles(ctx, id)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading the admin roles of user %s: %w", id, err)
+		}
+		var rs []store.AdminRole
+		for _, r := range roles {
+			if r.Status != "" && r.Status != "ACTIVE" {
+				continue
+			}
+			rs = append(rs, store.AdminRole{Type: r.Type, Label: r.Label})
+		}
+		at := snapshotStamp(readAt)
+		if err := s.w.add(func(tx *store.Tx) error { return tx.SetUserRoles(id, rs, at) }); err != nil {
+			return err
+		}
+		if len(rs) > 0 {
+			s.sum.Admins++
+		}
+		s.progress(PhaseRoles, i+1, len(isHolder))
+	}
+	at := start.stamp(began)
+	for _, id := range s.userIDs {
+		if isHolder[id] {
+			continue
+		}
+		if err := s.w.add(func(tx *store.Tx) error { return tx.SetUserRoles(id, nil, at) }); err != nil {
+			return err
+		}
+	}
+	s.progress(PhaseRoles, len(isHolder), len(isHolder))
+	s.opts.Logger.Info("okta sync: admin roles read", "admins", s.sum.Admins)
+	return s.w.flush()
+}
+
+// UserFactsOf is what the Management API says about a user's fixed
+// fields, type and timestamps (for the sync and background lookups).
+func UserFactsOf(u *APIUser) store.UserFacts {
+	f := store.UserFacts{
+		ID: u.ID, Login: u.Profile.Login, Email: u.Profile.Email, DisplayName: u.Profile.Name(),
+		FirstName: u.Profile.FirstName, LastName: u.Profile.LastName, Type: u.Type.ID,
+		Created: apiTime(&u.Created), Activated: apiTime(u.Activated),
+		StatusChanged: apiTime(u.StatusChanged), LastUpdated: apiTime(&u.LastUpdated),
+	}
+	return f
+}
+
+func apiTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 // setWatermark gives System Log catch-up a starting point on a store that

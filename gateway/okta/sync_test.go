@@ -143,7 +143,7 @@ func TestSyncFixtureOrgIntoStore(t *testing.T) {
 	}
 
 	// Progress went through every phase in order, edge phases with totals.
-	order := []string{okta.PhaseUsers, okta.PhaseGroups, okta.PhaseMembers, okta.PhaseApps, okta.PhaseAppGroups, okta.PhaseAppUsers, okta.PhaseDone}
+	order := []string{okta.PhaseSchema, okta.PhaseUsers, okta.PhaseGroups, okta.PhaseMembers, okta.PhaseApps, okta.PhaseAppGroups, okta.PhaseAppUsers, okta.PhaseRoles, okta.PhaseDone}
 	var phases []string
 	for _, p := range prog {
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {

@@ -65,6 +65,16 @@ type User struct {
 	ID, Status                                     string
 	Login, Email, FirstName, LastName, DisplayName string
 	Created, LastUpdated                           time.Time
+	// Activated is when the user was activated (zero: null).
+	Activated time.Time
+	// TypeID is the user type (default oty1example0000000001).
+	TypeID string
+	// Attrs are further profile attributes, base (department, title,
+	// manager, employeeType, costCenter...) or custom, as JSON values.
+	// A nil value is written as null.
+	Attrs map[string]any
+	// Roles are the user's admin role assignments.
+	Roles []Role
 }
 
 // Group is a group in the stand-in org.
@@ -77,9 +87,17 @@ type App struct {
 	ID, Name, Label, Status string
 }
 
-// Role is an admin role assignment.
+// Role is an admin role assignment: Type SUPER_ADMIN, ORG_ADMIN,
+// APP_ADMIN, ... or CUSTOM with the custom role's Label.
 type Role struct {
 	ID, Type, Label string
+}
+
+// SchemaAttr is a custom attribute of the user schema.
+type SchemaAttr struct {
+	Name, Title, Type string
+	// ItemsType is the element type of an array attribute.
+	ItemsType string
 }
 
 // Action is one recorded call of a state-changing endpoint.
@@ -132,6 +150,11 @@ type Server struct {
 	actions   []Action
 	requests  []Request
 	tokenReqs int
+	schema    []SchemaAttr
+
+	holdMu    sync.Mutex
+	holdReads chan struct{} // while non-nil, GET /api/v1/users/{id} waits for it to close
+	heldReads int
 
 	windowStart time.Time
 	windowUsed  int
@@ -202,6 +225,55 @@ func (s *Server) AddUser(u User) {
 		u.LastUpdated = u.Created
 	}
 	s.users[u.ID] = &u
+}
+
+// UpdateUser changes a user in place (attributes, names, roles) and sets
+// its lastUpdated to now; no event is written. It reports whether the
+// user exists.
+func (s *Server) UpdateUser(id string, fn func(*User)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	if u == nil {
+		return false
+	}
+	fn(u)
+	u.LastUpdated = time.Now().UTC()
+	return true
+}
+
+// AddSchemaAttr declares a custom attribute in the user schema.
+func (s *Server) AddSchemaAttr(a SchemaAttr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.schema = append(s.schema, a)
+}
+
+// HoldUserReads makes GET /api/v1/users/{id} answer at once (the user as
+// it is now, with this moment's Date header) but deliver the answer only
+// when the returned release is called, so a test can let an event
+// overtake a lookup in flight. Held reports how many answers are waiting.
+func (s *Server) HoldUserReads() (release func()) {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	ch := make(chan struct{})
+	s.holdReads = ch
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.holdMu.Lock()
+			s.holdReads = nil
+			s.holdMu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Held is the number of user reads waiting on HoldUserReads.
+func (s *Server) Held() int {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	return s.heldReads
 }
 
 // SetUserStatus changes a user's status (no event is written).
@@ -475,6 +547,36 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 func (s *Server) serve(w0 http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/users/") && strings.Count(r.URL.Path, "/") == 4 {
+		s.holdMu.Lock()
+		ch := s.holdReads
+		if ch != nil {
+			s.heldReads++
+		}
+		s.holdMu.Unlock()
+		if ch != nil {
+			// Answer now (the state and the Date header of this moment),
+			// deliver once released: a lookup whose answer is older than
+			// whatever happens meanwhile.
+			rec := httptest.NewRecorder()
+			rec.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+			s.serveLocked(rec, r)
+			<-ch
+			s.holdMu.Lock()
+			s.heldReads--
+			s.holdMu.Unlock()
+			for k, v := range rec.Header() {
+				w0.Header()[k] = v
+			}
+			w0.WriteHeader(rec.Code)
+			_, _ = w0.Write(rec.Body.Bytes())
+			return
+		}
+	}
+	s.serveLocked(w0, r)
+}
+
+func (s *Server) serveLocked(w0 http.ResponseWriter, r *http.Request) {
 	w := &statusRecorder{ResponseWriter: w0, status: 200}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -553,6 +655,8 @@ func routeScope(method string, p []string) (string, bool) {
 		return "okta.apps.manage", len(p) >= 5
 	case "logs":
 		return "okta.logs.read", read
+	case "iam":
+		return "okta.roles.read", read && len(p) == 5 && p[3] == "assignees" && p[4] == "users"
 	case "meta":
 		return "okta.schemas.read", read
 	}
@@ -641,7 +745,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p []string, now t
 		}
 		s.writeJSON(w, 200, userJSON(s.URL, u))
 	case p[2] == "users" && n == 5 && p[4] == "roles":
-		s.writeJSON(w, 200, s.roleJSON())
+		if p[3] == "me" {
+			s.writeJSON(w, 200, s.roleJSON())
+			return
+		}
+		u := s.findUser(p[3])
+		if u == nil {
+			s.notFound(w, p[3]+" (User)")
+			return
+		}
+		s.writeJSON(w, 200, rolesJSON(u.Roles))
+	case p[2] == "iam" && n == 5:
+		s.listAssignees(w, r)
 	case p[2] == "groups" && n == 3:
 		writePage(s, w, r, s.groups, func(id string) any { return groupJSON(s.URL, s.groups[id]) })
 	case p[2] == "groups" && n == 4:
@@ -695,18 +810,91 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p []string, now t
 			"id": s.URL + "/meta/schemas/user/default", "$schema": "http://json-schema.org/draft-04/schema#",
 			"name": "user", "title": "User", "type": "object",
 			"definitions": map[string]any{"base": map[string]any{"id": "#base", "type": "object", "properties": map[string]any{
-				"login": map[string]any{"title": "Username", "type": "string", "required": true},
-				"email": map[string]any{"title": "Primary email", "type": "string", "required": true, "format": "email"},
-			}}, "custom": map[string]any{"id": "#custom", "type": "object", "properties": map[string]any{}}},
+				"login":        map[string]any{"title": "Username", "type": "string", "required": true},
+				"email":        map[string]any{"title": "Primary email", "type": "string", "required": true, "format": "email"},
+				"firstName":    map[string]any{"title": "First name", "type": "string"},
+				"lastName":     map[string]any{"title": "Last name", "type": "string"},
+				"displayName":  map[string]any{"title": "Display name", "type": "string"},
+				"department":   map[string]any{"title": "Department", "type": "string"},
+				"title":        map[string]any{"title": "Title", "type": "string"},
+				"employeeType": map[string]any{"title": "User type", "type": "string"},
+				"costCenter":   map[string]any{"title": "Cost center", "type": "string"},
+				"manager":      map[string]any{"title": "Manager", "type": "string"},
+				"managerId":    map[string]any{"title": "ManagerId", "type": "string"},
+			}}, "custom": map[string]any{"id": "#custom", "type": "object", "properties": s.customSchemaJSON()}},
 		})
 	default:
 		s.writeErr(w, 404, "E0000022", "The endpoint does not support the provided HTTP method")
 	}
 }
 
-func (s *Server) roleJSON() []any {
+func (s *Server) roleJSON() []any { return rolesJSON(s.opts.Roles) }
+
+// customSchemaJSON renders the custom attributes as schema properties.
+func (s *Server) customSchemaJSON() map[string]any {
+	out := map[string]any{}
+	for _, a := range s.schema {
+		p := map[string]any{"title": a.Title, "type": a.Type, "mutability": "READ_WRITE", "scope": "NONE",
+			"permissions": []any{map[string]any{"principal": "SELF", "action": "READ_ONLY"}}, "master": map[string]any{"type": "PROFILE_MASTER"}}
+		if a.ItemsType != "" {
+			p["items"] = map[string]any{"type": a.ItemsType}
+		}
+		out[a.Name] = p
+	}
+	return out
+}
+
+// listAssignees serves /api/v1/iam/assignees/users: the users holding
+// admin roles, as {"value": [...], "_links": {"next": ...}}.
+func (s *Server) listAssignees(w http.ResponseWriter, r *http.Request) {
+	var ids []string
+	for id, u := range s.users {
+		if len(u.Roles) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	q := r.URL.Query()
+	limit := s.opts.PageSize
+	if l, err := strconv.Atoi(q.Get("limit")); err == nil && l > 0 && l < limit {
+		limit = l
+	}
+	if after := q.Get("after"); after != "" {
+		i := sort.SearchStrings(ids, after)
+		if i < len(ids) && ids[i] == after {
+			i++
+		}
+		ids = ids[i:]
+	}
+	links := map[string]any{}
+	if len(ids) > limit {
+		ids = ids[:limit]
+		q.Set("after", ids[len(ids)-1])
+		q.Set("limit", strconv.Itoa(limit))
+		links["next"] = map[string]any{"href": s.URL + r.URL.Path + "?" + q.Encode()}
+	}
+	value := []any{}
+	for _, id := range ids {
+		value = append(value, map[string]any{
+			"id": id, "orn": "orn:okta:directory:00o1example:users:" + id,
+			"_links": map[string]any{"roles": map[string]any{"href": s.URL + "/api/v1/users/" + id + "/roles"}},
+		})
+	}
+	s.writeJSON(w, 200, map[string]any{"value": value, "_links": links})
+}
+
+func hasRole(roles []Role, typ string) bool {
+	for _, r := range roles {
+		if r.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func rolesJSON(roles []Role) []any {
 	out := []any{}
-	for _, ro := range s.opts.Roles {
+	for _, ro := range roles {
 		out = append(out, map[string]any{
 			"id": ro.ID, "label": ro.Label, "type": ro.Type, "status": "ACTIVE",
 			"created": "2026-01-05T10:00:00.000Z", "lastUpdated": "2026-01-05T10:00:00.000Z", "assignmentType": "USER",
@@ -818,7 +1006,10 @@ func (s *Server) groupMember(w http.ResponseWriter, r *http.Request, gid, uid st
 		s.refuseMissing(w, Action{Method: r.Method, Kind: kind, Group: gid, User: uid}, g != nil, gid+" (UserGroup)", uid+" (User)")
 		return
 	}
-	if g.Type != "OKTA_GROUP" {
+	if g.Type != "OKTA_GROUP" || (hasRole(u.Roles, "SUPER_ADMIN") && !hasRole(s.opts.Roles, "SUPER_ADMIN")) {
+		// Okta: only a Super Administrator may change the group
+		// memberships of a Super Administrator (custom admin roles
+		// cannot); app groups are managed by their app.
 		s.recordAction(Action{Method: r.Method, Kind: kind, Group: gid, User: uid, Status: 403})
 		s.writeErr(w, 403, "E0000006", "You do not have permission to perform the requested action")
 		return
@@ -890,10 +1081,21 @@ func userJSON(base string, u *User) map[string]any {
 	if u.DisplayName != "" {
 		profile["displayName"] = u.DisplayName
 	}
+	for k, v := range u.Attrs {
+		profile[k] = v
+	}
+	var activated any
+	if !u.Activated.IsZero() {
+		activated = ts(u.Activated)
+	}
+	typ := u.TypeID
+	if typ == "" {
+		typ = "oty1example0000000001"
+	}
 	return map[string]any{
-		"id": u.ID, "status": u.Status, "created": ts(u.Created), "activated": nil,
+		"id": u.ID, "status": u.Status, "created": ts(u.Created), "activated": activated,
 		"statusChanged": ts(u.LastUpdated), "lastLogin": nil, "lastUpdated": ts(u.LastUpdated),
-		"passwordChanged": nil, "type": map[string]any{"id": "oty1example0000000001"},
+		"passwordChanged": nil, "type": map[string]any{"id": typ},
 		"profile":     profile,
 		"credentials": map[string]any{"provider": map[string]any{"type": "OKTA", "name": "OKTA"}},
 		"_links":      map[string]any{"self": map[string]any{"href": base + "/api/v1/users/" + u.ID}},
