@@ -23,7 +23,20 @@ export ZENDESK_API_TOKEN
 EXAMPLE_DIRS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go))
 PLUGIN_WASM  := $(patsubst examples/%,build/plugins/%.wasm,$(EXAMPLE_DIRS))
 
-.PHONY: all build plugins run test fuzz bench fmt lint clean
+# AssemblyScript examples: examples/as-<name>/assembly/index.ts ->
+# build/plugins/as-<name>.wasm, compiled with the SDK's pinned compiler
+# (sdk/assemblyscript/package-lock.json; `npm ci` once, offline afterwards
+# from npm's cache). Without npm the checked-in builds
+# (examples/as-<name>/as-<name>.wasm, kept in sync by a test) are copied.
+NPM          := $(shell command -v npm 2>/dev/null)
+AS_SDK       := sdk/assemblyscript
+ASC          := $(AS_SDK)/node_modules/.bin/asc
+AS_STAMP     := $(AS_SDK)/node_modules/.hookgate-installed
+AS_FLAGS     := -O3 --use abort=$(AS_SDK)/assembly/abort/abort
+AS_EXAMPLES  := $(patsubst %/assembly/index.ts,%,$(wildcard examples/*/assembly/index.ts))
+AS_WASM      := $(patsubst examples/%,build/plugins/%.wasm,$(AS_EXAMPLES))
+
+.PHONY: all build plugins as-plugins as-test run test fuzz bench fmt lint clean
 
 all: build
 
@@ -31,8 +44,33 @@ all: build
 build: plugins
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookgate
 
-## plugins: the example WASM plugins (build/plugins/<name>.wasm)
-plugins: $(PLUGIN_WASM)
+## plugins: the example WASM plugins (build/plugins/<name>.wasm), Go and AssemblyScript
+plugins: $(PLUGIN_WASM) as-plugins
+
+## as-plugins: the AssemblyScript examples (needs npm; else the checked-in builds)
+ifneq ($(NPM),)
+as-plugins: $(AS_WASM)
+
+$(AS_STAMP): $(AS_SDK)/package.json $(AS_SDK)/package-lock.json
+	cd $(AS_SDK) && npm ci --prefer-offline --no-audit --no-fund
+	@touch $@
+
+build/plugins/as-%.wasm: examples/as-%/assembly/index.ts $(wildcard $(AS_SDK)/assembly/*.ts) $(AS_STAMP)
+	@mkdir -p $(@D)
+	$(ASC) $< -o $@ $(AS_FLAGS)
+
+## as-test: the AssemblyScript SDK's own tests (golden flat vectors, JSON)
+as-test: $(AS_STAMP)
+	cd $(AS_SDK) && npm test
+else
+as-plugins:
+	@echo "npm not found: AssemblyScript examples copied from their checked-in builds (install npm to build them from source)"
+	@mkdir -p build/plugins
+	@for d in $(AS_EXAMPLES); do n=$$(basename $$d); cp $$d/$$n.wasm build/plugins/$$n.wasm; done
+
+as-test:
+	@echo "npm not found: AssemblyScript SDK tests skipped (.ci/run installs npm)"
+endif
 
 .SECONDEXPANSION:
 build/plugins/%.wasm: $$(wildcard examples/$$*/*.go) $(wildcard sdk/*.go) go.mod
@@ -49,7 +87,7 @@ run: build
 	./$(BIN) serve --config gateway.toml --data ./data
 
 ## test: lint (gofmt, vet, staticcheck), every test, and a short fuzz run of the Okta envelope parser
-test: lint
+test: lint as-test
 	$(GO) test -timeout 8m ./...
 	@$(MAKE) --no-print-directory fuzz
 
@@ -88,4 +126,4 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 clean:
-	rm -rf bin build
+	rm -rf bin build $(AS_SDK)/node_modules
