@@ -75,6 +75,18 @@ func buildWasm(t testing.TB) string {
 			}()
 		}
 		wg.Wait()
+		// The AssemblyScript examples: their checked-in builds (cmd/hookgate's
+		// tests build them from source and keep these current).
+		asBuilds, _ := filepath.Glob("../examples/as-*/as-*.wasm")
+		for _, src := range asBuilds {
+			b, err := os.ReadFile(src)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(hookWasmDir, filepath.Base(src)), b, 0o644)
+			}
+			if err != nil {
+				hookWasmErr = err
+			}
+		}
 	})
 	if hookWasmErr != nil {
 		t.Fatal(hookWasmErr)
@@ -235,6 +247,15 @@ func TestHooksLumosFixturesDefaultConfig(t *testing.T) {
 	_, r, _ = hs.hook("request_validation", lumos(t, "request_validation.json"))
 	if !strings.Contains(r.Message, "prod-access-101") {
 		t.Errorf("fail-closed message %q does not name the course", r.Message)
+	}
+	// The AssemblyScript twin, routed for app_id "aws-as", decides the same.
+	for _, f := range []string{"pre_approval.json", "pre_approval_not_oncall.json"} {
+		body := bytes.Replace(lumos(t, f), []byte(`"app_id": "aws"`), []byte(`"app_id": "aws-as"`), 1)
+		_, goR, goRaw := hs.hook("pre_approval", lumos(t, f))
+		code, asR, asRaw := hs.hook("pre_approval", body)
+		if code != http.StatusOK || asR.Response != goR.Response || asR.Message != goR.Message {
+			t.Errorf("%s via as-oncall-preapproval: %d %s, Go twin %s", f, code, asRaw, goRaw)
+		}
 	}
 	// aws-grant kept the grant in its kv.
 	if _, err := hs.Store.KVGet("aws-grant", "grant/alice.nguyen@example.com/arn:aws:iam::123456789012:role/oncall-breakglass"); err != nil {
