@@ -66,9 +66,9 @@ func TestFlatGoldenVectors(t *testing.T) {
 		}
 		var want struct {
 			AppID, InstanceID, Label, Email, Given, Family, Comment, TaskURL string
-			AccessLength                                                    *int64
-			Permissions                                                     []Permission
-			CustomFields                                                    string
+			AccessLength                                                     *int64
+			Permissions                                                      []Permission
+			CustomFields                                                     string
 		}
 		var w map[string]json.RawMessage
 		_ = json.Unmarshal(c.Want, &w)

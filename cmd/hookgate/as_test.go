@@ -287,6 +287,7 @@ kind = "request_validation"
 plugin = "oncall"
 `, cache, oncall, zendesk, strings.TrimPrefix(zd.URL, "http://"), zd.URL))
 		p := startServe(t, cfg, filepath.Join(t.TempDir(), "data"))
+		waitReady(t, p)
 		batch, err := os.ReadFile("../../../shared/fixtures/okta/batch.json")
 		if err != nil {
 			t.Fatal(err)
@@ -328,5 +329,25 @@ plugin = "oncall"
 	}
 	if !approved {
 		t.Error("no payload was approved: the identity batch did not reach the servers")
+	}
+}
+
+// waitReady polls /readyz until the server's plugins have loaded (the
+// listener opens before they compile).
+func waitReady(t *testing.T, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute) // a hang guard
+	for {
+		resp, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz never answered 200 (%v):\n%s", p.url, err, p.log())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
