@@ -78,6 +78,7 @@ type Config struct {
 	Queue     Queue                 `toml:"queue"`
 	Grants    Grants                `toml:"grants"`
 	Store     Store                 `toml:"store"`
+	Cluster   Cluster               `toml:"cluster"`
 
 	// Path is the file the config was loaded from; relative plugin paths
 	// and data_dir are resolved against its directory.
@@ -110,6 +111,11 @@ type Server struct {
 	MaxHeaderBytes int `toml:"max_header_bytes"`
 	// IdleTimeout closes a keep-alive connection idle this long. Default 2m.
 	IdleTimeout Duration `toml:"idle_timeout"`
+	// TLSCertFile and TLSKeyFile (PEM; both or neither) make the listener
+	// serve HTTPS (Okta only calls https:// URLs). Relative to the config
+	// file's directory.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // Store configures the embedded Badger store.
@@ -357,6 +363,12 @@ func DefaultResponses() map[string]Responses {
 type Overrides struct {
 	Listen  string
 	DataDir string
+	// NodeID, RaftAddr and Peers override [cluster] node_id, raft_addr and
+	// peers (--node-id, --raft-addr, --peers), so several nodes can run
+	// from one gateway.toml.
+	NodeID   string
+	RaftAddr string
+	Peers    []string
 	// Offline loads the file for a command that neither serves nor runs
 	// plugins (`hookgate okta check`, `hookgate okta sync`): every key is
 	// still decoded strictly and validated, but the serving secrets
@@ -402,6 +414,15 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 		c.Server.DataDir = ov.DataDir
 	}
 	c.maxConnsPerIPSet = md.IsDefined("server", "max_conns_per_ip")
+	if ov.NodeID != "" {
+		c.Cluster.NodeID = ov.NodeID
+	}
+	if ov.RaftAddr != "" {
+		c.Cluster.RaftAddr = ov.RaftAddr
+	}
+	if len(ov.Peers) > 0 {
+		c.Cluster.Peers = ov.Peers
+	}
 	c.defaults(baseDir)
 	if !md.IsDefined("okta", "catchup_interval") {
 		// Only when absent: an explicit "0s" disables periodic catch-up.
@@ -501,6 +522,12 @@ func (c *Config) defaults(baseDir string) {
 	if s.MaxConnsPerIP == 0 && !c.maxConnsPerIPSet {
 		s.MaxConnsPerIP = 1024
 	}
+	for _, f := range []*string{&s.TLSCertFile, &s.TLSKeyFile} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(baseDir, *f)
+		}
+	}
+	c.Cluster.defaults(baseDir)
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")
 
@@ -743,6 +770,8 @@ func (c *Config) validate(offline bool) error {
 			bad(key+".plugin", "no [[plugin]] named %q", o.Plugin)
 		}
 	}
+	c.Server.validateTLS(offline, bad)
+	c.Cluster.validate(offline, bad)
 	if c.Queue.Workers < 1 || c.Queue.Workers > 256 {
 		bad("queue.workers", "must be 1..256, got %d", c.Queue.Workers)
 	}

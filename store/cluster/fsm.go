@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// results keeps the state machine's results of the most recent entries,
+// so a write forwarded to the leader can be answered with this node's own
+// (identical, deterministic) result once it applied the entry.
+const results = 1 << 14
+
+// result is one applied entry's outcome.
+type result struct {
+	index uint64
+	val   any
+	err   error
+}
+
+// fsm adapts a StateMachine to raft.FSM.
+type fsm struct {
+	sm  StateMachine
+	dir string // snapshot staging files
+
+	mu      sync.Mutex
+	skip    uint64 // entries up to here are in the store already (replay after restart)
+	applied uint64
+	changed chan struct{} // closed and replaced on every apply
+	ring    []result
+	closed  bool
+}
+
+func newFSM(sm StateMachine, dir string, applied uint64) *fsm {
+	return &fsm{sm: sm, dir: dir, skip: applied, applied: applied, changed: make(chan struct{}), ring: make([]result, results)}
+}
+
+// Apply applies one committed entry (raft calls it for commands only, in
+// log order, never concurrently with Snapshot or Restore).
+func (f *fsm) Apply(l *raft.Log) any {
+	res := result{index: l.Index}
+	f.mu.Lock()
+	skip := l.Index <= f.skip
+	f.mu.Unlock()
+	if !skip && len(l.Data) > 0 {
+		res.val, res.err = f.sm.ApplyEntry(l.Index, l.Data)
+	}
+	f.mu.Lock()
+	f.ring[l.Index%results] = res
+	if l.Index > f.applied {
+		f.applied = l.Index
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+	return res
+}
+
+// errTooOld: the result of an entry was evicted before the waiter looked.
+var errTooOld = errors.New("cluster: result of the write is no longer held (too slow)")
+
+// errClosed: the node is shutting down.
+var errClosed = errors.New("cluster: node closed")
+
+// wait blocks until index is applied here (or deadline) and returns its
+// result.
+func (f *fsm) wait(index uint64, deadline time.Time) (result, error) {
+	for {
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			return result{}, errClosed
+		}
+		if f.applied >= index {
+			r := f.ring[index%results]
+			f.mu.Unlock()
+			if r.index != index {
+				if index <= f.skip {
+					return result{index: index}, nil // applied before this process started
+				}
+				return result{}, errTooOld
+			}
+			return r, nil
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		left := time.Until(deadline)
+		if left <= 0 {
+			return result{}, fmt.Errorf("%w: entry %d not applied on this node in time", ErrUnknownOutcome, index)
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// appliedIndex is the last entry applied here.
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
+
+func (f *fsm) close() {
+	f.mu.Lock()
+	f.closed = true
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// Snapshot takes a Badger backup right away (raft does not apply entries
+// meanwhile, so it matches the applied index exactly) into a staging
+// file; Persist copies it to the snapshot sink.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	tmp, err := os.CreateTemp(f.dir, "backup-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: snapshot: %w", err)
+	}
+	if err := f.sm.Backup(tmp); err != nil {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return nil, fmt.Errorf("cluster: snapshot: %w", err)
+	}
+	return &fileSnapshot{f: tmp}, nil
+}
+
+// Restore replaces the store with a snapshot (a new or wiped node, or one
+// too far behind the log).
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	if err := f.sm.Restore(rc); err != nil {
+		return fmt.Errorf("cluster: restore snapshot: %w", err)
+	}
+	a, err := f.sm.AppliedIndex()
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.skip, f.applied = a, a
+	f.mu.Unlock()
+	return nil
+}
+
+type fileSnapshot struct{ f *os.File }
+
+func (s *fileSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	if _, err := io.Copy(sink, s.f); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fileSnapshot) Release() {
+	_ = s.f.Close()
+	_ = os.Remove(s.f.Name())
+}
