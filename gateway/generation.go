@@ -364,6 +364,9 @@ func (s *Server) readiness() []string {
 	if s.st == nil || s.st.DB().IsClosed() {
 		problems = append(problems, "store is closed")
 	}
+	if s.cluster != nil {
+		problems = append(problems, s.cluster.Readiness()...)
+	}
 	if names, loading := s.stillLoading(); loading {
 		for _, n := range names {
 			problems = append(problems, fmt.Sprintf("plugin %s is still loading (compiling)", n))

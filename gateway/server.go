@@ -27,6 +27,7 @@ import (
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/store/cluster"
 )
 
 // adminMaxBodyBytes caps request bodies on the admin API (it only reads
@@ -84,6 +85,8 @@ type Server struct {
 	// loading is set while the start-up plugins load in the background
 	// (StartLoading, startup.go).
 	loading atomic.Pointer[loadState]
+	// cluster is this node's Raft membership (nil: single node).
+	cluster *cluster.Node
 }
 
 // New builds the server for a validated config over an open store. logger

@@ -1,13 +1,14 @@
 // Command hookgate is the one hookgate binary: the gateway server and the
 // operator's command-line tools.
 //
-//	hookgate serve --config gateway.toml [--listen ADDR] [--data DIR]
+//	hookgate serve --config gateway.toml [--listen ADDR] [--data DIR] [--node-id ID --raft-addr ADDR --peers LIST]
 //	hookgate users get <id|login|email> [--data DIR]
 //	hookgate groups get <id|name> [--data DIR]
 //	hookgate dlq list|show|replay|drop [ID] [--addr URL]
 //	hookgate grants list [--user REF] [--app ID] [--state S] [--addr URL]
 //	hookgate okta check [--config gateway.toml] [--json]
 //	hookgate okta sync [--config gateway.toml] [--addr URL] [--data DIR]
+//	hookgate cluster certs|status|join|remove
 //	hookgate version
 //	hookgate help [command]
 //
@@ -58,6 +59,8 @@ func init() {
 			"time-boxed grants, via the running server's admin API (HOOKGATE_ADMIN_TOKEN)", runGrants},
 		{"okta", oktaUsage,
 			"Okta Management API: check credentials and scopes; full sync of users, groups, apps (through the running server, or into a stopped server's store)", runOkta},
+		{"cluster", clusterUsage,
+			"cluster: write a CA and node certificates; status, join and remove through a running node's admin API", runCluster},
 		{"plugin", pluginTestUsage,
 			"run one plugin call on a payload file with no server; prints the response, the plugin's logs and the time", runPlugin},
 		{"version", "version", "print the version", func(_ []string, stdout, _ io.Writer) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,12 +10,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/store/cluster"
 )
 
 // runServe is `hookgate serve`: load and validate the whole config (an
@@ -27,10 +30,16 @@ func runServe(args []string, _, stderr io.Writer) error {
 	cfgPath := configFlag(fs)
 	listen := fs.String("listen", "", "listen address, overrides server.listen (e.g. 127.0.0.1:9090)")
 	data := fs.String("data", "", "Badger data directory, overrides server.data_dir")
+	nodeID := fs.String("node-id", "", "cluster node id, overrides cluster.node_id (turns clustering on)")
+	raftAddr := fs.String("raft-addr", "", "cluster Raft address host:port, overrides cluster.raft_addr")
+	peers := fs.String("peers", "", "cluster voters id=host:port,... overrides cluster.peers")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
+	overrides := func() config.Overrides {
+		return config.Overrides{Listen: *listen, DataDir: *data, NodeID: *nodeID, RaftAddr: *raftAddr, Peers: config.ParsePeers(*peers)}
+	}
+	cfg, err := config.Load(*cfgPath, overrides())
 	if err != nil {
 		return err
 	}
@@ -47,7 +56,26 @@ func runServe(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Cluster (when [cluster] node_id or --node-id is set): every store
+	// operation goes through the Raft log from here on.
+	var node *cluster.Node
+	if cfg.Cluster.Enabled() {
+		if node, err = startCluster(cfg, st, logger); err != nil {
+			_ = st.Close()
+			return err
+		}
+	}
+	closeStore := func() error {
+		var err error
+		if node != nil {
+			err = node.Close()
+		}
+		return errors.Join(err, st.Close())
+	}
 	srv := gateway.New(cfg, st, logger)
+	if node != nil {
+		srv.EnableCluster(node)
+	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: logger})
 
 	// Okta Management API (when okta.org_url is set): /v1/okta/sync,
@@ -57,7 +85,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	})
 	if err != nil {
 		_ = audit.Close()
-		_ = st.Close()
+		_ = closeStore()
 		return err
 	}
 
@@ -84,7 +112,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	// see gateway/generation.go (restartOnly) when adding one.
 	srv.EnableReload(gateway.ReloadOptions{
 		Load: func() (*config.Config, error) {
-			return config.Load(*cfgPath, config.Overrides{Listen: *listen, DataDir: *data})
+			return config.Load(*cfgPath, overrides())
 		},
 		LoadPlugins: func(ctx context.Context, c *config.Config) (*gateway.PluginSet, error) {
 			return gateway.LoadPlugins(ctx, c, st, logger, gateway.WithOktaActions(oktaAPI))
@@ -99,11 +127,11 @@ func runServe(args []string, _, stderr io.Writer) error {
 		// a reloaded one).
 		_ = srv.ClosePlugins()
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := listenHTTP(cfg)
 	if err != nil {
 		closeHooks()
-		_ = st.Close()
-		return fmt.Errorf("listen on %s (server.listen / --listen): %w", cfg.Server.Listen, err)
+		_ = closeStore()
+		return err
 	}
 	logger.Info("hookgate starting", "version", version, "config", cfg.Path, "data_dir", cfg.Server.DataDir)
 
@@ -125,8 +153,13 @@ func runServe(args []string, _, stderr io.Writer) error {
 	pipeCtx, stopPipe := context.WithCancel(context.Background())
 	// System Log catch-up now (in the background) and every
 	// okta.catchup_interval; stopped with the pipeline.
+	// In a cluster both run on the leader only (below).
 	oktaRan := make(chan error, 1)
-	go func() { oktaRan <- oktaAPI.Run(pipeCtx) }()
+	if node == nil {
+		go func() { oktaRan <- oktaAPI.Run(pipeCtx) }()
+	} else {
+		oktaRan <- nil
+	}
 
 	logger.Info("loading plugins", "plugins", len(cfg.Plugin), "cache_dir", cfg.Plugins.CacheDir)
 	type loadResult struct {
@@ -182,7 +215,30 @@ wait:
 				break wait
 			}
 			piped = make(chan error, 1)
-			go func() { piped <- pipe.Run(pipeCtx) }()
+			if node == nil {
+				go func() { piped <- pipe.Run(pipeCtx) }()
+				continue
+			}
+			// Cluster: queue workers, grant scheduler and System Log
+			// catch-up run on the leader only, started each time this
+			// node becomes leader (once per term) and stopped when it
+			// loses leadership; a new leader's worker first releases the
+			// leases of earlier runs (at least once overall).
+			piped <- nil
+			node.OnLeader(func(ctx context.Context) {
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					if err := pipe.Run(ctx); err != nil {
+						logger.Error("leader: event pipeline stopped", "err", err)
+					}
+				})
+				wg.Go(func() {
+					if err := oktaAPI.Run(ctx); err != nil {
+						logger.Error("leader: Okta catch-up stopped", "err", err)
+					}
+				})
+				wg.Wait()
+			})
 		}
 	}
 	if loadedCh != nil {
@@ -194,6 +250,9 @@ wait:
 	}
 	// Work still running is left leased and runs again after the next start.
 	stopPipe()
+	if node != nil {
+		node.OnLeader(nil)
+	}
 	if piped != nil {
 		if err := <-piped; err != nil {
 			serveErr = errors.Join(serveErr, err)
@@ -203,7 +262,7 @@ wait:
 		serveErr = errors.Join(serveErr, err)
 	}
 	closeHooks()
-	if err := st.Close(); err != nil {
+	if err := closeStore(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close store: %w", err))
 	}
 	if serveErr != nil {
@@ -233,4 +292,35 @@ func setLogLevel(c config.Log) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
 	logLevel.Set(level)
+}
+
+// listenHTTP opens server.listen, serving HTTPS when [server]
+// tls_cert_file and tls_key_file are set.
+func listenHTTP(cfg *config.Config) (net.Listener, error) {
+	var conf *tls.Config
+	if cfg.Server.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server.tls_cert_file / tls_key_file: %w", err)
+		}
+		conf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (server.listen / --listen): %w", cfg.Server.Listen, err)
+	}
+	if conf != nil {
+		ln = tls.NewListener(ln, conf)
+	}
+	return ln, nil
+}
+
+// startCluster joins this node to its cluster ([cluster]) and routes the
+// store's writes through the Raft log.
+func startCluster(cfg *config.Config, _ *store.Store, _ *slog.Logger) (*cluster.Node, error) {
+	c := cfg.Cluster
+	if _, err := cluster.LoadTLS(cluster.TLSFiles{CA: c.CAFile(), Cert: c.CertFile(), Key: c.KeyFile()}); err != nil {
+		return nil, fmt.Errorf("cluster.tls_dir: %w", err)
+	}
+	return nil, errors.New("[cluster]: the replicated store is not in this build yet (it needs the sealed store's operations); remove [cluster] / --node-id to run one node")
 }

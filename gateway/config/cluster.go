@@ -41,6 +41,9 @@ type Cluster struct {
 	// how often that is checked; default 2m.
 	SnapshotThreshold int      `toml:"snapshot_threshold"`
 	SnapshotInterval  Duration `toml:"snapshot_interval"`
+	// TrailingLogs is how many entries stay in the log after a snapshot
+	// (a node further behind gets the snapshot). Default 10240.
+	TrailingLogs int `toml:"trailing_logs"`
 	// MaxLag is how many entries a node's applied index may trail the
 	// commit index before /readyz reports it not ready. Default 1000.
 	MaxLag int `toml:"max_lag"`
@@ -95,6 +98,7 @@ func (c *Cluster) defaults(baseDir string) {
 	setInt(&c.SnapshotThreshold, 8192)
 	setDur(&c.SnapshotInterval, 2*time.Minute)
 	setInt(&c.MaxLag, 1000)
+	setInt(&c.TrailingLogs, 10240)
 }
 
 func (c *Cluster) validate(offline bool, bad func(key, format string, a ...any)) {

@@ -102,13 +102,6 @@ func (f *fsm) wait(index uint64, deadline time.Time) (result, error) {
 	}
 }
 
-// appliedIndex is the last entry applied here.
-func (f *fsm) appliedIndex() uint64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.applied
-}
-
 func (f *fsm) close() {
 	f.mu.Lock()
 	f.closed = true

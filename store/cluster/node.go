@@ -68,13 +68,12 @@ type Options struct {
 	SnapshotThreshold  uint64
 	SnapshotInterval   time.Duration
 	TrailingLogs       uint64
+	// MaxLag: Readiness reports the node not ready when its applied index
+	// trails the commit index by more (0: never).
+	MaxLag uint64
 
-	State StateMachine
-	// Observe, when set, receives write latencies: stage "commit" (propose
-	// to quorum commit on the leader) and "apply" (propose to applied on
-	// this node).
-	Observe func(stage string, d time.Duration)
-	Logger  *slog.Logger
+	State  StateMachine
+	Logger *slog.Logger
 	// RaftLog receives hashicorp/raft's own log lines (default stderr).
 	RaftLog io.Writer
 }
@@ -90,6 +89,7 @@ type Node struct {
 	http  *http.Server
 	cli   *http.Client
 	log   *slog.Logger
+	m     *metrics
 
 	leaderChanges atomic.Uint64
 	obsCh         chan raft.Observation
@@ -221,6 +221,7 @@ func Start(o Options) (*Node, error) {
 		o: o, raft: r, mux: mux, trans: trans, logs: logs, fsm: f, log: log,
 		notify: notify, done: make(chan struct{}),
 	}
+	n.m = newMetrics(n)
 	n.cli = &http.Client{Transport: &http.Transport{
 		DialTLSContext:      func(ctx context.Context, _, addr string) (net.Conn, error) { return mux.dial(ctx, addr) },
 		MaxIdleConnsPerHost: 16,
@@ -317,10 +318,17 @@ func (n *Node) watch() {
 // closes). Once per term: a term has one leader, and f is started once
 // per leadership. Set it before the node can become leader (right after
 // Start; a leadership gained earlier is picked up).
+//
+// OnLeader(nil) stops the leader-only work running now (waiting for it)
+// and starts none again.
 func (n *Node) OnLeader(f func(ctx context.Context)) {
 	n.leadMu.Lock()
 	n.leaderFn = f
 	n.leadMu.Unlock()
+	if f == nil {
+		n.stopLeading()
+		return
+	}
 	if n.raft.State() == raft.Leader {
 		n.startLeading()
 	}
@@ -419,9 +427,7 @@ func (n *Node) Apply(data []byte) (any, error) {
 }
 
 func (n *Node) observe(stage string, d time.Duration) {
-	if n.o.Observe != nil {
-		n.o.Observe(stage, d)
-	}
+	n.m.latency.WithLabelValues(stage).Observe(d.Seconds())
 }
 
 // WaitApplied waits until this node applied index (read-your-writes
