@@ -185,7 +185,8 @@ type User struct {
 	// Status is the Okta status (ACTIVE, SUSPENDED, DEPROVISIONED...), nil
 	// until known.
 	Status *string `json:"status"`
-	// Groups and Apps are group and directly assigned app ids.
+	// Groups are group ids; Apps are the ids of apps Okta logged an
+	// app-user assignment for (direct, group- or rule-driven).
 	Groups []string `json:"groups"`
 	Apps   []string `json:"apps"`
 }

@@ -33,7 +33,7 @@ type User struct {
 	LastName    string   `json:"lastName"`
 	Status      *string  `json:"status"` // nil until a lifecycle event or sync sets it
 	Groups      []string `json:"groups"` // group ids, sorted; never nil
-	Apps        []string `json:"apps"`   // directly assigned app ids, sorted; never nil
+	Apps        []string `json:"apps"`   // app-user assignments (direct, group- or rule-driven) app ids, sorted; never nil
 
 	// Type is the Okta user type id (oty…), "" until a sync or lookup.
 	Type string `json:"type"`
