@@ -137,10 +137,12 @@ func runHostile(t *testing.T, name string) {
 		t.Fatal("not instrumented")
 	}
 	var err error
+	idle := measure(func() { time.Sleep(hostile) }) // the same span with no call: the baseline
 	f := measure(func() {
 		_, err = p.Call(context.Background(), "pre_approval", request("x", "a@example.com"))
 	})
 	t.Logf("%s (timeout %s): %v; %s", name, hostile, err, f)
+	t.Logf("baseline, %s with no call: %s", hostile, idle)
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err %v, want ErrTimeout", err)
 	}

@@ -51,19 +51,35 @@
 // exhausts it is preceded by a yield, which can end the call before it
 // runs.
 //
+// One instruction can still be long: a single memory.fill of 32 MiB (the
+// default memory_limit) takes about 5 ms. So memory.fill and memory.copy
+// on memory 0 with a length over Chunk (1 MiB) go to one of two helper
+// functions the instrumenter appends to the module (after its own
+// functions, so no index moves), which do the work Chunk bytes at a time,
+// charging and yielding between pieces, forward or backward as an
+// overlapping copy needs, with the instruction's own trap when a range
+// runs past the end of memory:
+//
+//	local.get $len; i32.const Chunk; i32.gt_u
+//	if (param i32 i32 i32) call $chunked_fill else memory.fill end
+//
+// Not chunked: memory.init (bounded by its data segment, so by the module
+// size limit), table instructions (bounded by the table limit, Options),
+// memory.grow (one allocation, bounded by the memory limit), and bulk
+// instructions on a memory other than 0.
+//
 // The bound, measured (TestYieldGapBounded and BenchmarkYieldGap in
 // bound_test.go: endless loops of each kind, the host's yield recording
-// the wall time between two of its calls; wazero v1.12 compiler, 2-core
-// shared VM, Go 1.26): a plain loop 38 µs between yields on average;
-// 64 KiB memory.fill 650 µs (wazero fills at about 6 GB/s); 64 KiB
-// memory.copy 130 µs; table.fill and table.copy of 64 Ki entries 185 µs.
-// So an allowance is at most about 0.7 ms of guest CPU. One instruction
-// is not split: a single memory.fill or memory.copy runs whole after its
-// yield, and is bounded by the instance's memory (memory_limit: a 16 MiB
-// fill takes about 4 ms, a 32 MiB one at the default limit 8 ms); a
-// single table instruction is bounded by the table limit (Options).
-// Worst gaps in those runs were a few times the mean on a loaded machine
-// (scheduling, page faults on first touch).
+// the wall time between two of its calls; wazero v1.12 compiler, Go 1.26,
+// on the project's 2-core VM while other builds ran): median time between
+// two yields for a plain loop 16 µs; 64 KiB memory.fill 80 µs; 16 MiB
+// memory.fill (chunked) 440 µs; 64 KiB memory.copy 95 µs; 8 MiB
+// memory.copy (chunked) 230 µs; table.fill and table.copy of 64 Ki
+// entries 150 µs. An allowance is thus at most about 0.5 ms of guest CPU.
+// The worst gaps in those runs were larger (up to ~10 ms) when the VM
+// descheduled the process or on first touch of fresh memory pages; those
+// are wall-clock stalls of the whole process, not guest work the host
+// could have interrupted.
 //
 // The new import takes function index ImportedFuncs (after the existing
 // imports), so every reference to a defined function is renumbered: calls,
@@ -150,6 +166,9 @@ type Stats struct {
 	// Bulk is the number of bulk memory and table instructions charged by
 	// their length.
 	Bulk int
+	// Chunked is the number of those (memory.fill and memory.copy on
+	// memory 0) that hand lengths over Chunk to a chunking helper.
+	Chunked int
 	// TablesCapped is the number of tables given Options.MaxTableEntries
 	// as their maximum.
 	TablesCapped int
@@ -183,6 +202,10 @@ type rewriter struct {
 	fuel       uint32   // fuel global index (= global count before)
 	check      []byte   // the instruction sequence inserted at each check
 	ins        []byte   // scratch: one body's rewritten instructions
+	helpers    bool     // the module gets the chunked fill and copy helpers
+	helperType uint32   // their type, (i32 i32 i32) -> ()
+	fillFn     uint32   // function index of the chunked memory.fill
+	copyFn     uint32   // and of the chunked memory.copy
 	tableMin   uint64   // sum of the defined tables' initial sizes
 	tableMax   uint64   // and of their maxima (1<<32-1 if absent)
 	grows      bool     // the code has a table.grow
@@ -206,7 +229,8 @@ func Instrument(wasm []byte, opts Options) ([]byte, Stats, error) {
 		return nil, Stats{}, err
 	}
 	w := &rewriter{opts: opts}
-	var globals uint32
+	var globals, memories uint32
+	var hasFuncs, hasCode bool
 	for _, s := range secs {
 		var err error
 		switch s.id {
@@ -215,10 +239,19 @@ func Instrument(wasm []byte, opts Options) ([]byte, Stats, error) {
 			w.types = uint32(len(w.params))
 		case secFunction:
 			w.funcs, err = funcTypes(s.body)
+			hasFuncs = true
 		case secImport:
-			var g uint32
-			w.funcImport, g, err = countImports(s.body)
+			var g, m uint32
+			w.funcImport, g, m, err = countImports(s.body)
 			globals += g
+			memories += m
+		case secMemory:
+			r := reader{b: s.body}
+			var n uint32
+			n, err = r.u32()
+			memories += n
+		case secCode:
+			hasCode = true
 		case secGlobal:
 			r := reader{b: s.body}
 			var n uint32
@@ -230,6 +263,15 @@ func Instrument(wasm []byte, opts Options) ([]byte, Stats, error) {
 		}
 	}
 	w.fuel = globals
+	if hasFuncs && hasCode && memories > 0 {
+		// The chunked memory.fill and memory.copy helpers, after the
+		// module's own functions (no index moves), of a new type
+		// (i32 i32 i32) -> () after the yield's.
+		w.helpers = true
+		w.helperType = w.types + 1
+		w.fillFn = w.funcImport + 1 + uint32(len(w.funcs))
+		w.copyFn = w.fillFn + 1
+	}
 	w.st.ImportedFuncs, w.st.FuelIndex = w.funcImport, w.fuel
 	w.check = w.checkSequence()
 
@@ -301,6 +343,17 @@ func (w *rewriter) rewrite(s section) ([]byte, error) {
 	switch s.id {
 	case secType:
 		b, err = appendVec(s.body, []byte{0x60, 0x00, 0x01, 0x7F}) // () -> i32
+		if err == nil && w.helpers {
+			b, err = appendVec(b, []byte{0x60, 0x03, 0x7F, 0x7F, 0x7F, 0x00}) // (i32 i32 i32) -> ()
+		}
+	case secFunction:
+		b = s.body
+		if w.helpers {
+			b, err = appendVec(b, binary.AppendUvarint(nil, uint64(w.helperType)))
+			if err == nil {
+				b, err = appendVec(b, binary.AppendUvarint(nil, uint64(w.helperType)))
+			}
+		}
 	case secImport:
 		entry := appendName(nil, YieldModule)
 		entry = appendName(entry, YieldName)
@@ -462,11 +515,11 @@ func funcTypes(body []byte) ([]uint32, error) {
 
 // countImports counts function and global imports, which come first in
 // their index spaces.
-func countImports(body []byte) (funcs, globals uint32, err error) {
+func countImports(body []byte) (funcs, globals, memories uint32, err error) {
 	r := reader{b: body}
 	n, err := r.u32()
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return 0, 0, 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	for i := uint32(0); i < n; i++ {
 		var mod, name string
@@ -474,14 +527,14 @@ func countImports(body []byte) (funcs, globals uint32, err error) {
 			name, err = r.name()
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("%w: import %d: %v", ErrMalformed, i, err)
+			return 0, 0, 0, fmt.Errorf("%w: import %d: %v", ErrMalformed, i, err)
 		}
 		if mod == YieldModule {
-			return 0, 0, fmt.Errorf("%w: it already imports %s.%s (instrumented twice?)", ErrUnsupported, mod, name)
+			return 0, 0, 0, fmt.Errorf("%w: it already imports %s.%s (instrumented twice?)", ErrUnsupported, mod, name)
 		}
 		kind, err := r.byte()
 		if err != nil {
-			return 0, 0, fmt.Errorf("%w: import %d: %v", ErrMalformed, i, err)
+			return 0, 0, 0, fmt.Errorf("%w: import %d: %v", ErrMalformed, i, err)
 		}
 		switch kind {
 		case 0x00: // func: type index
@@ -493,6 +546,7 @@ func countImports(body []byte) (funcs, globals uint32, err error) {
 			}
 		case 0x02: // memory: limits
 			err = r.limits()
+			memories++
 		case 0x03: // global: valtype, mutability
 			if err = r.valType(); err == nil {
 				_, err = r.byte()
@@ -506,13 +560,13 @@ func countImports(body []byte) (funcs, globals uint32, err error) {
 			err = fmt.Errorf("%w: unknown import kind 0x%02x", ErrMalformed, kind)
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("import %d: %w", i, wrapMalformed(err))
+			return 0, 0, 0, fmt.Errorf("import %d: %w", i, wrapMalformed(err))
 		}
 	}
 	if r.off != len(r.b) {
-		return 0, 0, fmt.Errorf("%w: trailing bytes after the imports", ErrMalformed)
+		return 0, 0, 0, fmt.Errorf("%w: trailing bytes after the imports", ErrMalformed)
 	}
-	return funcs, globals, nil
+	return funcs, globals, memories, nil
 }
 
 // wrapMalformed marks a bare decoding error as ErrMalformed.
@@ -853,7 +907,11 @@ func (w *rewriter) code(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/4), uint64(n))
+	total := uint64(n)
+	if w.helpers {
+		total += 2
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/4+256), total)
 	var fn []byte
 	for i := uint32(0); i < n; i++ {
 		size, err := r.u32()
@@ -873,6 +931,12 @@ func (w *rewriter) code(body []byte) ([]byte, error) {
 	}
 	if r.off != len(r.b) {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b)-r.off)
+	}
+	if w.helpers {
+		for _, h := range [][]byte{w.fillHelper(), w.copyHelper()} {
+			out = binary.AppendUvarint(out, uint64(len(h)))
+			out = append(out, h...)
+		}
 	}
 	return out, nil
 }
@@ -894,6 +958,122 @@ const (
 	ByteShift  = 8
 	EntryShift = ByteShift - 3
 )
+
+// Chunk is the most bytes one memory.fill or memory.copy does between two
+// charges: a longer one is done Chunk bytes at a time by a helper the
+// instrumenter adds, charging (and yielding when the fuel runs out) after
+// each piece.
+const Chunk = 1 << 20
+
+// chunked reports whether op (the bytes of one 0xFC instruction) is a
+// memory.fill or memory.copy on memory 0 that the module's helper can
+// chunk, and the helper's function index.
+func (w *rewriter) chunked(op []byte) (uint32, bool) {
+	switch {
+	case !w.helpers:
+	case string(op) == "\xFC\x0B\x00":
+		return w.fillFn, true
+	case string(op) == "\xFC\x0A\x00\x00":
+		return w.copyFn, true
+	}
+	return 0, false
+}
+
+// appendChunkCharge appends the charge for one Chunk done by a helper.
+func (w *rewriter) appendChunkCharge(b []byte) []byte {
+	b = binary.AppendUvarint(append(b, 0x23), uint64(w.fuel))
+	b = appendSLEB(append(b, 0x41), Chunk>>ByteShift)
+	b = binary.AppendUvarint(append(b, 0x6B, 0x24), uint64(w.fuel))
+	b = binary.AppendUvarint(append(b, 0x23), uint64(w.fuel))
+	b = append(b, 0x41, 0x00, 0x4C, 0x04, 0x40, 0x10)
+	b = binary.AppendUvarint(b, uint64(w.funcImport))
+	b = binary.AppendUvarint(append(b, 0x24), uint64(w.fuel))
+	return append(b, 0x0B)
+}
+
+// Instruction bytes of the helpers (params $d = 0, $v or $s = 1, $n = 2).
+var (
+	getD, getS, getN = []byte{0x20, 0x00}, []byte{0x20, 0x01}, []byte{0x20, 0x02}
+	opFill           = []byte{0xFC, 0x0B, 0x00}
+	opCopy           = []byte{0xFC, 0x0A, 0x00, 0x00}
+)
+
+// appendPastEnd appends "(u64)$a + (u64)$n > memory size in bytes".
+func appendPastEnd(b, getA []byte) []byte {
+	b = append(append(b, getA...), 0xAD)                       // i64.extend_i32_u
+	b = append(append(b, getN...), 0xAD, 0x7C)                 // i64.add
+	return append(b, 0x3F, 0x00, 0xAD, 0x42, 0x10, 0x86, 0x56) // memory.size; <<16; i64.gt_u
+}
+
+func appendChunkConst(b []byte) []byte { return appendSLEB(append(b, 0x41), Chunk) }
+
+// appendAdvance appends "$x = $x + Chunk" (or minus) for local x.
+func appendAdvance(b []byte, x byte, sub bool) []byte {
+	op := byte(0x6A)
+	if sub {
+		op = 0x6B
+	}
+	b = appendChunkConst(append(b, 0x20, x))
+	return append(b, op, 0x21, x)
+}
+
+// fillHelper is the body of (func (param $d $v $n i32)): memory.fill in
+// Chunk pieces, with the spec's trap (before any write) when it would run
+// past the end of memory.
+//
+//	if $d + $n > size: memory.fill($d, $v, $n); return   ;; traps
+//	loop: if $n > Chunk: memory.fill($d, $v, Chunk); $d += Chunk;
+//	      $n -= Chunk; charge; br loop
+//	memory.fill($d, $v, $n)
+func (w *rewriter) fillHelper() []byte {
+	b := []byte{0x00} // no locals
+	b = append(appendPastEnd(b, getD), 0x04, 0x40)
+	b = append(append(append(append(b, getD...), getS...), getN...), opFill...)
+	b = append(b, 0x0F, 0x0B, 0x03, 0x40)
+	b = append(appendChunkConst(append(b, getN...)), 0x4B, 0x04, 0x40)
+	b = appendChunkConst(append(append(b, getD...), getS...))
+	b = append(b, opFill...)
+	b = appendAdvance(b, 0, false)
+	b = appendAdvance(b, 2, true)
+	b = w.appendChunkCharge(b)
+	b = append(b, 0x0C, 0x01, 0x0B, 0x0B) // br 1 (the loop); end if; end loop
+	b = append(append(append(append(b, getD...), getS...), getN...), opFill...)
+	return append(b, 0x0B)
+}
+
+// copyHelper is the body of (func (param $d $s $n i32)): memory.copy in
+// Chunk pieces, forward when $d <= $s and backward otherwise, so that an
+// overlapping copy reads every byte before it is overwritten, with the
+// spec's trap when either range runs past the end of memory.
+func (w *rewriter) copyHelper() []byte {
+	b := []byte{0x00}
+	b = appendPastEnd(b, getD)
+	b = appendPastEnd(b, getS)
+	b = append(b, 0x72, 0x04, 0x40) // i32.or; if
+	b = append(append(append(append(b, getD...), getS...), getN...), opCopy...)
+	b = append(b, 0x0F, 0x0B)
+	b = append(append(append(b, getD...), getS...), 0x4D, 0x04, 0x40) // $d <= $s: forward
+	b = append(b, 0x03, 0x40)
+	b = append(appendChunkConst(append(b, getN...)), 0x4B, 0x04, 0x40)
+	b = appendChunkConst(append(append(b, getD...), getS...))
+	b = append(b, opCopy...)
+	b = appendAdvance(b, 0, false)
+	b = appendAdvance(b, 1, false)
+	b = appendAdvance(b, 2, true)
+	b = w.appendChunkCharge(b)
+	b = append(b, 0x0C, 0x01, 0x0B, 0x0B)
+	b = append(b, 0x05, 0x03, 0x40) // else: backward
+	b = append(appendChunkConst(append(b, getN...)), 0x4B, 0x04, 0x40)
+	b = appendAdvance(b, 2, true)
+	b = append(append(append(b, getD...), getN...), 0x6A) // $d + $n
+	b = append(append(append(b, getS...), getN...), 0x6A) // $s + $n
+	b = append(appendChunkConst(b), opCopy...)
+	b = w.appendChunkCharge(b)
+	b = append(b, 0x0C, 0x01, 0x0B, 0x0B)
+	b = append(b, 0x0B) // end if
+	b = append(append(append(append(b, getD...), getS...), getN...), opCopy...)
+	return append(b, 0x0B)
+}
 
 // bulkShift reports whether 0xFC sub-opcode sub is a bulk instruction
 // whose length (the i32 on top of the stack) is charged, and its shift.
@@ -1008,6 +1188,20 @@ func (w *rewriter) body(dst, code []byte, params uint32) ([]byte, error) {
 			copied = at
 			bulk = true
 			w.st.Bulk++
+			op := code[at:r.off]
+			if helper, ok := w.chunked(op); ok {
+				// A length over Chunk goes to the helper, which does it
+				// Chunk bytes at a time with a charge after each:
+				//   local.get $len; i32.const Chunk; i32.gt_u
+				//   if (type helper) call $helper else <op> end
+				ins = binary.AppendUvarint(append(ins, 0x20), uint64(locals))
+				ins = append(appendSLEB(append(ins, 0x41), Chunk), 0x4B, 0x04)
+				ins = appendSLEB(ins, int64(w.helperType))
+				ins = binary.AppendUvarint(append(ins, 0x10), uint64(helper))
+				ins = append(append(append(ins, 0x05), op...), 0x0B)
+				copied = r.off
+				w.st.Chunked++
+			}
 		default:
 			if err := r.skipImmediates(op); err != nil {
 				return nil, fmt.Errorf("at offset %d (opcode 0x%02x): %w", at, op, err)

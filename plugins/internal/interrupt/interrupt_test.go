@@ -478,3 +478,89 @@ func TestTablesCapped(t *testing.T) {
 		t.Fatalf("err %v, want ErrTableLimit naming 1000 entries", err)
 	}
 }
+
+// TestChunkedBulk: memory.fill and memory.copy over Chunk go through the
+// chunking helpers, which must do exactly what the instruction does
+// (overlapping copies both ways, odd lengths, the trap before any write
+// past the end of memory) and charge as they go.
+func TestChunkedBulk(t *testing.T) {
+	typ := []byte{0x60, 0x03, 0x7F, 0x7F, 0x7F, 0x00}
+	wasm := mod(
+		secType, vec(typ),
+		secFunction, vec([]byte{0}, []byte{0}),
+		secMemory, vec([]byte{0x00, 100}), // 6.25 MiB
+		secExport, vec(export("fill", 0, 0), export("copy", 0, 1), export("mem", 2, 0)),
+		secCode, vec(
+			body(0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xFC, 0x0B, 0x00, 0x0B),
+			body(0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xFC, 0x0A, 0x00, 0x00, 0x0B),
+		),
+	)
+	out, st := instrument(t, wasm)
+	if st.Bulk != 2 || st.Chunked != 2 {
+		t.Fatalf("stats %+v, want 2 bulk instructions, both chunked", st)
+	}
+	ctx := context.Background()
+	var y yielder
+	m, err := y.runtime(t).Instantiate(ctx, out)
+	if err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	size := int(m.Memory().Size())
+	want := make([]byte, size)
+	for i := range want {
+		want[i] = byte(i*7 + i>>11)
+	}
+	if !m.Memory().Write(0, want) {
+		t.Fatal("write")
+	}
+	check := func(what string) {
+		t.Helper()
+		got, _ := m.Memory().Read(0, uint32(size))
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s: byte %d is %d, want %d", what, i, got[i], want[i])
+			}
+		}
+	}
+	const mib = 1 << 20
+	for _, c := range []struct {
+		fn      string
+		a, b, n int
+	}{
+		{"fill", 3, 0xAB, 5*mib + 3},
+		{"copy", 0, mib + 5, 4*mib + 7},  // forward, overlapping
+		{"copy", mib + 5, 0, 4*mib + 7},  // backward, overlapping
+		{"copy", 10, 2 * mib, 2*mib + 1}, // disjoint
+		{"fill", 0, 1, Chunk},            // exactly Chunk: inline
+		{"copy", 17, 17, 3 * mib},        // onto itself
+	} {
+		before := y.calls.Load()
+		if _, err := m.ExportedFunction(c.fn).Call(ctx, uint64(c.a), uint64(c.b), uint64(c.n)); err != nil {
+			t.Fatalf("%s(%d, %d, %d): %v", c.fn, c.a, c.b, c.n, err)
+		}
+		if c.fn == "fill" {
+			for i := c.a; i < c.a+c.n; i++ {
+				want[i] = byte(c.b)
+			}
+		} else {
+			copy(want[c.a:c.a+c.n], want[c.b:c.b+c.n])
+		}
+		check(c.fn)
+		if c.n > 4*mib && y.calls.Load() == before {
+			t.Errorf("%s of %d bytes without a yield", c.fn, c.n)
+		}
+	}
+	// Past the end: the trap, and nothing written.
+	for _, c := range [][3]uint64{
+		{uint64(size - 10), 0xEE, 2 * mib}, // fill
+		{0xFFFFFFF0, 0xEE, 2 * mib},        // fill, d+n wraps in 32 bits
+	} {
+		if _, err := m.ExportedFunction("fill").Call(ctx, c[0], c[1], c[2]); err == nil || !strings.Contains(err.Error(), "out of bounds") {
+			t.Errorf("fill(%d, %d, %d) past the end: %v, want an out of bounds trap", c[0], c[1], c[2], err)
+		}
+	}
+	if _, err := m.ExportedFunction("copy").Call(ctx, 0, uint64(size-mib), 2*mib); err == nil || !strings.Contains(err.Error(), "out of bounds") {
+		t.Errorf("copy from past the end: %v, want an out of bounds trap", err)
+	}
+	check("after the traps")
+}
