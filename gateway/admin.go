@@ -198,12 +198,49 @@ func writePage[T any](ctx *fasthttp.RequestCtx, items []T, next string, limit in
 	writeJSON(ctx, nonNil(items))
 }
 
+// listUsers serves GET /v1/users; ?attr.<name>=<value> keeps the users
+// whose profile attribute equals value exactly (strings by text, other
+// types by their JSON text, arrays when one string element equals it).
+// At most one attr filter; it scans the user records (no attribute is
+// indexed).
 func (s *Server) listUsers(ctx *fasthttp.RequestCtx, _ []string) {
 	limit, ok := pageLimit(ctx)
 	if !ok {
 		return
 	}
-	items, next, err := s.st.ListUsers(string(ctx.QueryArgs().Peek("after")), limit)
+	var name, value string
+	n := 0
+	bad := ""
+	ctx.QueryArgs().VisitAll(func(k, v []byte) {
+		if a, ok := strings.CutPrefix(string(k), "attr."); ok {
+			n++
+			name, value = a, string(v)
+			if a == "" {
+				bad = "attr.: the attribute name is missing (want attr.<name>=<value>)"
+			}
+		}
+	})
+	switch {
+	case bad != "":
+		writeError(ctx, fasthttp.StatusBadRequest, bad)
+		return
+	case n > 1:
+		writeError(ctx, fasthttp.StatusBadRequest, "at most one attr.<name>=<value> filter")
+		return
+	}
+	after := string(ctx.QueryArgs().Peek("after"))
+	if n == 0 {
+		items, next, err := s.st.ListUsers(after, limit)
+		writePage(ctx, items, next, limit, err)
+		return
+	}
+	items, next, err := s.st.ListUsersWithAttr(name, value, after, limit)
+	if err == nil && next != "" {
+		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?limit="+strconv.Itoa(limit)+
+			"&attr."+url.QueryEscape(name)+"="+url.QueryEscape(value)+"&after="+url.QueryEscape(next)+`>; rel="next"`)
+		writeJSON(ctx, nonNil(items))
+		return
+	}
 	writePage(ctx, items, next, limit, err)
 }
 

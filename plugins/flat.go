@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"encoding/binary"
+	"sort"
 
 	"github.com/hookgate/hookgate/store"
 )
@@ -72,8 +73,55 @@ func appendFlat(dst []byte, req *Request, customFields []byte) []byte {
 // strings.
 const userGetFlat = 0x100
 
-// flatUserResults lets tests play a host that predates the flag.
-var flatUserResults = true
+// userGetProfile, with userGetFlat, asks for flat user layout version 2
+// (ABI.md "Flat user records"): version 1's fields, then the user type and
+// the four status timestamps as strings, the profile as a u32 count of
+// (name string, type byte, raw JSON value string) and the admin roles as a
+// u32 count of (type, label) strings.
+const userGetProfile = 0x200
+
+// flatUserResults and flatProfileResults let tests play a host that
+// predates the flags.
+var (
+	flatUserResults    = true
+	flatProfileResults = true
+)
+
+// profileTypeCodes are the type bytes of flat profile attributes.
+var profileTypeCodes = map[string]byte{
+	"string": 's', "number": 'n', "integer": 'i', "boolean": 'b', "array": 'a', "object": 'o',
+}
+
+// appendFlatUserV2 appends flat layout version 2 of a user record.
+func appendFlatUserV2(dst []byte, u *store.User) []byte {
+	start := len(dst)
+	dst = appendFlatUser(dst, u)
+	dst[start] = 2
+	for _, s := range [...]string{u.Type, u.Created, u.Activated, u.StatusChanged, u.LastUpdated} {
+		dst = appendFlatString(dst, s)
+	}
+	names := make([]string, 0, len(u.Profile))
+	for k := range u.Profile {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(names)))
+	for _, k := range names {
+		dst = appendFlatString(dst, k)
+		t := profileTypeCodes[u.ProfileTypes[k]]
+		if t == 0 {
+			t = profileTypeCodes[store.JSONType(u.Profile[k])]
+		}
+		dst = append(dst, t)
+		dst = appendFlatString(dst, string(u.Profile[k]))
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(u.AdminRoles)))
+	for _, r := range u.AdminRoles {
+		dst = appendFlatString(dst, r.Type)
+		dst = appendFlatString(dst, r.Label)
+	}
+	return dst
+}
 
 // appendFlatUser appends the flat layout of a user record.
 func appendFlatUser(dst []byte, u *store.User) []byte {

@@ -104,7 +104,21 @@ func TestUserGetFlatMatchesJSON(t *testing.T) {
 	st := openStore(t)
 	seedIdentity(t, st)
 	if err := st.Write(func(tx *store.Tx) error {
-		return tx.SetUserStatus("00ualice", "SUSPENDED", store.Stamp{Published: time.Now(), UUID: "s"})
+		at := store.Stamp{Published: time.Now(), UUID: "s"}
+		if err := tx.SetUserProfile("00ualice", store.ProfileFacts{Attrs: map[string]json.RawMessage{
+			"department": json.RawMessage(`"Engineering"`), "isContractor": json.RawMessage(`false`),
+			"clearance": json.RawMessage(`3`), "projects": json.RawMessage(`["atlas","zeus"]`),
+			"manager": json.RawMessage(`{"id":"00umgr","name":"Grace \u00e9"}`),
+		}, Types: map[string]string{"clearance": "integer"}}, at); err != nil {
+			return err
+		}
+		if err := tx.TouchUser(store.UserFacts{ID: "00ualice", Type: "oty1", Created: "2026-01-05T10:00:00.000Z"}, at); err != nil {
+			return err
+		}
+		if err := tx.SetUserRole("00ualice", store.AdminRole{Type: "SUPER_ADMIN", Label: "Super Administrator"}, true, at); err != nil {
+			return err
+		}
+		return tx.SetUserStatus("00ualice", "SUSPENDED", at)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,12 +137,16 @@ func TestUserGetFlatMatchesJSON(t *testing.T) {
 	}
 	flat := load(t, h, kitchenConfig("flatuser"))
 	flatUserResults = false
-	t.Cleanup(func() { flatUserResults = true })
+	t.Cleanup(func() { flatUserResults, flatProfileResults = true, true })
 	cfg := kitchenConfig("jsonuser")
 	cfg.PoolSize = 1
 	old := load(t, h, cfg)
+	flatUserResults, flatProfileResults = true, false
+	cfg = kitchenConfig("flatv1user")
+	cfg.PoolSize = 1
+	v1 := load(t, h, cfg)
 	for _, ref := range []string{"alice.nguyen@example.com", "bob.smith@example.com", "00ubob"} {
-		flatUserResults = true
+		flatUserResults, flatProfileResults = true, true
 		viaFlat := get(flat, ref)
 		flatUserResults = false
 		viaJSON := get(old, ref)
@@ -138,5 +156,35 @@ func TestUserGetFlatMatchesJSON(t *testing.T) {
 		if viaFlat["id"] == "" || viaFlat["groups"] == nil {
 			t.Errorf("user %s decoded as %v", ref, viaFlat)
 		}
+		// A host with flat records but without profiles (version 1).
+		flatUserResults, flatProfileResults = true, false
+		viaV1 := get(v1, ref)
+		for k, v := range viaFlat {
+			switch k {
+			case "profile", "adminRoles", "type", "created", "activated", "statusChanged", "lastUpdated":
+				continue
+			}
+			if !reflect.DeepEqual(viaV1[k], v) {
+				t.Errorf("user %s: %s via flat v1 = %v, via v2 = %v", ref, k, viaV1[k], v)
+			}
+		}
+	}
+	flatUserResults, flatProfileResults = true, true
+	a := get(flat, "00ualice")
+	prof, _ := a["profile"].(map[string]any)
+	want := map[string]any{
+		"department":   map[string]any{"Type": "string", "JSON": `"Engineering"`},
+		"clearance":    map[string]any{"Type": "integer", "JSON": `3`},
+		"isContractor": map[string]any{"Type": "boolean", "JSON": `false`},
+		"projects":     map[string]any{"Type": "array", "JSON": `["atlas","zeus"]`},
+		"login":        map[string]any{"Type": "string", "JSON": `"alice.nguyen@example.com"`},
+	}
+	for k, w := range want {
+		if !reflect.DeepEqual(prof[k], w) {
+			t.Errorf("profile %s = %v, want %v", k, prof[k], w)
+		}
+	}
+	if roles, _ := a["adminRoles"].([]any); len(roles) != 1 || a["type"] != "oty1" || a["created"] != "2026-01-05T10:00:00.000Z" {
+		t.Errorf("alice: roles %v type %v created %v", a["adminRoles"], a["type"], a["created"])
 	}
 }

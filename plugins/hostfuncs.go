@@ -413,8 +413,12 @@ func hUserGet(_ *Plugin, _ context.Context, in *instance, stack []uint64) {
 	const op = "user_get"
 	by := api.DecodeI32(stack[0])
 	flat := by&userGetFlat != 0 && flatUserResults
+	profile := flat && by&userGetProfile != 0 && flatProfileResults
 	if flat {
 		by &^= userGetFlat
+		if profile {
+			by &^= userGetProfile
+		}
 	}
 	id, ref, ok := in.identity(stack, op, stack[1], stack[2])
 	if !ok {
@@ -432,11 +436,15 @@ func hUserGet(_ *Plugin, _ context.Context, in *instance, stack []uint64) {
 	case byEmail:
 		u, err = id.UserByEmail(ref)
 	default:
-		in.fail(stack, op, codeInvalid, "unknown selector %d (0 any, 1 id, 2 login, 3 email; flag 0x100 flat result)", by)
+		in.fail(stack, op, codeInvalid, "unknown selector %d (0 any, 1 id, 2 login, 3 email; flag 0x100 flat result, with 0x200 flat version 2 with the profile)", by)
 		return
 	}
 	if err != nil {
 		storeFail(in, stack, op, fmt.Sprintf("user %q", ref), err)
+		return
+	}
+	if profile {
+		in.ok(stack, appendFlatUserV2(in.pending[:0], u))
 		return
 	}
 	if flat {

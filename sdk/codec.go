@@ -188,11 +188,101 @@ func (r *jreader) user() User {
 			u.Groups = r.strings()
 		case eq(k, "apps"):
 			u.Apps = r.strings()
+		case eq(k, "type"):
+			u.Type = r.str()
+		case eq(k, "created"):
+			u.Created = r.str()
+		case eq(k, "activated"):
+			u.Activated = r.str()
+		case eq(k, "statusChanged"):
+			u.StatusChanged = r.str()
+		case eq(k, "lastUpdated"):
+			u.LastUpdated = r.str()
+		case eq(k, "profile"):
+			types := u.Profile // profileTypes may have come first
+			u.Profile = r.profile()
+			for name, t := range types {
+				if a, ok := u.Profile[name]; ok {
+					a.Type = t.Type
+					u.Profile[name] = a
+				}
+			}
+		case eq(k, "profileTypes"):
+			types := r.stringMap()
+			if u.Profile == nil {
+				// profile comes later: keep the types in place for it
+				u.Profile = Profile{}
+				for name, t := range types {
+					u.Profile[name] = Attr{Type: t}
+				}
+				break
+			}
+			for name, t := range types {
+				if a, ok := u.Profile[name]; ok {
+					a.Type = t
+					u.Profile[name] = a
+				}
+			}
+		case eq(k, "adminRoles"):
+			u.AdminRoles = []AdminRole{}
+			r.array(func() {
+				var ar AdminRole
+				r.object(func(k string) {
+					switch {
+					case eq(k, "type"):
+						ar.Type = r.str()
+					case eq(k, "label"):
+						ar.Label = r.str()
+					default:
+						r.skip()
+					}
+				})
+				u.AdminRoles = append(u.AdminRoles, ar)
+			})
 		default:
 			r.skip()
 		}
 	})
 	return u
+}
+
+// raw returns the next value's JSON text.
+func (r *jreader) raw() string {
+	r.peek()
+	start := r.i
+	r.skip()
+	if r.err != nil {
+		return ""
+	}
+	return r.b[start:r.i]
+}
+
+// profile reads a profile object; each attribute's type is its JSON type
+// (the host's profileTypes refine it).
+func (r *jreader) profile() Profile {
+	p := Profile{}
+	r.object(func(k string) {
+		v := r.raw()
+		if v == "" || v == "null" {
+			return
+		}
+		p[k] = Attr{Type: jsonTypeOf(v), JSON: v}
+	})
+	return p
+}
+
+func jsonTypeOf(v string) string {
+	switch v[0] {
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case '[':
+		return "array"
+	case '{':
+		return "object"
+	}
+	return "number"
 }
 
 func (r *jreader) group() Group {
@@ -209,6 +299,10 @@ func (r *jreader) group() Group {
 			g.Members = r.strings()
 		case eq(k, "apps"):
 			g.Apps = r.strings()
+		case eq(k, "type"):
+			g.Type = r.str()
+		case eq(k, "profile"):
+			g.Profile = r.profile()
 		default:
 			r.skip()
 		}

@@ -123,14 +123,20 @@ func decodeFlatRequest(b []byte) (*Request, error) {
 // JSON from then on.
 const userGetFlat = 0x100
 
-// hostLacksFlatUser is set once the host refused userGetFlat.
-var hostLacksFlatUser bool
+// userGetProfile, with userGetFlat, asks for flat layout version 2 (the
+// profile, type, timestamps and admin roles too).
+const userGetProfile = 0x200
+
+// hostLacksFlatUser is set once the host refused userGetFlat,
+// hostLacksFlatProfile once it refused userGetProfile.
+var hostLacksFlatUser, hostLacksFlatProfile bool
 
 // decodeFlatUser decodes the flat layout of a user record.
 func decodeFlatUser(b []byte) (*User, error) {
 	r := &flatReader{b: string(b)}
-	if v := r.u8(); v != flatVersion && r.err == nil {
-		return nil, errors.New("flat user: layout version " + strconv.Itoa(int(v)) + ", this sdk reads version 1")
+	v := r.u8()
+	if v != flatVersion && v != 2 && r.err == nil {
+		return nil, errors.New("flat user: layout version " + strconv.Itoa(int(v)) + ", this sdk reads versions 1 and 2")
 	}
 	u := &userBox{}
 	u.u.ID, u.u.Login, u.u.Email = r.str(), r.str(), r.str()
@@ -143,6 +149,32 @@ func decodeFlatUser(b []byte) (*User, error) {
 	}
 	u.u.Groups = r.strs()
 	u.u.Apps = r.strs()
+	if v == 2 {
+		u.u.Type, u.u.Created, u.u.Activated = r.str(), r.str(), r.str()
+		u.u.StatusChanged, u.u.LastUpdated = r.str(), r.str()
+		n := r.u32()
+		if uint64(n) > uint64(len(r.b)-r.i)/9 { // name and value lengths and the type byte
+			r.fail("attribute count larger than the input")
+		}
+		if r.err == nil {
+			u.u.Profile = make(Profile, n)
+			for i := uint32(0); i < n && r.err == nil; i++ {
+				name := r.str()
+				t := r.u8()
+				u.u.Profile[name] = Attr{Type: attrTypeName(t), JSON: r.str()}
+			}
+		}
+		n = r.u32()
+		if uint64(n) > uint64(len(r.b)-r.i)/8 {
+			r.fail("role count larger than the input")
+		}
+		if r.err == nil {
+			u.u.AdminRoles = make([]AdminRole, n)
+			for i := range u.u.AdminRoles {
+				u.u.AdminRoles[i] = AdminRole{Type: r.str(), Label: r.str()}
+			}
+		}
+	}
 	if r.err == nil && r.i != len(r.b) {
 		r.fail("trailing bytes")
 	}

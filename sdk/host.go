@@ -189,6 +189,43 @@ type User struct {
 	// app-user assignment for (direct, group- or rule-driven).
 	Groups []string `json:"groups"`
 	Apps   []string `json:"apps"`
+
+	// Type is the Okta user type id; Created, Activated, StatusChanged and
+	// LastUpdated are Okta's timestamps (RFC 3339). All "" until the
+	// gateway has read the user from Okta (sync or lookup).
+	Type          string `json:"type"`
+	Created       string `json:"created"`
+	Activated     string `json:"activated"`
+	StatusChanged string `json:"statusChanged"`
+	LastUpdated   string `json:"lastUpdated"`
+	// Profile is every attribute of the user's Okta profile, base and
+	// custom (department, title, employeeType, costCenter, manager, ...),
+	// with typed accessors: Profile.String("department").
+	Profile Profile `json:"profile"`
+	// AdminRoles are the user's Okta admin role assignments.
+	AdminRoles []AdminRole `json:"adminRoles"`
+}
+
+// AdminRole is an Okta admin role assignment: Type is SUPER_ADMIN,
+// ORG_ADMIN, APP_ADMIN, USER_ADMIN, HELP_DESK_ADMIN, READ_ONLY_ADMIN, ...
+// or CUSTOM, with Label naming the (custom) role.
+type AdminRole struct {
+	Type  string `json:"type"`
+	Label string `json:"label"`
+}
+
+// IsSuperAdmin reports whether the user holds the SUPER_ADMIN role.
+func (u *User) IsSuperAdmin() bool { return u.HasAdminRole("SUPER_ADMIN") }
+
+// HasAdminRole reports whether the user holds an admin role of this type,
+// or, for custom roles, with this label.
+func (u *User) HasAdminRole(typeOrLabel string) bool {
+	for _, r := range u.AdminRoles {
+		if r.Type == typeOrLabel || (r.Type == "CUSTOM" && r.Label == typeOrLabel) {
+			return true
+		}
+	}
+	return false
 }
 
 // Group is a group of the live identity state.
@@ -200,6 +237,12 @@ type Group struct {
 	Members []string `json:"members"`
 	// Apps are assigned app ids (nil in UserGroups results).
 	Apps []string `json:"apps"`
+	// Type is OKTA_GROUP, APP_GROUP or BUILT_IN ("" until a sync; not in
+	// UserGroups results).
+	Type string `json:"type"`
+	// Profile is the group's Okta profile (name, description and any
+	// further attributes) from the last sync (nil in UserGroups results).
+	Profile Profile `json:"profile"`
 }
 
 // Selectors for user_get (ABI.md).
@@ -211,6 +254,21 @@ const (
 )
 
 func getUser(by int32, ref string) (*User, error) {
+	if !hostLacksFlatUser && !hostLacksFlatProfile {
+		n := rawUserGet(by|userGetFlat|userGetProfile, ref)
+		if n != codeInvalid {
+			b, err := result("user_get", n)
+			if err != nil {
+				return nil, err
+			}
+			u, err := decodeFlatUser(b)
+			if err != nil {
+				return nil, fmt.Errorf("hookgate user_get: decode: %w", err)
+			}
+			return u, nil
+		}
+		hostLacksFlatProfile = true // a host before profiles: flat version 1 or JSON
+	}
 	if !hostLacksFlatUser {
 		n := rawUserGet(by|userGetFlat, ref)
 		if n != codeInvalid {
