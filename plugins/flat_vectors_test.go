@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -34,6 +35,11 @@ type flatVectors struct {
 		Hex  string     `json:"hex"`
 		Want store.User `json:"want"`
 	} `json:"users"`
+	UsersV2 []struct {
+		Name string     `json:"name"`
+		Hex  string     `json:"hex"`
+		Want store.User `json:"want"`
+	} `json:"users_v2"`
 }
 
 // TestFlatGoldenVectors: the host encodes each vector's fields to exactly
@@ -77,6 +83,26 @@ func TestFlatGoldenVectors(t *testing.T) {
 		}
 		if got != c.Hex {
 			t.Errorf("user %q: host encodes\n%s\nwant\n%s", c.Name, got, c.Hex)
+		}
+	}
+	if len(v.UsersV2) == 0 {
+		t.Fatal("no version 2 user vectors")
+	}
+	for _, c := range v.UsersV2 {
+		u := c.Want
+		for k, raw := range u.Profile { // the store keeps values compact
+			var b bytes.Buffer
+			if err := json.Compact(&b, raw); err != nil {
+				t.Fatal(err)
+			}
+			u.Profile[k] = b.Bytes()
+		}
+		got := hex.EncodeToString(appendFlatUserV2(nil, &u))
+		if print {
+			t.Logf("user v2 %q: %s", c.Name, got)
+		}
+		if got != c.Hex {
+			t.Errorf("user v2 %q: host encodes\n%s\nwant\n%s", c.Name, got, c.Hex)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -112,6 +113,61 @@ func TestFlatGoldenVectors(t *testing.T) {
 		}
 		if !strings.Contains(doc, c.Hex) {
 			t.Errorf("ABI.md does not quote user vector %q", c.Name)
+		}
+	}
+}
+
+// TestFlatGoldenVectorsV2: the Go sdk decodes each flat user record
+// version 2 to the vector's fields, attributes as the host's compact JSON
+// text with their types, and ABI.md quotes the bytes.
+func TestFlatGoldenVectorsV2(t *testing.T) {
+	raw, err := os.ReadFile("testdata/flat_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		UsersV2 []struct {
+			Name string `json:"name"`
+			Hex  string `json:"hex"`
+			Want struct {
+				User
+				Profile      map[string]json.RawMessage `json:"profile"`
+				ProfileTypes map[string]string          `json:"profileTypes"`
+			} `json:"want"`
+		} `json:"users_v2"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	abi, err := os.ReadFile("ABI.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(abi)), "")
+	if len(v.UsersV2) == 0 {
+		t.Fatal("no vectors")
+	}
+	for _, c := range v.UsersV2 {
+		b, err := hex.DecodeString(c.Hex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := decodeFlatUser(b)
+		if err != nil {
+			t.Fatalf("user %q: %v", c.Name, err)
+		}
+		want := c.Want.User
+		want.Profile = Profile{}
+		for k, raw := range c.Want.Profile {
+			var buf bytes.Buffer
+			_ = json.Compact(&buf, raw)
+			want.Profile[k] = Attr{Type: c.Want.ProfileTypes[k], JSON: buf.String()}
+		}
+		if !reflect.DeepEqual(u, &want) {
+			t.Errorf("user %q:\n got %+v\nwant %+v", c.Name, u, want)
+		}
+		if !strings.Contains(doc, c.Hex) {
+			t.Errorf("ABI.md does not quote user v2 vector %q", c.Name)
 		}
 	}
 }
