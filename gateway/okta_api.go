@@ -447,6 +447,33 @@ func (a *OktaAPI) Close() {
 	}
 }
 
+// superAdminRefusal explains Okta's 403 for an action on a Super
+// Administrator: only a Super Administrator may change another Super
+// Administrator's group memberships and assignments, which custom (and
+// other standard) admin roles cannot.
+func (a *OktaAPI) superAdminRefusal(ctx context.Context, user string) string {
+	mine := "hookgate's admin roles could not be read"
+	if roles, err := a.client.ListMyRoles(ctx); err == nil {
+		var names []string
+		for _, r := range roles {
+			if r.Type == "SUPER_ADMIN" {
+				return user + " is a Super Administrator in Okta and hookgate's credentials hold SUPER_ADMIN, yet Okta refused; check the role's resource set and the org's admin settings"
+			}
+			n := r.Type
+			if r.Label != "" {
+				n += " (" + r.Label + ")"
+			}
+			names = append(names, n)
+		}
+		mine = "hookgate's credentials hold " + strings.Join(names, ", ")
+		if len(names) == 0 {
+			mine = "hookgate's credentials hold no admin role"
+		}
+	}
+	return user + " is a Super Administrator in Okta, and Okta lets only a Super Administrator change a Super Administrator's group memberships and app assignments (a custom admin role cannot); " +
+		mine + ". Fix: give hookgate's integration user (API token) or API service app (OAuth) the Super Administrator role, or leave Super Administrators to a person"
+}
+
 // Refresher returns the background user lookups (nil without an org).
 func (a *OktaAPI) Refresher() *okta.Refresher { return a.refresh }
 
@@ -489,11 +516,13 @@ func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest,
 	}
 	res := &plugins.OktaActionResult{Action: req.Action}
 	var userName, groupName, appName string
+	var target *store.User
 	if req.User != "" {
 		u, err := a.st.LookupUser(req.User)
 		if err != nil {
 			return nil, fmt.Errorf("user %q: %w", req.User, err)
 		}
+		target = u
 		res.UserID, userName = u.ID, u.Login
 		if userName == "" {
 			userName = u.ID
@@ -548,6 +577,8 @@ func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest,
 		switch {
 		case okta.IsNotFound(err):
 			return nil, fmt.Errorf("%w in Okta: %v", store.ErrNotFound, err)
+		case okta.IsStatus(err, http.StatusForbidden) && target != nil && target.IsSuperAdmin():
+			return nil, fmt.Errorf("%w: %v: %s", plugins.ErrOktaDenied, err, a.superAdminRefusal(ctx, userName))
 		case okta.IsStatus(err, http.StatusForbidden), okta.IsStatus(err, http.StatusUnauthorized):
 			return nil, fmt.Errorf("%w: %v (check the admin role and scopes with `hookgate okta check`)", plugins.ErrOktaDenied, err)
 		case okta.IsStatus(err, http.StatusBadRequest):

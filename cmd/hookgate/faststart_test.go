@@ -15,10 +15,10 @@ import (
 	"github.com/hookgate/hookgate/gateway/okta/oktagen"
 )
 
-// examplePlugins are the six example plugins the default gateway.toml
+// examplePlugins are the Go example plugins the default gateway.toml
 // serves.
 var examplePlugins = []string{
-	"aws-grant", "impersonation-deprovision", "oncall-preapproval",
+	"attribute-preapproval", "aws-grant", "impersonation-deprovision", "oncall-preapproval",
 	"terminate-revoke", "training-validation", "zendesk-license",
 }
 
@@ -31,7 +31,7 @@ var (
 )
 
 // defaultSetup returns a directory holding the repository's gateway.toml
-// beside build/plugins/<example>.wasm for the six examples (built once per
+// beside build/plugins/<example>.wasm for the Go examples (built once per
 // test binary run), so the default config runs unchanged.
 func defaultSetup(t *testing.T) string {
 	t.Helper()
@@ -66,7 +66,7 @@ func defaultSetup(t *testing.T) string {
 }
 
 // TestFastStart: a fresh data directory (cold compilation cache) and the
-// default config with its six example plugins. The listener must answer
+// default config with its example plugins. The listener must answer
 // before the plugins are compiled: /healthz at once, an Okta delivery
 // accepted and committed, an inline hook answered 503 JSON naming its
 // plugin, /readyz 503 listing what is loading; then everything becomes
@@ -174,6 +174,6 @@ func TestFastStart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Logf("cold start, six example plugins: listening %v, first Okta POST accepted %v, /readyz %v after exec",
+	t.Logf("cold start, the example plugins: listening %v, first Okta POST accepted %v, /readyz %v after exec",
 		listening.Round(time.Millisecond), accepted.Round(time.Millisecond), ready.Round(time.Millisecond))
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/hookgate/hookgate/store"
 )
 
-const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--allow-host h ...] [--cap c,...] [--timeout 2s] [--gateway-config gateway.toml]"
+const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--users okta-users.json] [--allow-host h ...] [--cap c,...] [--timeout 2s] [--gateway-config gateway.toml]"
 
 // errPluginFailed marks a plugin that errored, trapped or timed out: the
 // report is printed and the command exits 1.
@@ -55,6 +55,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	payload := fs.String("payload", "", "JSON file: the Lumos request body (okta_event: an Okta event hook delivery or one event)")
 	name := fs.String("name", "", "plugin name (kv namespace, logs); default: the file name without .wasm")
 	identity := fs.String("identity", "", "Okta event hook delivery (JSON envelope) applied to the temporary store first")
+	users := fs.String("users", "", "Okta users as GET /api/v1/users returns them (a JSON array; full profiles with custom attributes) written to the temporary store after --identity")
 	caps := fs.String("cap", "", "capabilities to grant, comma-separated (default: log,config,kv,identity, plus http when --allow-host is given)")
 	timeout := fs.Duration("timeout", 2*time.Second, "the plugin call's timeout")
 	verbose := fs.Bool("v", false, "also print host log lines (slog) to stderr")
@@ -133,6 +134,11 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	if *identity != "" {
 		if err := loadIdentity(st, *identity, stdout); err != nil {
+			return err
+		}
+	}
+	if *users != "" {
+		if err := loadUsers(st, *users, stdout); err != nil {
 			return err
 		}
 	}
@@ -298,6 +304,30 @@ func loadIdentity(st *store.Store, path string, stdout io.Writer) error {
 		return fmt.Errorf("identity %s: %w", path, err)
 	}
 	fmt.Fprintf(stdout, "identity: %d Okta events applied from %s\n", res.Accepted, path)
+	return nil
+}
+
+// loadUsers writes Management API user objects (full profiles) to the
+// store, as a background lookup would.
+func loadUsers(st *store.Store, path string, stdout io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	var us []okta.APIUser
+	if err := json.Unmarshal(b, &us); err != nil {
+		return fmt.Errorf("users %s: want a JSON array of Okta user objects: %w", path, err)
+	}
+	now := time.Now()
+	for i := range us {
+		if !store.ValidID(us[i].ID) {
+			return fmt.Errorf("users %s: user %d: invalid id %q", path, i, us[i].ID)
+		}
+		if err := okta.WriteLookup(st, &us[i], now, nil); err != nil {
+			return fmt.Errorf("users %s: %w", path, err)
+		}
+	}
+	fmt.Fprintf(stdout, "users: %d Okta users with their profiles written from %s\n", len(us), path)
 	return nil
 }
 

@@ -172,3 +172,41 @@ plugin = "elsewhere"
 		t.Errorf("bad kind: exit %d\n%s", code, out)
 	}
 }
+
+// TestAttributePreapprovalExample runs examples/attribute-preapproval on
+// its own fixtures with `hookgate plugin test`: Okta users with full
+// profiles (--users) and group memberships (--identity); one approval and
+// a denial for each condition.
+func TestAttributePreapprovalExample(t *testing.T) {
+	dir := t.TempDir()
+	wasm := buildPluginWasm(t, dir, "./examples/attribute-preapproval")[0]
+	td := "../../examples/attribute-preapproval/testdata/"
+	for _, c := range []struct {
+		payload, response, message string
+	}{
+		{"approve", "APPROVED", "alice.nguyen@example.com is in engineering with department Engineering"},
+		{"deny_contractor", "NOT_APPROVED", "bob.smith@example.com is a contractor"},
+		{"deny_department", "NOT_APPROVED", "department is Sales, not Engineering"},
+		{"deny_not_member", "NOT_APPROVED", "dave.oduya@example.com is not in engineering"},
+		{"deny_clearance", "NOT_APPROVED", "clearance below 2"},
+		{"deny_unknown", "NOT_APPROVED", "not known to the identity provider"},
+	} {
+		t.Run(c.payload, func(t *testing.T) {
+			cmd := exec.Command(binPath, "plugin", "test", "--plugin", wasm, "--kind", "pre_approval",
+				"--payload", td+c.payload+".json", "--identity", td+"groups.json", "--users", td+"users.json",
+				"--config", "group=engineering", "--config", "value=Engineering", "--config", "min_clearance=2")
+			cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
+			b, err := cmd.CombinedOutput()
+			out := string(b)
+			if err != nil && c.response == "APPROVED" {
+				t.Fatalf("plugin test: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, `"response":"`+c.response+`"`) || !strings.Contains(out, c.message) {
+				t.Fatalf("want %s with %q:\n%s", c.response, c.message, out)
+			}
+			if !strings.Contains(out, "users: 5 Okta users") {
+				t.Fatalf("users not loaded:\n%s", out)
+			}
+		})
+	}
+}
