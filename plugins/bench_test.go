@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/hookgate/hookgate/plugins/internal/interrupt"
 )
 
 // baselineDecide is the same work as the kitchen's "config:greeting" call
@@ -147,4 +151,82 @@ func BenchmarkHostCall(b *testing.B) {
 	}
 	b.ReportMetric(per, "ns/hostcall")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkWarmCallFuelByWork is BenchmarkWarmCall's call on two pools of
+// the kitchen plugin in one process, alternating in batches of 32 calls
+// (and which goes first), so that a loaded machine slows both alike:
+// "checks" is instrumented as before fuel by work (function entry and loop
+// checks only), "work" as the host now serves it (bulk instructions
+// charged by length, long ones chunked, tables capped). It reports each
+// one's wall ns/op and, steadier on a busy machine, the calling thread's
+// CPU ns/op (the guest and its host calls run on the caller's goroutine,
+// locked to its thread here), and work/checks of both; the target is at
+// most 1.05.
+func BenchmarkWarmCallFuelByWork(b *testing.B) {
+	h := newHost(b, HostOptions{})
+	loadVariant := func(name string, checksOnly bool) *Plugin {
+		instrument = func(w []byte, o interrupt.Options) ([]byte, interrupt.Stats, error) {
+			o.ChecksOnly = checksOnly
+			return interrupt.Instrument(w, o)
+		}
+		defer func() { instrument = interrupt.Instrument }()
+		cfg := kitchenConfig(name)
+		cfg.PoolSize = 1
+		return load(b, h, cfg)
+	}
+	checks, work := loadVariant("checks", true), loadVariant("work", false)
+	in := request("config:greeting", "alice.nguyen@example.com")
+	ctx := context.Background()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const batch = 32
+	type total struct{ wall, cpu time.Duration }
+	run := func(p *Plugin, t *total) {
+		c0, w0 := threadCPU(), time.Now()
+		for range batch {
+			res, err := p.Call(ctx, "pre_approval", in)
+			if err != nil || !res.Decision.Success {
+				b.Fatal(res, err)
+			}
+		}
+		t.wall += time.Since(w0)
+		t.cpu += threadCPU() - c0
+	}
+	var tc, tw total
+	for range 4 { // warm up
+		run(checks, &tc)
+		run(work, &tw)
+	}
+	tc, tw = total{}, total{}
+	n := 0
+	b.ResetTimer()
+	for n < b.N {
+		if n/batch%2 == 0 {
+			run(checks, &tc)
+			run(work, &tw)
+		} else {
+			run(work, &tw)
+			run(checks, &tc)
+		}
+		n += batch
+	}
+	b.StopTimer()
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(n) }
+	b.ReportMetric(per(tc.wall), "checks-ns/op")
+	b.ReportMetric(per(tw.wall), "work-ns/op")
+	b.ReportMetric(per(tw.wall)/per(tc.wall), "work/checks-wall")
+	b.ReportMetric(per(tc.cpu), "checks-cpu-ns/op")
+	b.ReportMetric(per(tw.cpu), "work-cpu-ns/op")
+	b.ReportMetric(per(tw.cpu)/per(tc.cpu), "work/checks-cpu")
+}
+
+// threadCPU is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+func threadCPU() time.Duration {
+	var ts syscall.Timespec
+	const clockThreadCPUTimeID = 3
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		panic(e)
+	}
+	return time.Duration(ts.Nano())
 }

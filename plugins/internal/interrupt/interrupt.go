@@ -60,8 +60,15 @@
 // overlapping copy needs, with the instruction's own trap when a range
 // runs past the end of memory:
 //
-//	local.get $len; i32.const Chunk; i32.gt_u
-//	if (param i32 i32 i32) call $chunked_fill else memory.fill end
+//	local.tee $len; local.get $len; i32.const 255; i32.gt_u
+//	if (param i32 i32 i32)
+//	  <charge $len>
+//	  local.get $len; i32.const Chunk; i32.gt_u
+//	  if (param i32 i32 i32) call $chunked_fill else memory.fill end
+//	else memory.fill end
+//
+// (a length under 256 is charged 0, so the short fills and copies Go's
+// runtime does for nearly every copy and allocation take one branch).
 //
 // Not chunked: memory.init (bounded by its data segment, so by the module
 // size limit), table instructions (bounded by the table limit, Options),
@@ -186,6 +193,11 @@ type Options struct {
 	// any grow to) without allocating. A table whose minimum is larger is
 	// refused with ErrTableLimit.
 	MaxTableEntries uint32
+	// ChecksOnly instruments as before fuel by work: function entry and
+	// loop checks only, no bulk charges or chunking helpers. It exists
+	// for benchmarks that measure what fuel by work costs; never serve
+	// with it.
+	ChecksOnly bool
 }
 
 // ErrTableLimit is returned (wrapped) when a table's initial size is over
@@ -263,7 +275,7 @@ func Instrument(wasm []byte, opts Options) ([]byte, Stats, error) {
 		}
 	}
 	w.fuel = globals
-	if hasFuncs && hasCode && memories > 0 {
+	if hasFuncs && hasCode && memories > 0 && !opts.ChecksOnly {
 		// The chunked memory.fill and memory.copy helpers, after the
 		// module's own functions (no index moves), of a new type
 		// (i32 i32 i32) -> () after the yield's.
@@ -1088,15 +1100,18 @@ func bulkShift(sub uint32) (uint32, bool) {
 }
 
 // appendCharge appends the charge for a bulk instruction whose length is
-// on top of the stack (and stays there), using scratch local t:
+// on top of the stack (and stays there), using scratch local t (already
+// holding the length unless tee):
 //
 //	local.tee $t
 //	global.get $fuel; local.get $t; i32.const shift; i32.shr_u; i32.sub
 //	global.set $fuel
 //	global.get $fuel; i32.const 0; i32.le_s
 //	if call $yield; global.set $fuel end
-func (w *rewriter) appendCharge(b []byte, t, shift uint32) []byte {
-	b = binary.AppendUvarint(append(b, 0x22), uint64(t))
+func (w *rewriter) appendCharge(b []byte, t, shift uint32, tee bool) []byte {
+	if tee {
+		b = binary.AppendUvarint(append(b, 0x22), uint64(t))
+	}
 	b = binary.AppendUvarint(append(b, 0x23), uint64(w.fuel))
 	b = binary.AppendUvarint(append(b, 0x20), uint64(t))
 	b = append(b, 0x41, byte(shift), 0x76, 0x6B)
@@ -1176,7 +1191,7 @@ func (w *rewriter) body(dst, code []byte, params uint32) ([]byte, error) {
 				return nil, fmt.Errorf("at offset %d (opcode 0xFC %d): %w", at, sub, err)
 			}
 			shift, ok := bulkShift(sub)
-			if !ok {
+			if !ok || w.opts.ChecksOnly {
 				break
 			}
 			if locals >= 1<<32-1 {
@@ -1184,24 +1199,40 @@ func (w *rewriter) body(dst, code []byte, params uint32) ([]byte, error) {
 			}
 			w.grows = w.grows || sub == 15
 			ins = append(ins, code[copied:at]...)
-			ins = w.appendCharge(ins, uint32(locals), shift)
 			copied = at
 			bulk = true
 			w.st.Bulk++
 			op := code[at:r.off]
-			if helper, ok := w.chunked(op); ok {
-				// A length over Chunk goes to the helper, which does it
-				// Chunk bytes at a time with a charge after each:
-				//   local.get $len; i32.const Chunk; i32.gt_u
-				//   if (type helper) call $helper else <op> end
-				ins = binary.AppendUvarint(append(ins, 0x20), uint64(locals))
-				ins = append(appendSLEB(append(ins, 0x41), Chunk), 0x4B, 0x04)
-				ins = appendSLEB(ins, int64(w.helperType))
-				ins = binary.AppendUvarint(append(ins, 0x10), uint64(helper))
-				ins = append(append(append(ins, 0x05), op...), 0x0B)
-				copied = r.off
-				w.st.Chunked++
+			helper, ok := w.chunked(op)
+			if !ok {
+				ins = w.appendCharge(ins, uint32(locals), shift, true)
+				break
 			}
+			// memory.fill and memory.copy: Go's runtime does one for
+			// nearly every copy and allocation, mostly short, so those
+			// under 1<<ByteShift bytes (charged 0 anyway) take one
+			// branch; a length over Chunk goes to the helper, which does
+			// it Chunk bytes at a time with a charge after each:
+			//   local.tee $len; local.get $len; i32.const 255; i32.gt_u
+			//   if (type helper)
+			//     <charge $len>
+			//     local.get $len; i32.const Chunk; i32.gt_u
+			//     if (type helper) call $helper else <op> end
+			//   else <op> end
+			bt := appendSLEB(nil, int64(w.helperType))
+			ins = binary.AppendUvarint(append(ins, 0x22), uint64(locals))
+			ins = binary.AppendUvarint(append(ins, 0x20), uint64(locals))
+			ins = append(appendSLEB(append(ins, 0x41), 1<<ByteShift-1), 0x4B, 0x04)
+			ins = append(ins, bt...)
+			ins = w.appendCharge(ins, uint32(locals), shift, false)
+			ins = binary.AppendUvarint(append(ins, 0x20), uint64(locals))
+			ins = append(appendSLEB(append(ins, 0x41), Chunk), 0x4B, 0x04)
+			ins = append(ins, bt...)
+			ins = binary.AppendUvarint(append(ins, 0x10), uint64(helper))
+			ins = append(append(append(ins, 0x05), op...), 0x0B)
+			ins = append(append(append(ins, 0x05), op...), 0x0B)
+			copied = r.off
+			w.st.Chunked++
 		default:
 			if err := r.skipImmediates(op); err != nil {
 				return nil, fmt.Errorf("at offset %d (opcode 0x%02x): %w", at, op, err)
