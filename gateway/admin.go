@@ -211,7 +211,7 @@ func (s *Server) listUsers(ctx *fasthttp.RequestCtx, _ []string) {
 	var name, value string
 	n := 0
 	bad := ""
-	ctx.QueryArgs().VisitAll(func(k, v []byte) {
+	for k, v := range ctx.QueryArgs().All() {
 		if a, ok := strings.CutPrefix(string(k), "attr."); ok {
 			n++
 			name, value = a, string(v)
@@ -219,7 +219,7 @@ func (s *Server) listUsers(ctx *fasthttp.RequestCtx, _ []string) {
 				bad = "attr.: the attribute name is missing (want attr.<name>=<value>)"
 			}
 		}
-	})
+	}
 	switch {
 	case bad != "":
 		writeError(ctx, fasthttp.StatusBadRequest, bad)
@@ -313,11 +313,11 @@ func (s *Server) listEvents(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	if next != "" {
 		v := url.Values{}
-		args.VisitAll(func(k, val []byte) {
+		for k, val := range args.All() {
 			if key := string(k); key != "after" {
 				v.Add(key, string(val))
 			}
-		})
+		}
 		v.Set("limit", strconv.Itoa(limit))
 		v.Set("after", next)
 		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?"+v.Encode()+`>; rel="next"`)
