@@ -32,6 +32,7 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Add([]byte(`{"eventType":"com.okta.event_hook","data":{"events":[{"uuid":"u","eventType":"group.user_membership.add","published":"2026-01-01T00:00:00Z","target":[{"id":1}]}]}}`))
 	f.Add([]byte(`{"eventType":"com.okta.event_hook","data":{"events":[{"UUID":"u","eventtype":"t","published":"2026-01-01T00:00:00Z","target":[{"ID":"x","type":"User","detailEntry":7}],"outcome":{"result":null,"reason":"\u0041"}}]}}`))
 	f.Add([]byte(`{"eventType":"com.okta.event_hook","data":{"events":[{"uuid":"u","uuid":"v","eventType":"t","published":"2026-01-01T00:00:00Z"}]},"data":{}}`))
+	f.Add([]byte(`{"eventType":"com.okta.event_hook","data":{"events":[{"uuid":"u","eventType":"user.account.lock","published":"2026-01-01T00:00:00.340Z","outcome":{"result":"FAILURE","reason":"LOCKED_OUT"},"actor":{"id":"00u1","type":"User","alternateId":"a@b","detailEntry":{"x":[1]}},"target":null},{"uuid":"v","eventType":"user.account.lock","published":"2026-01-01T00:00:00Z","actor":{"id":7},"outcome":{"reason":"LOCKED_OUT","result":"FAILURE"}},{"uuid":"w","eventType":"t","published":"2026-01-01T00:00:00.123456Z","actor":"x","ACTOR":null}]}}`))
 	f.Add(oktagen.Envelope("e", oktagen.MembershipAdd(oktagen.UUID(1, 1), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 1, 2)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b, err := ParseEnvelope(body)
