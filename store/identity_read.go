@@ -183,7 +183,8 @@ func (r *reader) app(id string) (*App, error) {
 // byIndex resolves value through the multi-valued index under prefix to
 // the entity holding it now: the entry with the newest claim (or release)
 // decides, and it resolves only if it is a claim whose entity is live and
-// still carries the value in its field register. So a login taken over by
+// still carries the value in its field register (a held entry's time is
+// the later of the entry's stamp and that register's). So a login taken over by
 // another user resolves to the newer holder whatever order the writes came
 // in, and the older holder never gets it back by the newer one's delete,
 // rename or silence: only a newer claim of its own does that (the older
@@ -260,13 +261,15 @@ func (r *reader) claimOf(prefix, value string, k *kind, field int) (indexClaim, 
 				return best, err
 			}
 			holds := ent != nil && strings.EqualFold(ent.F[field].V, value)
-			if e.legacy {
-				if !holds {
-					continue // a stale unstamped entry
-				}
-				c.at = ent.F[field].S
+			if !holds {
+				continue // the register moved on (an entry written before releases were kept)
 			}
-			c.ok = holds && ent.live()
+			// The register's stamp moves with every write that restates the
+			// value: the claim is as recent as the latest of them.
+			if r := ent.F[field].S; e.legacy || r.After(c.at) {
+				c.at = r
+			}
+			c.ok = ent.live()
 		}
 		if !best.any || c.newer(best, e.held, bestHeld) {
 			best, bestHeld = c, e.held

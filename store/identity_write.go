@@ -114,7 +114,7 @@ func (tx *Tx) touch(k *kind, id string, at Stamp, vals []string) error {
 		}
 		e.F[i] = reg{V: v, S: at}
 		changed = true
-		if ip, indexed := k.index[i]; indexed {
+		if ip, indexed := k.index[i]; indexed && !strings.EqualFold(old.V, v) {
 			if err := tx.claim(ip, old.V, v, id, at); err != nil {
 				return err
 			}
@@ -229,9 +229,11 @@ func (tx *Tx) setEdgeFacts(fromK, toK *kind, fwd, rev, from, to string, present 
 }
 
 // claim records in the index under prefix that id holds value since at
-// (the register just took it), and, when the value changed, that id gave
-// up its previous value at at. Index entries carry these stamps so that a
-// lookup can tell the newest claim from stale ones (see reader.byIndex).
+// (the register just took it) and that it gave up its previous value at
+// at. Index entries carry these stamps so that a lookup can tell the
+// newest claim from stale ones (see reader.byIndex). A later write of the
+// same value only refreshes the register's stamp, which lookups read as
+// the claim's time, so an unchanged login costs no index write.
 func (tx *Tx) claim(prefix, old, value, id string, at Stamp) error {
 	if old != "" && !strings.EqualFold(old, value) {
 		if err := tx.txn.Set(indexKey(prefix, old, id), encodeClaim(false, at)); err != nil {
