@@ -207,3 +207,28 @@ func TestEventsPublishedExactAndFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestUserByLoginNewestHolderHTTP: GET /v1/users/<login> answers the user
+// id with the newest claim on the login, in both delivery orders.
+func TestUserByLoginNewestHolderHTTP(t *testing.T) {
+	old := rawEnvelope("o", rawEvent("o1", "user.lifecycle.activate", "2026-03-03T10:00:00.000Z", adminJSON, okOutcome,
+		userJSON("00u1stale", "pat@example.com")))
+	newer := rawEnvelope("n", rawEvent("n1", "user.lifecycle.create", "2026-03-03T11:00:00.000Z", adminJSON, okOutcome,
+		userJSON("00u9fresh", "pat@example.com")))
+	for _, order := range [][][]byte{{old, newer}, {newer, old}} {
+		ts := startServer(t, "")
+		for _, b := range order {
+			ts.postOkta(b)
+		}
+		var u struct {
+			ID     string  `json:"id"`
+			Status *string `json:"status"`
+		}
+		if code, _ := ts.get("/v1/users/PAT@example.com", &u); code != http.StatusOK || u.ID != "00u9fresh" {
+			t.Fatalf("GET /v1/users/<login>: %d %+v, want 00u9fresh", code, u)
+		}
+		if code, _ := ts.get("/v1/users/00u1stale", &u); code != http.StatusOK || u.ID != "00u1stale" {
+			t.Fatalf("the older holder by id: %d %+v", code, u)
+		}
+	}
+}

@@ -229,3 +229,30 @@ func TestAppNameFromSyncLabelFromEvents(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestRenameMovesLogin: user.account.update_profile giving B the login A
+// had (A's rename was missed) moves the login to B in both arrival orders,
+// over HTTP-shaped deliveries through Ingest; the read cache follows.
+func TestRenameMovesLogin(t *testing.T) {
+	const a, b = "00u1aaaa000000000001", "00u9bbbb000000000001"
+	create := fxEvent(t, "ca", "user.lifecycle.create", 1, fxUserT(a, "x@example.com"))
+	createB := fxEvent(t, "cb", "user.lifecycle.create", 2, fxUserT(b, "y@example.com"))
+	rename := fxEvent(t, "rn", "user.account.update_profile", 3, fxUserT(b, "x@example.com"))
+	for _, order := range [][]json.RawMessage{{create, createB, rename}, {rename, createB, create}, {createB, rename, create}} {
+		s := fxStore(t)
+		for _, ev := range order {
+			fxIngest(t, s, fxEnvelope(t, "d", ev))
+			_, _ = s.LookupUser("x@example.com") // the read cache holds each intermediate answer
+		}
+		u, err := s.LookupUser("x@example.com")
+		if err != nil || u.ID != b {
+			t.Fatalf("x@example.com = %v, %v; want %s", u, err, b)
+		}
+		if ok, _ := s.IsMember("y@example.com", "nobody"); ok {
+			t.Fatal("member of nothing")
+		}
+		if _, err := s.UserByLogin("y@example.com"); err == nil {
+			t.Fatal("y@example.com still resolves after B's rename")
+		}
+	}
+}
