@@ -71,13 +71,18 @@ var scopeNeeds = []scopeNeed{
 		func(ctx context.Context, c *Client) error {
 			return c.probe(ctx, "/api/v1/apps", url.Values{"limit": {"1"}})
 		}},
-	{"okta.roles.read", "admin roles", "check cannot tell which admin roles the credentials hold, so it cannot say whether plugin actions are allowed",
-		func(ctx context.Context, c *Client) error { _, err := c.ListMyRoles(ctx); return err }},
+	{"okta.roles.read", "admin roles (the credentials' own, and users' for the sync's adminRoles)", "the sync cannot read users' admin roles (adminRoles then come only from user.account.privilege.grant/revoke events, so plugins cannot reliably tell Super Administrators apart) and check cannot tell which admin roles the credentials hold, so it cannot say whether plugin actions are allowed",
+		func(ctx context.Context, c *Client) error {
+			if _, err := c.ListMyRoles(ctx); err != nil {
+				return err
+			}
+			return c.probe(ctx, "/api/v1/iam/assignees/users", url.Values{"limit": {"1"}})
+		}},
 	{"okta.logs.read", "the System Log", "System Log catch-up will not work",
 		func(ctx context.Context, c *Client) error {
 			return c.probe(ctx, "/api/v1/logs", url.Values{"limit": {"1"}, "since": {time.Now().Add(-time.Hour).UTC().Format(logTime)}})
 		}},
-	{"okta.schemas.read", "the user profile schema", "custom profile attributes cannot be discovered",
+	{"okta.schemas.read", "the user profile schema (custom attributes and their types)", "the sync cannot read the user schema: custom profile attributes are still stored, but with their values' JSON types (an integer attribute reads as a number) and without knowing which attributes are custom",
 		func(ctx context.Context, c *Client) error {
 			return c.probe(ctx, "/api/v1/meta/schemas/user/default", nil)
 		}},
@@ -176,6 +181,8 @@ func Check(ctx context.Context, c *Client) (Report, error) {
 			add(CheckItem{Message: "the service app has no admin role: Okta refuses Management API calls from an app without one. Assign one under the app's Admin roles tab (Read-Only Administrator for sync and catch-up; Group Membership Administrator and Application Administrator, or Super Administrator, for plugin actions)"})
 		case !coversWrites(r.Roles):
 			add(CheckItem{Message: fmt.Sprintf("admin roles %s may not allow plugin actions (changing group members and app assignments needs Super, Org, Group Membership or Application Administrator)", strings.Join(r.Roles, ", "))})
+		case !slices.Contains(r.Roles, "SUPER_ADMIN"):
+			add(CheckItem{OK: true, Message: "admin roles " + strings.Join(r.Roles, ", ") + " allow sync, catch-up and plugin actions, except on Super Administrators: Okta lets only a Super Administrator change their group memberships and app assignments (such actions fail with Okta's 403, explained)"})
 		default:
 			add(CheckItem{OK: true, Message: "admin roles " + strings.Join(r.Roles, ", ") + " allow sync, catch-up and plugin actions"})
 		}

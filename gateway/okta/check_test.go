@@ -70,7 +70,7 @@ func TestCheckMissingScopes(t *testing.T) {
 	f := failing(r)
 	want := []string{
 		"missing scope okta.logs.read: System Log catch-up will not work. Grant it under Okta API Scopes of the app",
-		"missing scope okta.schemas.read: Custom profile attributes cannot be discovered. Grant it under Okta API Scopes of the app",
+		"missing scope okta.schemas.read: The sync cannot read the user schema: custom profile attributes are still stored, but with their values' JSON types (an integer attribute reads as a number) and without knowing which attributes are custom. Grant it under Okta API Scopes of the app",
 	}
 	if r.OK || len(f) != 2 || f[0] != want[0] || f[1] != want[1] {
 		t.Fatalf("failing = %q\nwant %q\nreport:\n%s", f, want, r)
@@ -122,5 +122,31 @@ func TestCheckUnreachableOrg(t *testing.T) {
 	r := runCheck(t, c)
 	if f := failing(r); len(f) != 1 || !strings.HasPrefix(f[0], "cannot reach "+url) {
 		t.Fatalf("failing = %q", f)
+	}
+}
+
+// TestCheckSaysWhatProfilesLose: without okta.roles.read and
+// okta.schemas.read, check says what the sync then cannot do; with them,
+// that both can be read.
+func TestCheckSaysWhatProfilesLose(t *testing.T) {
+	_, c := newOAuthOrg(t, []string{"okta.users.manage", "okta.groups.manage", "okta.apps.manage", "okta.logs.read"})
+	f := strings.Join(failing(runCheck(t, c)), "\n")
+	for _, want := range []string{
+		"missing scope okta.roles.read: The sync cannot read users' admin roles",
+		"missing scope okta.schemas.read: The sync cannot read the user schema",
+	} {
+		if !strings.Contains(f, want) {
+			t.Errorf("failing lines lack %q:\n%s", want, f)
+		}
+	}
+	_, c = newOAuthOrg(t, nil)
+	out := runCheck(t, c).String()
+	for _, want := range []string{
+		"ok   okta.roles.read: admin roles (the credentials' own, and users' for the sync's adminRoles) can be read",
+		"ok   okta.schemas.read: the user profile schema (custom attributes and their types) can be read",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }
