@@ -1,8 +1,10 @@
 package plugins
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"syscall"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/hookgate/hookgate/plugins/internal/interrupt"
+	"github.com/hookgate/hookgate/store"
 )
 
 // baselineDecide is the same work as the kitchen's "config:greeting" call
@@ -229,4 +232,61 @@ func threadCPU() time.Duration {
 		panic(e)
 	}
 	return time.Duration(ts.Nano())
+}
+
+// BenchmarkWarmCallEncryption runs warm plugin calls against an
+// unencrypted and an encrypted store (Badger encryption at rest, 64 MiB
+// index cache), alternating in the same run, and prints ns per call for
+// both with the ratio: the BenchmarkWarmCall call (config_get, no store
+// read), the oncall call (is_member; answered from the store's read cache
+// after the first call) and a user_get by email (UserByEmail, a Badger
+// read every call). Run with -benchtime=1x.
+func BenchmarkWarmCallEncryption(b *testing.B) {
+	open := func(key []byte) *store.Store {
+		st, err := store.Open(b.TempDir(), store.Options{EncryptionKey: key})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		seedIdentity(b, st)
+		return st
+	}
+	plain, enc := open(nil), open(bytes.Repeat([]byte{9}, 32))
+	h := newHost(b, HostOptions{Identity: plain})
+	he := newHost(b, HostOptions{Identity: enc})
+	p := load(b, h, kitchenConfig("bench-plain"))
+	pe := load(b, he, kitchenConfig("bench-enc"))
+	ctx := context.Background()
+	timeCalls := func(p *Plugin, in []byte) float64 {
+		n := 0
+		start := time.Now()
+		for time.Since(start) < 300*time.Millisecond {
+			for range 20 {
+				if _, err := p.Call(ctx, "pre_approval", in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n += 20
+		}
+		return float64(time.Since(start).Nanoseconds()) / float64(n)
+	}
+	for i := 0; i < b.N; i++ {
+		for _, c := range []struct{ name, action string }{
+			{"WarmCall (config_get)", "config:greeting"},
+			{"WarmCallIsMember (cached read)", "member:oncall-engineers"},
+			{"user_get by email (Badger read)", "useremail:alice.nguyen@example.com"},
+		} {
+			in := request(c.action, "alice.nguyen@example.com")
+			timeCalls(p, in) // warm
+			timeCalls(pe, in)
+			var off, on float64
+			const rounds = 3
+			for r := 0; r < rounds; r++ {
+				off += timeCalls(p, in)
+				on += timeCalls(pe, in)
+			}
+			off, on = off/rounds, on/rounds
+			fmt.Printf("%-34s unencrypted %7.1f µs/call, encrypted %7.1f µs/call, ratio %.2f\n", c.name, off/1e3, on/1e3, on/off)
+		}
+	}
 }
