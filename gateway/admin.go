@@ -56,7 +56,7 @@ func (s *Server) adminRoutes() []adminRoute {
 
 func (s *Server) newAdminRouter() *adminRouter {
 	r := &adminRouter{s: s}
-	for _, rt := range s.adminRoutes() {
+	for _, rt := range append(s.adminRoutes(), s.statsRoutes()...) {
 		r.add(rt.method, rt.pattern, rt.h)
 	}
 	return r
@@ -82,6 +82,12 @@ func (r *adminRouter) serve(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin bearer token (Authorization: Bearer $"+r.s.gen.Load().Config.Admin.TokenEnv+")")
 		return
 	}
+	r.route(ctx)
+}
+
+// route runs the request's route; authentication has already passed (the
+// bearer token, or a console session for the console's in-process calls).
+func (r *adminRouter) route(ctx *fasthttp.RequestCtx) {
 	path := bytes.Trim(ctx.Path(), "/")
 	var allow []string
 	for i := range r.routes {
@@ -192,17 +198,26 @@ func writePage[T any](ctx *fasthttp.RequestCtx, items []T, next string, limit in
 		return
 	}
 	if next != "" {
-		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?limit="+strconv.Itoa(limit)+
+		// The next page keeps the request's filters (?q=, ?user=, ...).
+		var filters strings.Builder
+		ctx.QueryArgs().VisitAll(func(k, v []byte) {
+			if string(k) != "limit" && string(k) != "after" {
+				filters.WriteString("&" + url.QueryEscape(string(k)) + "=" + url.QueryEscape(string(v)))
+			}
+		})
+		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?limit="+strconv.Itoa(limit)+filters.String()+
 			"&after="+url.QueryEscape(next)+`>; rel="next"`)
 	}
 	writeJSON(ctx, nonNil(items))
 }
 
-// listUsers serves GET /v1/users; ?attr.<name>=<value> keeps the users
-// whose profile attribute equals value exactly (strings by text, other
-// types by their JSON text, arrays when one string element equals it).
-// At most one attr filter; it scans the user records (no attribute is
-// indexed).
+// listUsers serves GET /v1/users: every live user in id order; with ?q=
+// those whose id, login, email or name starts with q (store.SearchUsers);
+// with ?attr.<name>=<value> the users whose profile attribute equals value
+// exactly (strings by text, other types by their JSON text, arrays when one
+// string element equals it). At most one attr filter, not combined with q;
+// it scans the user records (no attribute is indexed). listGroups and
+// listApps search groups (id, name) and apps (id, name, label) with ?q=.
 func (s *Server) listUsers(ctx *fasthttp.RequestCtx, _ []string) {
 	limit, ok := pageLimit(ctx)
 	if !ok {
@@ -228,7 +243,16 @@ func (s *Server) listUsers(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "at most one attr.<name>=<value> filter")
 		return
 	}
-	after := string(ctx.QueryArgs().Peek("after"))
+	q, after := ctx.QueryArgs().Peek("q"), string(ctx.QueryArgs().Peek("after"))
+	if len(q) > 0 {
+		if n > 0 {
+			writeError(ctx, fasthttp.StatusBadRequest, "q= and attr.<name>= cannot be combined")
+			return
+		}
+		items, next, err := s.st.SearchUsers(string(q), after, limit)
+		writePage(ctx, items, next, limit, err)
+		return
+	}
 	if n == 0 {
 		items, next, err := s.st.ListUsers(after, limit)
 		writePage(ctx, items, next, limit, err)
@@ -249,7 +273,13 @@ func (s *Server) listGroups(ctx *fasthttp.RequestCtx, _ []string) {
 	if !ok {
 		return
 	}
-	items, next, err := s.st.ListGroups(string(ctx.QueryArgs().Peek("after")), limit)
+	q, after := ctx.QueryArgs().Peek("q"), string(ctx.QueryArgs().Peek("after"))
+	if len(q) > 0 {
+		items, next, err := s.st.SearchGroups(string(q), after, limit)
+		writePage(ctx, items, next, limit, err)
+		return
+	}
+	items, next, err := s.st.ListGroups(after, limit)
 	writePage(ctx, items, next, limit, err)
 }
 
@@ -258,7 +288,13 @@ func (s *Server) listApps(ctx *fasthttp.RequestCtx, _ []string) {
 	if !ok {
 		return
 	}
-	items, next, err := s.st.ListApps(string(ctx.QueryArgs().Peek("after")), limit)
+	q, after := ctx.QueryArgs().Peek("q"), string(ctx.QueryArgs().Peek("after"))
+	if len(q) > 0 {
+		items, next, err := s.st.SearchApps(string(q), after, limit)
+		writePage(ctx, items, next, limit, err)
+		return
+	}
+	items, next, err := s.st.ListApps(after, limit)
 	writePage(ctx, items, next, limit, err)
 }
 

@@ -154,8 +154,9 @@ func (s *Server) serveHooks(ctx *fasthttp.RequestCtx) {
 	g.hooks.Serve(ctx)
 }
 
-// auditHandler serves GET /v1/audit?user=&kind=&limit=: audit records,
-// newest first, including every decision made before the request.
+// auditHandler serves GET /v1/audit?user=&kind=&plugin=&decision=&limit=&after=:
+// audit records, newest first, including every decision made before the
+// request; a full page carries the next page's Link like the other lists.
 func auditHandler(d *Dispatcher) AdminHandler {
 	return func(ctx *fasthttp.RequestCtx, _ []string) {
 		a := d.Audit()
@@ -173,11 +174,14 @@ func auditHandler(d *Dispatcher) AdminHandler {
 		if !ok {
 			return
 		}
-		recs, err := a.List(store.AuditFilter{User: string(q.Peek("user")), Kind: kind, Limit: limit})
-		if err != nil {
-			writeError(ctx, fasthttp.StatusInternalServerError, "read audit log: "+err.Error())
-			return
+		recs, err := a.List(store.AuditFilter{
+			User: string(q.Peek("user")), Kind: kind, Limit: limit,
+			Plugin: string(q.Peek("plugin")), Decision: string(q.Peek("decision")), After: string(q.Peek("after")),
+		})
+		next := ""
+		if err == nil && len(recs) == limit {
+			next = store.AuditCursor(&recs[len(recs)-1])
 		}
-		writeJSON(ctx, nonNil(recs))
+		writePage(ctx, recs, next, limit, err)
 	}
 }

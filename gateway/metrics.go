@@ -68,13 +68,21 @@ type metrics struct {
 
 	reloads [2]prometheus.Counter // ok, refused
 
+	// For the console (GET /v1/stats): the last hour by minute, fed where
+	// the counters above are incremented; the start time and the time of
+	// the last acknowledged Okta delivery (Unix nanoseconds, 0 = none).
+	minutes      *minuteRing
+	started      time.Time
+	lastDelivery atomic.Int64
+
 	// extra appends text-format samples (legacy AddMetrics).
 	extra []func(buf []byte) []byte
 }
 
 func newMetrics(s *Server) *metrics {
 	reg := prometheus.NewRegistry()
-	m := &metrics{reg: reg, obs: map[string]*pluginObs{}, typeIdx: map[string]int{}}
+	m := &metrics{reg: reg, obs: map[string]*pluginObs{}, typeIdx: map[string]int{},
+		minutes: newMinuteRing(), started: time.Now()}
 	batches := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookgate_okta_batches_total",
 		Help: "Okta event hook deliveries by outcome (ok: 200 after commit; rejected: 4xx; failed: 5xx).",
@@ -149,6 +157,7 @@ func (m *metrics) eventType(t string) int {
 func (m *metrics) observeBatch(d time.Duration, b *okta.Batch, res okta.IngestResult) {
 	m.batchesOK.Inc()
 	m.ingest.Observe(d.Seconds())
+	m.lastDelivery.Store(time.Now().UnixNano())
 	m.observeEvents(srcHook, b, res)
 }
 
@@ -164,9 +173,12 @@ func (m *metrics) observeEvents(src int, b *okta.Batch, res okta.IngestResult) {
 	for _, ev := range b.Events {
 		seen[m.eventType(ev.EventType)]++
 	}
+	total := 0
 	for t, n := range res.Types {
 		acc[m.eventType(t)] += n
+		total += n
 	}
+	m.minutes.events(total, res.Rejected)
 	for i := range events {
 		if acc[i] > 0 {
 			events[i][evAccepted].Add(float64(acc[i]))
@@ -219,6 +231,33 @@ type pluginObs struct {
 	name  string
 	calls [maxCallKinds][maxCallOutcomes]atomic.Pointer[prometheus.Counter]
 	dur   [maxCallKinds]atomic.Pointer[prometheus.Observer]
+
+	errMu sync.Mutex
+	errs  [maxLastErrors]PluginError // ring of the latest errors
+	nerrs int                        // errors recorded in total
+}
+
+// maxLastErrors is how many of a plugin's latest call errors are kept for
+// GET /v1/plugins.
+const maxLastErrors = 5
+
+// PluginError is one failed plugin call as GET /v1/plugins shows it.
+type PluginError struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Outcome string    `json:"outcome"`
+	Error   string    `json:"error"`
+}
+
+// lastErrors returns the plugin's latest call errors, newest first.
+func (o *pluginObs) lastErrors() []PluginError {
+	o.errMu.Lock()
+	defer o.errMu.Unlock()
+	out := []PluginError{}
+	for i := 1; i <= min(o.nerrs, maxLastErrors); i++ {
+		out = append(out, o.errs[(o.nerrs-i)%maxLastErrors])
+	}
+	return out
 }
 
 func callKind(kind string) int {
@@ -277,6 +316,17 @@ func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duratio
 		o.dur[k].Store(h)
 	}
 	(*h).Observe(d.Seconds())
+	o.m.minutes.pluginCall(callKinds[k] != ItemOktaEvent, oc, d)
+	if err != nil {
+		e := err.Error()
+		if len(e) > 1000 {
+			e = e[:1000] + "…"
+		}
+		o.errMu.Lock()
+		o.errs[o.nerrs%maxLastErrors] = PluginError{Time: time.Now(), Kind: callKinds[k], Outcome: callOutcomes[oc], Error: e}
+		o.nerrs++
+		o.errMu.Unlock()
+	}
 }
 
 // instrumentedDecider counts and times every call of a Decider.

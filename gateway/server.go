@@ -25,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/console"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/cluster"
@@ -72,6 +73,7 @@ type Server struct {
 	http  *fasthttp.Server
 	admin *adminRouter
 	m     *metrics
+	ui    *console.Console // the operator console under /ui/
 
 	// gen is the generation serving new requests (generation.go): the
 	// per-request settings, plugins, routes and responses of gateway.toml,
@@ -103,6 +105,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) *Server {
 	s.gen.Store(newGeneration(cfg, 1))
 	s.m = newMetrics(s)
 	s.admin = s.newAdminRouter()
+	s.ui = s.newConsole()
 	maxBody := max(cfg.Okta.MaxBodyBytes, cfg.Hooks.MaxBodyBytes, adminMaxBodyBytes)
 	s.http = &fasthttp.Server{
 		Handler:      s.Handler,
@@ -167,6 +170,8 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.serveOkta(ctx)
 	case hasPrefix(path, "/v1/"):
 		s.admin.serve(ctx)
+	case hasPrefix(path, console.Prefix) || string(path) == "/ui":
+		s.ui.Serve(ctx)
 	case hasPrefix(path, "/hooks/"):
 		if s.Hooks == nil {
 			// Filled in by the inline access hooks issue.

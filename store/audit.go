@@ -62,6 +62,13 @@ type AuditFilter struct {
 	User string
 	// Kind matches AuditRecord.Kind exactly ("" = any).
 	Kind string
+	// Plugin matches AuditRecord.Plugin exactly ("" = any).
+	Plugin string
+	// Decision matches AuditRecord.Decision exactly ("" = any).
+	Decision string
+	// After is AuditCursor of the last record of the previous page: the
+	// list continues with older records ("" = from the newest).
+	After string
 	// Limit caps the result; 0 means 100, larger than 1000 is cut to 1000.
 	Limit int
 }
@@ -335,7 +342,12 @@ func (s *Store) ListAudit(f AuditFilter) ([]AuditRecord, error) {
 		io.Prefix = prefix
 		it := txn.NewIterator(io)
 		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+		start := prefix
+		if f.After != "" {
+			// The smallest key after <prefix><cursor>: ids hold no NUL.
+			start = append(append(append([]byte(nil), prefix...), f.After...), 0)
+		}
+		for it.Seek(start); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
 			var rec AuditRecord
 			var err error
 			if byUser {
@@ -355,7 +367,8 @@ func (s *Store) ListAudit(f AuditFilter) ([]AuditRecord, error) {
 			if err != nil {
 				return fmt.Errorf("audit: read %q: %w", it.Item().Key(), err)
 			}
-			if f.Kind != "" && rec.Kind != f.Kind {
+			if (f.Kind != "" && rec.Kind != f.Kind) || (f.Plugin != "" && rec.Plugin != f.Plugin) ||
+				(f.Decision != "" && rec.Decision != f.Decision) {
 				continue
 			}
 			out = append(out, rec)
@@ -366,6 +379,13 @@ func (s *Store) ListAudit(f AuditFilter) ([]AuditRecord, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// AuditCursor is the paging cursor after r (AuditFilter.After).
+func AuditCursor(r *AuditRecord) string {
+	var inv [16]byte
+	appendInvertedTime(inv[:0], r.Time)
+	return string(inv[:]) + "/" + r.ID
 }
 
 func newAuditID() string {
