@@ -85,7 +85,7 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"add":  func(a, b int) int { return a + b },
+	"add": func(a, b int) int { return a + b },
 }
 
 func fmtMs(v float64) string {
