@@ -317,8 +317,12 @@ func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duratio
 	}
 	(*h).Observe(d.Seconds())
 	o.m.minutes.pluginCall(callKinds[k] != ItemOktaEvent, oc, d)
-	if err != nil {
-		e := err.Error()
+	// Errors, and event plugin failures (the queue retries those as errors).
+	if err != nil || (oc == 1 && callKinds[k] == ItemOktaEvent) {
+		e := dec.Message
+		if err != nil {
+			e = err.Error()
+		}
 		if len(e) > 1000 {
 			e = e[:1000] + "…"
 		}

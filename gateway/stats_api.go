@@ -55,7 +55,8 @@ type PluginStats struct {
 	// null before the first call.
 	P50Ms *float64 `json:"p50_ms"`
 	P99Ms *float64 `json:"p99_ms"`
-	// LastErrors are the latest failed calls (error outcomes), newest first.
+	// LastErrors are the latest failed calls (error outcomes, and Okta
+	// event runs that decided failure), newest first.
 	LastErrors []PluginError `json:"last_errors"`
 }
 

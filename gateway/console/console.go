@@ -184,13 +184,15 @@ func crossSite(ctx *fasthttp.RequestCtx) bool {
 	case "cross-site", "same-site":
 		return true
 	}
+	// Under Referrer-Policy: no-referrer browsers send "Origin: null" even
+	// for same-origin form posts, so only a real, different origin counts.
 	origin := ctx.Request.Header.Peek("Origin")
-	if len(origin) == 0 {
+	if len(origin) == 0 || string(origin) == "null" {
 		return false
 	}
 	u, err := url.Parse(string(origin))
 	if err != nil || u.Host == "" {
-		return true // "null" or garbage: an opaque origin
+		return true
 	}
 	return !strings.EqualFold(u.Host, string(ctx.Host()))
 }
