@@ -200,11 +200,11 @@ func writePage[T any](ctx *fasthttp.RequestCtx, items []T, next string, limit in
 	if next != "" {
 		// The next page keeps the request's filters (?q=, ?user=, ...).
 		var filters strings.Builder
-		ctx.QueryArgs().VisitAll(func(k, v []byte) {
+		for k, v := range ctx.QueryArgs().All() {
 			if string(k) != "limit" && string(k) != "after" {
 				filters.WriteString("&" + url.QueryEscape(string(k)) + "=" + url.QueryEscape(string(v)))
 			}
-		})
+		}
 		ctx.Response.Header.Set("Link", "<"+string(ctx.Path())+"?limit="+strconv.Itoa(limit)+filters.String()+
 			"&after="+url.QueryEscape(next)+`>; rel="next"`)
 	}

@@ -117,6 +117,22 @@ initial_backoff = "50ms"
 	e := &consoleEnv{t: t, p: startServe(t, cfg, filepath.Join(t.TempDir(), "data")), fail: fail,
 		client: &http.Client{Timeout: 20 * time.Second}}
 
+	// Plugins compile in the background after the port opens (a cold
+	// cache on a loaded machine takes a while): wait until ready.
+	deadline := time.Now().Add(3 * time.Minute) // a hang guard
+	for {
+		resp, err := e.client.Get(e.p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready:\n%s", e.p.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// Identity state: the batch fixture, then a group and a user whose
 	// names are markup, the user in the group.
 	e.okta(readShared(t, "okta/batch.json"))
@@ -271,6 +287,23 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
+// waitFor polls a JavaScript condition until it holds: for steps after
+// which the old page would satisfy a plain WaitVisible.
+func waitFor(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second) // a hang guard
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s (last error %v):\n%s", js, err, pageText(t, ctx))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // location is the page's URL.
 func location(t *testing.T, ctx context.Context) string {
 	t.Helper()
@@ -349,8 +382,11 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	t.Run("search alice and open her page", func(t *testing.T) {
 		alice := css(`a[href="/ui/users/` + aliceID + `"]`)
-		do(t, ctx, "search", chromedp.Navigate(base+"/ui/users"),
-			chromedp.WaitVisible(css(`#q`)),
+		// Start from a search that does not list her, so her link can only
+		// come from the new search.
+		do(t, ctx, "search page", chromedp.Navigate(base+"/ui/users?q=nobody"), chromedp.WaitVisible(css(`#q`)))
+		eval[bool](t, ctx, `(document.querySelector("#q").value = "", true)`)
+		do(t, ctx, "search",
 			chromedp.SendKeys(css(`#q`), "alice"),
 			chromedp.Submit(css(`#q`)),
 			chromedp.WaitVisible(alice),
@@ -363,7 +399,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 		// The group link leads to a page listing her.
-		do(t, ctx, "open group", chromedp.Click(css(`ul.refs a[href^="/ui/groups/"]`)), chromedp.WaitVisible(alice))
+		do(t, ctx, "open group", chromedp.Click(css(`ul.refs a[href^="/ui/groups/"]`)))
+		waitFor(t, ctx, `location.pathname.startsWith("/ui/groups/") && document.querySelector("main h1").innerText === "oncall-engineers"`)
+		do(t, ctx, "alice is a member", chromedp.WaitVisible(alice))
 	})
 
 	t.Run("pre-approval decision in the audit page", func(t *testing.T) {
@@ -475,7 +513,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("no chart bars after events and hook decisions")
 		}
 		if shot := os.Getenv("HOOKGATE_CONSOLE_SCREENSHOT"); shot != "" {
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
 			}

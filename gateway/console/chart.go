@@ -14,7 +14,7 @@ import (
 // Chart geometry (SVG user units; the SVG scales to its container).
 const (
 	chartW, chartH = 600, 160
-	padL, padB     = 44, 18
+	padL, padB     = 56, 22
 	padT           = 8
 )
 

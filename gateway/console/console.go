@@ -235,12 +235,6 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d: %s", e.Status, e.Msg) }
 
-// notFound reports whether err is an admin API 404.
-func notFound(err error) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.Status == fasthttp.StatusNotFound
-}
-
 // unavailable reports whether err says a feature is off (404/503), as the
 // Okta endpoints answer without an org.
 func unavailable(err error) bool {
