@@ -521,7 +521,7 @@ type logEvent struct {
 	} `json:"outcome"`
 }
 
-func toRow(ev store.EventRecord) (eventRow, logEvent) {
+func toRow(ev store.EventRecord) eventRow {
 	r := eventRow{EventRecord: ev, Pretty: pretty(ev.Raw)}
 	var le logEvent
 	_ = json.Unmarshal(ev.Raw, &le)
@@ -538,51 +538,19 @@ func toRow(ev store.EventRecord) (eventRow, logEvent) {
 	}
 	r.Message = le.DisplayMessage
 	r.Outcome = le.Outcome.Result
-	return r, le
+	return r
 }
 
-// touches reports whether the event names the user as actor or target.
-func touches(le logEvent, u *store.User) bool {
-	if le.Actor.ID == u.ID {
-		return true
-	}
-	for _, t := range le.Target {
-		if t.ID == u.ID || (u.Login != "" && strings.EqualFold(t.AlternateID, u.Login)) {
-			return true
-		}
-	}
-	return false
-}
-
-// userEvents returns up to limit events that name the user, newest first:
-// /v1/events?user= (the events API filters when it knows how; the
-// console keeps only events naming the user either way), at most a few
-// pages deep.
+// userEvents returns the newest events that name the user (the events
+// API's user= filter: actor or target by id, login or email).
 func (c *Console) userEvents(u *store.User, limit int) []eventRow {
-	var out []eventRow
-	after := ""
-	for range 5 {
-		args := url.Values{"user": {u.ID}, "limit": {"200"}}
-		if after != "" {
-			args.Set("after", after)
-		}
-		var evs []store.EventRecord
-		res, err := c.getJSON("/v1/events", args, &evs)
-		if err != nil {
-			break
-		}
-		for _, ev := range evs {
-			if r, le := toRow(ev); touches(le, u) {
-				out = append(out, r)
-				if len(out) == limit {
-					return out
-				}
-			}
-		}
-		if res.Next == "" {
-			break
-		}
-		after = res.Next
+	var evs []store.EventRecord
+	if _, err := c.getJSON("/v1/events", url.Values{"user": {u.ID}, "limit": {strconv.Itoa(limit)}}, &evs); err != nil {
+		return nil
+	}
+	out := make([]eventRow, 0, len(evs))
+	for _, ev := range evs {
+		out = append(out, toRow(ev))
 	}
 	return out
 }
@@ -698,19 +666,8 @@ func (c *Console) events(ctx *fasthttp.RequestCtx, s *session, typ, user, after 
 	if err != nil {
 		d.Error = errMsg(err)
 	}
-	var u *store.User
-	if user != "" {
-		var uu store.User
-		if _, err := c.getJSON("/v1/users/"+seg(user), nil, &uu); err == nil {
-			u = &uu
-		}
-	}
 	for _, ev := range evs {
-		r, le := toRow(ev)
-		if user != "" && (u == nil || !touches(le, u)) {
-			continue
-		}
-		d.Events = append(d.Events, r)
+		d.Events = append(d.Events, toRow(ev))
 	}
 	if res.Next != "" {
 		d.NextURL = pageURL("/ui/events", "type", typ, "user", user, "after", res.Next)
