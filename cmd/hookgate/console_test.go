@@ -28,6 +28,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 )
 
 // XSS payloads: if either ever became markup, the page would hold an <img>
@@ -44,6 +46,7 @@ const (
 type consoleEnv struct {
 	t      *testing.T
 	p      *proc
+	cfg    string // the gateway.toml path
 	client *http.Client
 	fail   *atomic.Bool // the stand-in downstream API answers 500 while set
 }
@@ -114,7 +117,7 @@ plugin = "terminate-revoke"
 max_attempts = 1
 initial_backoff = "50ms"
 `, cache, wasm[0], wasm[1], wasm[2], host, host))
-	e := &consoleEnv{t: t, p: startServe(t, cfg, filepath.Join(t.TempDir(), "data")), fail: fail,
+	e := &consoleEnv{t: t, p: startServe(t, cfg, filepath.Join(t.TempDir(), "data")), cfg: cfg, fail: fail,
 		client: &http.Client{Timeout: 20 * time.Second}}
 
 	// Plugins compile in the background after the port opens (a cold
@@ -532,6 +535,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		if txt := pageText(t, ctx); !strings.Contains(txt, "Reloaded: generation 2") {
 			t.Errorf("after reload:\n%s", txt)
 		}
+		// A broken gateway.toml: the reload is refused, saying why.
+		good, err := os.ReadFile(e.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.cfg, append(append([]byte(nil), good...), "\n[hooks]\nbogus_key = 1\n"...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "refused reload", chromedp.Click(css(`form[action="/ui/reload"] button`)), chromedp.WaitVisible(css(`p.flash.bad`)))
+		if txt := pageText(t, ctx); !strings.Contains(txt, "Reload refused; generation 2 keeps serving") || !strings.Contains(txt, "bogus_key") {
+			t.Errorf("after a refused reload:\n%s", txt)
+		}
+		if err := os.WriteFile(e.cfg, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		do(t, ctx, "okta", chromedp.Navigate(base+"/ui/okta"), chromedp.WaitVisible(css(`main h1`)))
 		if txt := pageText(t, ctx); !strings.Contains(txt, "org_url") {
 			t.Errorf("okta page without an org should say how to configure one:\n%s", txt)
@@ -547,6 +565,42 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 
 	t.Run("CSRF and headers over plain HTTP", func(t *testing.T) { checkConsoleHTTP(t, base) })
+
+	// A second gateway, connected to a stand-in Okta org: start a sync from
+	// the Okta page and watch it finish. (Cookies ignore ports, so this runs
+	// after the first gateway's session ended.)
+	t.Run("okta sync", func(t *testing.T) {
+		org := oktatest.New(oktatest.Options{APIToken: orgToken})
+		defer org.Close()
+		org.SeedFixtureOrg()
+		t.Setenv(orgTokenEnv, orgToken)
+		p := startServe(t, orgConfig(t, org, "catchup_interval = \"0s\"\n"), filepath.Join(t.TempDir(), "data"))
+		do(t, ctx, "sign in", chromedp.Navigate(p.url+"/ui/okta"),
+			chromedp.WaitVisible(css(`input[name="token"]`)),
+			chromedp.SendKeys(css(`input[name="token"]`), adminToken),
+			chromedp.Submit(css(`input[name="token"]`)),
+			chromedp.WaitVisible(css(`form[action="/ui/okta/sync"] button`)))
+		do(t, ctx, "start sync", chromedp.Click(css(`form[action="/ui/okta/sync"] button`)), chromedp.WaitVisible(css(`p.flash`)))
+		if txt := pageText(t, ctx); !strings.Contains(txt, "Okta sync started") {
+			t.Fatalf("after starting a sync:\n%s", txt)
+		}
+		deadline := time.Now().Add(30 * time.Second) // a hang guard
+		for {
+			txt := pageText(t, ctx)
+			if strings.Contains(txt, "State\tdone") || strings.Contains(txt, "State\ndone") {
+				if !strings.Contains(txt, "users") || !strings.Contains(txt, "System Log catch-up") {
+					t.Errorf("finished sync page:\n%s", txt)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync did not finish:\n%s", txt)
+			}
+			time.Sleep(100 * time.Millisecond)
+			do(t, ctx, "reload okta", chromedp.Navigate(p.url+"/ui/okta"))
+		}
+		do(t, ctx, "synced user", chromedp.Navigate(p.url+"/ui/users?q=alice"), chromedp.WaitVisible(css(`a[href="/ui/users/`+aliceID+`"]`)))
+	})
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`)
