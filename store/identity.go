@@ -98,7 +98,8 @@ type App struct {
 	// group- and rule-driven ones (see README.md).
 	Users []string `json:"users"`
 	// UserNames maps user ids in Users to the user's name in the app (the
-	// AppUser target's alternateId), when an event said it.
+	// AppUser target's alternateId in events, credentials.userName in the
+	// sync's app-user listing), when known.
 	UserNames map[string]string `json:"userNames,omitempty"`
 }
 

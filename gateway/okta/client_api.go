@@ -131,6 +131,11 @@ type APIAppUser struct {
 	ID     string `json:"id"`
 	Scope  string `json:"scope"`
 	Status string `json:"status"`
+	// Credentials.UserName is the user's name in the app (what events
+	// carry as the AppUser target's alternateId).
+	Credentials struct {
+		UserName string `json:"userName"`
+	} `json:"credentials"`
 }
 
 // APIRole is an admin role assignment (/api/v1/users/me/roles,

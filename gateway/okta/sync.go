@@ -582,11 +582,17 @@ func (s *syncRun) appEdges(ctx context.Context) error {
 }
 
 func (s *syncRun) appUsers(ctx context.Context, aid string) error {
+	names := map[string]string{} // user id -> name in the app, kept on the edge
 	_, err := syncEdges(s, edgeListing[APIAppUser]{
 		listing: "users of app " + aid,
 		owner:   "app " + aid,
 		list: func(page PageFunc[APIAppUser]) error {
-			return s.c.ListAppUsers(ctx, aid, page)
+			return s.c.ListAppUsers(ctx, aid, func(us []APIAppUser, readAt time.Time) error {
+				for _, u := range us {
+					names[u.ID] = u.Credentials.UserName
+				}
+				return page(us, readAt)
+			})
 		},
 		id: func(u APIAppUser) string { return u.ID },
 		stored: func() ([]string, error) {
@@ -597,7 +603,7 @@ func (s *syncRun) appUsers(ctx context.Context, aid string) error {
 			return app.Users, err
 		},
 		set: func(tx *store.Tx, uid string, present bool, at store.Stamp) error {
-			return tx.SetAppUser(aid, uid, present, at)
+			return tx.SetAppUserFacts(aid, uid, present, store.AppUserFacts{UserName: names[uid]}, at)
 		},
 		added:   &s.sum.AppUsers,
 		removed: &s.sum.AppUsersRemoved,

@@ -141,6 +141,21 @@ func TestSyncFixtureOrgIntoStore(t *testing.T) {
 	if err != nil || slack.Name != "slack" || slack.Label != "Slack" || !slices.Equal(slack.Groups, []string{oktatest.PlatformID}) {
 		t.Errorf("slack = %+v, %v", slack, err)
 	}
+	// The app-user listing's credentials.userName is kept on the edge.
+	apps, _, _ := st.ListApps("", 0)
+	named := 0
+	for _, a := range apps {
+		for _, uid := range a.Users {
+			u, err := st.UserByID(uid)
+			if err != nil || a.UserNames[uid] != u.Login {
+				t.Errorf("app %s user %s: name in the app %q, want the login (%v)", a.ID, uid, a.UserNames[uid], err)
+			}
+			named++
+		}
+	}
+	if named != 1 {
+		t.Errorf("%d app-user assignments, want 1", named)
+	}
 
 	// Progress went through every phase in order, edge phases with totals.
 	order := []string{okta.PhaseSchema, okta.PhaseUsers, okta.PhaseGroups, okta.PhaseMembers, okta.PhaseApps, okta.PhaseAppGroups, okta.PhaseAppUsers, okta.PhaseRoles, okta.PhaseDone}
