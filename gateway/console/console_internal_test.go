@@ -129,3 +129,40 @@ func TestTemplatesParse(t *testing.T) {
 		t.Fatal("New without API accepted")
 	}
 }
+
+// TestOverviewShowsCluster renders the overview over an admin API that
+// answers /v1/cluster (as a clustered gateway does) and nothing else.
+func TestOverviewShowsCluster(t *testing.T) {
+	api := func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) != "/v1/cluster" {
+			ctx.SetStatusCode(fasthttp.StatusNotFound)
+			ctx.SetBodyString(`{"error":"no such endpoint"}`)
+			return
+		}
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"leader":"node-a","term":7,"nodes":[
+			{"id":"node-a","raft_addr":"10.0.0.1:8201","state":"leader","applied_index":42,"commit_index":42,"last_contact":"0s","voter":true},
+			{"id":"<b>node-b</b>","raft_addr":"10.0.0.2:8201","state":"follower","applied_index":41,"commit_index":42,"last_contact":"12ms","voter":true}]}`)
+	}
+	c, err := New(Options{API: api, CheckToken: func([]byte) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.sessions.create()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/ui/")
+	ctx.Request.Header.SetCookie(cookieName, s.id)
+	c.Serve(&ctx)
+	body := string(ctx.Response.Body())
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("overview: %d %s", ctx.Response.StatusCode(), body)
+	}
+	for _, want := range []string{"Leader <strong>node-a</strong>, term 7", "10.0.0.2:8201", "&lt;b&gt;node-b&lt;/b&gt;", "12ms"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<b>node-b") {
+		t.Error("a node id became markup")
+	}
+}

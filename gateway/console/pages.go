@@ -187,6 +187,21 @@ type syncStatus struct {
 	AppUsers   bool           `json:"app_users"`
 }
 
+// clusterStatus mirrors GET /v1/cluster (only with [cluster]).
+type clusterStatus struct {
+	Leader string `json:"leader"`
+	Term   uint64 `json:"term"`
+	Nodes  []struct {
+		ID           string `json:"id"`
+		RaftAddr     string `json:"raft_addr"`
+		State        string `json:"state"`
+		AppliedIndex uint64 `json:"applied_index"`
+		CommitIndex  uint64 `json:"commit_index"`
+		LastContact  string `json:"last_contact"`
+		Voter        bool   `json:"voter"`
+	} `json:"nodes"`
+}
+
 type pluginError struct {
 	Time    time.Time `json:"time"`
 	Kind    string    `json:"kind"`
@@ -252,6 +267,22 @@ func flatten(m map[string]any) []kv {
 	return out
 }
 
+// profileRows lists profile attributes by name: strings as their text,
+// other values as their JSON.
+func profileRows(p map[string]json.RawMessage) []kv {
+	out := make([]kv, 0, len(p))
+	for k, raw := range p {
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			out = append(out, kv{k, str})
+			continue
+		}
+		out = append(out, kv{k, string(raw)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].K < out[j].K })
+	return out
+}
+
 // pretty indents JSON for a <pre>.
 func pretty(raw json.RawMessage) string {
 	var buf bytes.Buffer
@@ -269,7 +300,7 @@ type overviewData struct {
 	Stats      stats
 	CatchUp    *catchUp
 	Sync       *syncStatus
-	Cluster    []kv
+	Cluster    *clusterStatus
 	Charts     []chart
 	Totals     minute // sums over the hour
 	StatsError string
@@ -295,9 +326,9 @@ func (c *Console) overview(ctx *fasthttp.RequestCtx, s *session) {
 	if _, err := c.getJSON("/v1/okta/sync", nil, &ss); err == nil {
 		d.Sync = &ss
 	}
-	var cl map[string]any
-	if _, err := c.getJSON("/v1/cluster", nil, &cl); err == nil && cl != nil {
-		d.Cluster = flatten(cl)
+	var cl clusterStatus
+	if _, err := c.getJSON("/v1/cluster", nil, &cl); err == nil {
+		d.Cluster = &cl
 	}
 	for _, m := range d.Stats.Minutes {
 		d.Totals.EventsAccepted += m.EventsAccepted
@@ -424,8 +455,9 @@ type userData struct {
 	Events []eventRow
 	Audit  []store.AuditRecord
 	Grants []store.Grant
-	Back   string
-	Who    string // email, else login: what hook audit records name
+	Back    string
+	Who     string // email, else login: what hook audit records name
+	Profile []kv   // every profile attribute, by name
 }
 
 func (d userData) title() (string, string) {
@@ -455,6 +487,7 @@ func (c *Console) user(ctx *fasthttp.RequestCtx, s *session, id string) {
 	if len(d.Grants) > pageSize {
 		d.Grants = d.Grants[:pageSize]
 	}
+	d.Profile = profileRows(u.Profile)
 	d.Back = "/ui/users/" + seg(u.ID)
 	d.Who = u.Email
 	if d.Who == "" {
@@ -557,6 +590,7 @@ func (c *Console) userEvents(u *store.User, limit int) []eventRow {
 
 type groupData struct {
 	Group   store.Group
+	Profile []kv
 	Members []ref
 	Apps    []ref
 	Pager   pager
@@ -592,6 +626,7 @@ func (c *Console) group(ctx *fasthttp.RequestCtx, s *session, id string, pg int)
 		c.failAPI(ctx, s, err)
 		return
 	}
+	d.Profile = profileRows(d.Group.Profile)
 	lo, hi, p := paginate(len(d.Group.Members), pg, func(n int) string {
 		return pageURL("/ui/groups/"+seg(id), "page", strconv.Itoa(n))
 	})
