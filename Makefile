@@ -110,10 +110,12 @@ fuzz:
 ## inline hooks through the gateway vs external endpoints; the gateway's own
 ## hook overhead (in-process Decider) vs raw fasthttp (BenchmarkHookOverhead,
 ## matched by -bench=.); warm plugin calls beside their native Go baseline
-## (x-baseline)
+## (x-baseline), and with encryption at rest on vs off; Okta sync with and
+## without full profiles; ingest with encryption on vs off
 bench:
 	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
+	$(GO) test -v -run='^$$' -bench='^Benchmark(SyncProfiles|IngestEncryption)$$' -benchtime=1x -timeout 10m ./gateway/okta/
 
 ## fmt: gofmt every Go file in place
 fmt:
