@@ -28,7 +28,9 @@ import (
 	"github.com/hookgate/hookgate/store"
 )
 
-const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--users okta-users.json] [--allow-host h ...] [--cap c,...] [--timeout 2s] [--gateway-config gateway.toml]"
+const pluginTestUsage = "plugin test --plugin X.wasm --kind KIND --payload F.json [--config k=v ...] [--identity okta-batch.json] [--users okta-users.json] [--allow-host h ...] [--cap c,...] [--timeout 2s] [--gateway-config gateway.toml]\n" +
+	"       plugin test --cases cases.toml [--plugin X.wasm]\n" +
+	"       " + pluginNewUsage
 
 // errPluginFailed marks a plugin that errored, trapped or timed out: the
 // report is printed and the command exits 1.
@@ -42,10 +44,13 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // runPlugin dispatches `hookgate plugin <sub>`.
 func runPlugin(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "test" {
-		return fmt.Errorf("%w: want `hookgate %s`", errUsage, pluginTestUsage)
+	switch {
+	case len(args) > 0 && args[0] == "test":
+		return runPluginTest(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "new":
+		return runPluginNew(args[1:], stdout, stderr)
 	}
-	return runPluginTest(args[1:], stdout, stderr)
+	return fmt.Errorf("%w: want `hookgate %s`", errUsage, pluginTestUsage)
 }
 
 func runPluginTest(args []string, stdout, stderr io.Writer) error {
@@ -59,12 +64,16 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	caps := fs.String("cap", "", "capabilities to grant, comma-separated (default: log,config,kv,identity, plus http when --allow-host is given)")
 	timeout := fs.Duration("timeout", 2*time.Second, "the plugin call's timeout")
 	verbose := fs.Bool("v", false, "also print host log lines (slog) to stderr")
+	cases := fs.String("cases", "", "a test-case file (cases.toml): run each [[case]] and check its expectations; exit 1 if any fails")
 	gwConfig := fs.String("gateway-config", "", "gateway.toml whose [responses.<kind>] overrides map the decision and whose [plugins] module limits apply, as the gateway would (default: the built-in response table and limits); secrets and plugin files need not exist")
 	var cfgKV, hosts multiFlag
 	fs.Var(&cfgKV, "config", "plugin config entry key=value (repeatable; ${ENV} is expanded)")
 	fs.Var(&hosts, "allow-host", "host (default port), host:port or host:* the plugin may call over HTTP (repeatable; loopback and private addresses only when given literally, e.g. 127.0.0.1:8089)")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
+	}
+	if *cases != "" {
+		return runPluginCases(*cases, *wasm, *verbose, stdout, stderr)
 	}
 	switch {
 	case *wasm == "" || *kind == "" || *payload == "":

@@ -1,7 +1,7 @@
 // hookgate plugin SDK for AssemblyScript: the same shape as the Go SDK
 // (github.com/hookgate/hookgate/sdk) over ABI 1.1 (sdk/ABI.md).
 //
-//   import { handlePreApproval, Request, Decision, approve, deny, config, isMember } from "@hookgate/sdk";
+//   import { handlePreApproval, Request, Decision, approve, deny, config, isMember } from "@hookgate/sdk/assembly/index";
 //   export * from "@hookgate/sdk/assembly/exports";
 //
 //   handlePreApproval((req: Request): Decision => {
