@@ -38,8 +38,8 @@ var placeholder = regexp.MustCompile(`\[\[(\.[A-Za-z]+)\]\]`)
 // kindInfo is what the templates need to know about a hook kind.
 type kindInfo struct {
 	Kind, GoHandler, ASHandler string
-	Success, Failure          string // default response literals
-	SuccessFn, FailureFn      string // Go sdk / AS sdk decision helpers
+	Success, Failure           string // default response literals
+	SuccessFn, FailureFn       string // Go sdk / AS sdk decision helpers
 }
 
 var newKinds = map[string]kindInfo{
