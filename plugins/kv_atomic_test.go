@@ -2,6 +2,8 @@ package plugins
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,5 +79,32 @@ func TestKVCompareAndSet(t *testing.T) {
 	q := load(t, h, cfg)
 	if res := call(t, q, "provisioning", "kvincr:k"); !strings.Contains(res.Decision.Message, `capability "kv" not granted`) {
 		t.Fatalf("no kv cap: %+v", res.Decision)
+	}
+}
+
+// TestDebugLinesOutsideTheBudget: with the host logging at info, a guest's
+// debug lines are dropped before they count against the per-call budget,
+// so the info line after 300 of them is kept; at debug they are kept (up to
+// the budget).
+func TestDebugLinesOutsideTheBudget(t *testing.T) {
+	for _, c := range []struct {
+		level     slog.Level
+		wantDebug bool
+	}{{slog.LevelInfo, false}, {slog.LevelDebug, true}} {
+		h := newHost(t, HostOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: c.level}))})
+		p := load(t, h, kitchenConfig("debug-"+c.level.String()))
+		res := call(t, p, "provisioning", "debugflood")
+		var debug, info int
+		for _, l := range res.Logs {
+			switch {
+			case l.Level == slog.LevelDebug:
+				debug++
+			case l.Message == "after the debug lines":
+				info++
+			}
+		}
+		if c.wantDebug && debug == 0 || !c.wantDebug && (debug != 0 || info != 1) {
+			t.Errorf("host at %v: %d debug lines, %d info lines kept", c.level, debug, info)
+		}
 	}
 }

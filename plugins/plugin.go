@@ -864,7 +864,15 @@ func (in *instance) takeLogs() []LogLine {
 
 // emit records one log line for the current call and the host logger,
 // within the per-call budget.
+//
+// Debug lines are dropped before they count against the budget unless the
+// plugin's logger is enabled at debug level (the gateway at log level
+// debug, or `hookgate plugin test`), so verbose debug logging never crowds
+// out a call's info and error lines in production.
 func (in *instance) emit(level slog.Level, source, msg string) {
+	if level < slog.LevelInfo && !in.p.log.Enabled(context.Background(), level) {
+		return
+	}
 	if len(msg) > maxLogLineBytes {
 		msg = msg[:maxLogLineBytes] + "…(truncated)"
 	}

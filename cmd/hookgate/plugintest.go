@@ -132,7 +132,8 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	hostLog := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Debug level: the plugin's debug lines are kept (and printed below).
+	hostLog := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if *verbose {
 		hostLog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

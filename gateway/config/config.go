@@ -80,8 +80,10 @@ type Config struct {
 	Store     Store                 `toml:"store"`
 	Cluster   Cluster               `toml:"cluster"`
 
-	// Path is the file the config was loaded from; relative plugin paths
-	// and data_dir are resolved against its directory.
+	// Path is the file the config was loaded from. Relative plugin paths
+	// (and TLS and cluster files) are resolved against its directory;
+	// server.data_dir, and the default plugins.cache_dir under it, against
+	// the working directory of `hookgate serve`.
 	Path string `toml:"-"`
 
 	// maxConnsPerIPSet: server.max_conns_per_ip was written (0 then means off).

@@ -35,6 +35,12 @@ func handle(req *sdk.Request) sdk.Decision {
 		fmt.Println("to stdout")
 		fmt.Fprintln(os.Stderr, "to stderr")
 		return sdk.Success("logged")
+	case "debugflood": // 300 debug lines, then one info line
+		for i := 0; i < 300; i++ {
+			sdk.Log.Debug("debug %d", i)
+		}
+		sdk.Log.Info("after the debug lines")
+		return sdk.Success("flooded")
 	case "logflood":
 		for i := 0; i < 10000; i++ {
 			sdk.Log.Info("line %d", i)
