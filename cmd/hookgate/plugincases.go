@@ -43,7 +43,10 @@ type caseSettings struct {
 	Name   string `toml:"name"`
 	Kind   string `toml:"kind"`
 	// Identity is an Okta event hook delivery applied to the store first.
-	Identity     string            `toml:"identity"`
+	Identity string `toml:"identity"`
+	// Users are Okta users as GET /api/v1/users returns them (full
+	// profiles), written after Identity.
+	Users        string            `toml:"users"`
 	Config       map[string]string `toml:"config"`
 	Capabilities []string          `toml:"capabilities"`
 	AllowHosts   []string          `toml:"allow_hosts"`
@@ -93,6 +96,9 @@ func (s caseSettings) merge(c caseSettings) caseSettings {
 	}
 	if c.Identity != "" {
 		s.Identity = c.Identity
+	}
+	if c.Users != "" {
+		s.Users = c.Users
 	}
 	if c.Timeout != "" {
 		s.Timeout = c.Timeout
@@ -160,6 +166,7 @@ func runPluginCases(path, pluginOverride string, verbose bool, stdout, stderr io
 			s.Plugin = rel(s.Plugin)
 		}
 		s.Identity = rel(s.Identity)
+		s.Users = rel(s.Users)
 		start := time.Now()
 		problems, err := runCase(hostLog, s, c, rel)
 		d := time.Since(start)
@@ -253,6 +260,11 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	defer st.Close()
 	if s.Identity != "" {
 		if err := loadIdentity(st, s.Identity, io.Discard); err != nil {
+			return nil, err
+		}
+	}
+	if s.Users != "" {
+		if err := loadUsers(st, s.Users, io.Discard); err != nil {
 			return nil, err
 		}
 	}
