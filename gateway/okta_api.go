@@ -169,6 +169,7 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 		s.HandleAdmin("POST", "/v1/okta/sync", a.postSync)
 		s.HandleAdmin("GET", "/v1/okta/sync", a.getSync)
 		s.HandleAdmin("GET", "/v1/okta/catchup", a.getCatchUp)
+		s.HandleAdmin("GET", "/v1/okta/refresh", a.getRefresh)
 	}
 	return a, nil
 }
@@ -472,6 +473,16 @@ func (a *OktaAPI) superAdminRefusal(ctx context.Context, user string) string {
 	}
 	return user + " is a Super Administrator in Okta, and Okta lets only a Super Administrator change a Super Administrator's group memberships and app assignments (a custom admin role cannot); " +
 		mine + ". Fix: give hookgate's integration user (API token) or API service app (OAuth) the Super Administrator role, or leave Super Administrators to a person"
+}
+
+// getRefresh serves GET /v1/okta/refresh: the background lookups'
+// counters (503 without an org).
+func (a *OktaAPI) getRefresh(ctx *fasthttp.RequestCtx, _ []string) {
+	if a.refresh == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, notConfigured())
+		return
+	}
+	writeJSON(ctx, a.refresh.Stats())
 }
 
 // Refresher returns the background user lookups (nil without an org).

@@ -151,6 +151,10 @@ func TestProfilesEndToEnd(t *testing.T) {
 	if r := pre("carol.diaz@example.com"); r.Response != "APPROVED" {
 		t.Errorf("carol after the refresh: %+v", r)
 	}
+	var stats map[string]float64
+	if code, _ := ts.get("/v1/okta/refresh", &stats); code != 200 || stats["done"] < 1 || stats["failed"] != 0 {
+		t.Errorf("GET /v1/okta/refresh: %d %v", code, stats)
+	}
 
 	// An Okta action on a Super Administrator with a custom admin role:
 	// Okta's 403, explained, and audited.
