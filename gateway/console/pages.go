@@ -449,12 +449,12 @@ func (c *Console) userRef(id string) ref {
 }
 
 type userData struct {
-	User   store.User
-	Groups []ref
-	Apps   []ref
-	Events []eventRow
-	Audit  []store.AuditRecord
-	Grants []store.Grant
+	User    store.User
+	Groups  []ref
+	Apps    []ref
+	Events  []eventRow
+	Audit   []store.AuditRecord
+	Grants  []store.Grant
 	Back    string
 	Who     string // email, else login: what hook audit records name
 	Profile []kv   // every profile attribute, by name
