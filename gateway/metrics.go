@@ -296,7 +296,7 @@ func callOutcome(dec Decision, err error) int {
 	return 10
 }
 
-func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duration) {
+func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duration, end time.Time) {
 	k := callKind(kind)
 	if k < 0 {
 		return
@@ -316,7 +316,7 @@ func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duratio
 		o.dur[k].Store(h)
 	}
 	(*h).Observe(d.Seconds())
-	o.m.minutes.pluginCall(callKinds[k] != ItemOktaEvent, oc, d)
+	o.m.minutes.pluginCall(callKinds[k] != ItemOktaEvent, oc, d, end)
 	// Errors, and event plugin failures (the queue retries those as errors).
 	if err != nil || (oc == 1 && callKinds[k] == ItemOktaEvent) {
 		e := dec.Message
@@ -327,7 +327,7 @@ func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duratio
 			e = e[:1000] + "…"
 		}
 		o.errMu.Lock()
-		o.errs[o.nerrs%maxLastErrors] = PluginError{Time: time.Now(), Kind: callKinds[k], Outcome: callOutcomes[oc], Error: e}
+		o.errs[o.nerrs%maxLastErrors] = PluginError{Time: end, Kind: callKinds[k], Outcome: callOutcomes[oc], Error: e}
 		o.nerrs++
 		o.errMu.Unlock()
 	}
@@ -343,7 +343,8 @@ type instrumentedDecider struct {
 func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byte, req *HookRequest) (Decision, error) {
 	start := time.Now()
 	dec, err := d.inner.Decide(ctx, kind, raw, req)
-	d.obs.observe(kind, dec, err, time.Since(start))
+	end := time.Now()
+	d.obs.observe(kind, dec, err, end.Sub(start), end)
 	return dec, err
 }
 

@@ -35,10 +35,10 @@ type minuteRing struct {
 
 func newMinuteRing() *minuteRing { return &minuteRing{now: time.Now} }
 
-// slot returns the slot of the current minute, recycling it if it still
+// slot returns the slot of the minute of at, recycling it if it still
 // holds an older minute.
-func (r *minuteRing) slot() *minuteSlot {
-	m := r.now().Unix() / 60
+func (r *minuteRing) slot(at time.Time) *minuteSlot {
+	m := at.Unix() / 60
 	s := &r.slots[m%ringMinutes]
 	if s.minute.Load() != m {
 		r.mu.Lock()
@@ -63,15 +63,17 @@ func (r *minuteRing) events(accepted, rejected int) {
 	if accepted == 0 && rejected == 0 {
 		return
 	}
-	s := r.slot()
+	s := r.slot(r.now())
 	s.eventsAccepted.Add(int64(accepted))
 	s.eventsRejected.Add(int64(rejected))
 }
 
-// pluginCall counts one plugin call of d; hook says whether it decided an
-// inline hook (not an Okta event), and outcome is its callOutcome.
-func (r *minuteRing) pluginCall(hook bool, outcome int, d time.Duration) {
-	s := r.slot()
+// pluginCall counts one plugin call of d that ended at end (the caller's
+// clock reading: on some machines reading the clock costs more than all
+// of this); hook says whether it decided an inline hook (not an Okta
+// event), and outcome is its callOutcome.
+func (r *minuteRing) pluginCall(hook bool, outcome int, d time.Duration, end time.Time) {
+	s := r.slot(end)
 	if hook {
 		switch outcome {
 		case 0:

@@ -10,10 +10,10 @@ func TestMinuteRing(t *testing.T) {
 	r := newMinuteRing()
 	r.now = func() time.Time { return now }
 	r.events(5, 1)
-	r.pluginCall(true, 0, 2*time.Millisecond)
-	r.pluginCall(true, 1, 4*time.Millisecond)
-	r.pluginCall(true, 3, 9*time.Millisecond) // a trap: error
-	r.pluginCall(false, 1, time.Millisecond)  // an event plugin: no hook decision
+	r.pluginCall(true, 0, 2*time.Millisecond, now)
+	r.pluginCall(true, 1, 4*time.Millisecond, now)
+	r.pluginCall(true, 3, 9*time.Millisecond, now) // a trap: error
+	r.pluginCall(false, 1, time.Millisecond, now)  // an event plugin: no hook decision
 	now = now.Add(time.Minute)
 	r.events(2, 0)
 
