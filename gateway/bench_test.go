@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/okta/oktagen"
@@ -105,7 +104,7 @@ func runIngestBench(b *testing.B) {
 	httpRate := float64(events) / httpElapsed.Seconds()
 
 	// What did one batch write? Count keys and bytes in the store.
-	keys, bytes := countKeys(b, ts.Store.DB())
+	keys, bytes := countKeys(b, ts.Store)
 	keysPerTxn := max(1, keys/batches)
 	valSize := max(1, bytes/max(1, keys))
 
@@ -126,16 +125,8 @@ func runIngestBench(b *testing.B) {
 }
 
 // countKeys returns the number of live keys and their total value size.
-func countKeys(b *testing.B, db *badger.DB) (keys, bytes int) {
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys++
-			bytes += int(it.Item().ValueSize())
-		}
-		return nil
-	})
+func countKeys(b *testing.B, st *store.Store) (keys, bytes int) {
+	keys, bytes, err := st.Footprint()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,53 +135,17 @@ func countKeys(b *testing.B, db *badger.DB) (keys, bytes int) {
 
 // rawBadger commits txns transactions of keysPerTxn keys with valSize-byte
 // values from benchSenders goroutines on a fresh store opened exactly as
-// the gateway opens it (store.Open: synced writes and the same Badger
-// options, so the ratio compares like with like), and returns the wall time
-// and the per-commit latencies.
+// the gateway opens it (store.RawCommitBaseline: synced writes and the
+// same Badger options, so the ratio compares like with like), and returns
+// the wall time and the per-commit latencies.
 func rawBadger(b *testing.B, txns, keysPerTxn, valSize int) (time.Duration, []time.Duration) {
 	dir := filepath.Join(b.TempDir(), "raw")
-	st, err := store.Open(dir, store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	elapsed, lat, err := store.RawCommitBaseline(dir, store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		txns, keysPerTxn, valSize, benchSenders)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	db := st.DB()
-	val := make([]byte, valSize)
-	lat := make([][]time.Duration, benchSenders)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for s := 0; s < benchSenders; s++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				t := int(next.Add(1)) - 1
-				if t >= txns {
-					return
-				}
-				t0 := time.Now()
-				err := db.Update(func(txn *badger.Txn) error {
-					for k := 0; k < keysPerTxn; k++ {
-						if err := txn.Set([]byte(fmt.Sprintf("raw/%08d/%06d", t, k)), val); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				lat[s] = append(lat[s], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	return elapsed, all
+	return elapsed, lat
 }
 
 // loadAvg is the 1/5/15-minute load average, printed with the figures:

@@ -90,7 +90,7 @@ func (w *Worker) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
 }
 
 func (w *Worker) serveDLQReplay(ctx *fasthttp.RequestCtx, p []string) {
-	it, err := w.st.ReplayDeadLetter(p[0], nil)
+	it, err := w.st.ReplayDeadLetter(p[0])
 	if err != nil {
 		dlqError(ctx, p[0], err)
 		return

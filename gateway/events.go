@@ -1,9 +1,10 @@
 package gateway
 
-// Okta events drive [[on_event]] plugins. For every newly accepted event,
-// inside the transaction that applies the Okta batch (okta.Ingest's
-// OnAccepted), Events.Enqueue writes one queue item per matching
-// subscription; the worker pool runs them later with kind "okta_event".
+// Okta events drive [[on_event]] plugins. For every event not seen before,
+// Events.PlanWork (okta.Ingest's Work) plans one queue item per matching
+// subscription, which the store enqueues in the transaction that applies
+// the Okta batch if the event is newly accepted there; the worker pool
+// runs them later with kind "okta_event".
 // An acknowledged event therefore never loses its plugin run, and a
 // duplicate delivery (not newly accepted) enqueues nothing.
 
@@ -14,8 +15,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
@@ -111,22 +110,22 @@ func (e *Events) Subscribed(eventType string) bool {
 	return false
 }
 
-// OnAccepted is okta.IngestOptions.OnAccepted (Server.OnAccepted): it runs
-// inside the batch transaction for each newly accepted event and enqueues
-// the plugin work its subscriptions ask for.
-func (e *Events) OnAccepted(tx *store.Tx, ev *okta.LogEvent) error {
+// PlanWork is okta.IngestOptions.Work (Server.PlanWork): the plugin work
+// the subscriptions ask for, for an event not seen before.
+func (e *Events) PlanWork(ev *okta.LogEvent) ([]store.QueueItem, error) {
 	if !e.Subscribed(ev.EventType) {
-		return nil
+		return nil, nil
 	}
 	info := EventInfo{UUID: ev.UUID, EventType: ev.EventType, Raw: ev.Raw, Targets: make([]EventTarget, len(ev.Target))}
 	for i, t := range ev.Target {
 		info.Targets[i] = EventTarget{ID: t.ID, Type: t.Type, AlternateID: t.AlternateID, DisplayName: t.DisplayName}
 	}
-	return e.Enqueue(tx.Badger(), &info)
+	return e.Plan(&info), nil
 }
 
-// Enqueue writes one queue item per subscription matching ev, inside txn.
-func (e *Events) Enqueue(txn *badger.Txn, ev *EventInfo) error {
+// Plan returns one queue item per subscription matching ev.
+func (e *Events) Plan(ev *EventInfo) []store.QueueItem {
+	var items []store.QueueItem
 	var planned []string
 	subs := e.subscriptions()
 	for i := range subs {
@@ -141,15 +140,12 @@ func (e *Events) Enqueue(txn *badger.Txn, ev *EventInfo) error {
 			continue
 		}
 		planned = append(planned, s.Plugin)
-		err := store.Enqueue(txn, &store.QueueItem{
+		items = append(items, store.QueueItem{
 			Kind: ItemOktaEvent, Key: ev.OrderKey(), Plugin: s.Plugin,
 			Ref: ev.UUID, EventType: ev.EventType, Payload: ev.Raw,
 		})
-		if err != nil {
-			return fmt.Errorf("enqueue %s for event %s: %w", s.Plugin, ev.UUID, err)
-		}
 	}
-	return nil
+	return items
 }
 
 // matchGroup: a UserGroup target is the group (id or name), or the User

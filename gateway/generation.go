@@ -361,7 +361,7 @@ func (s *Server) readiness() []string {
 	if !s.ready.Load() {
 		problems = append(problems, "not serving: starting up or shutting down")
 	}
-	if s.st == nil || s.st.DB().IsClosed() {
+	if s.st == nil || s.st.Closed() {
 		problems = append(problems, "store is closed")
 	}
 	if s.cluster != nil {

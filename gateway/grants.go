@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
@@ -142,9 +141,7 @@ func (g *Grants) Run(ctx context.Context) error {
 func (g *Grants) Scan(now time.Time) (int, error) {
 	total := 0
 	for {
-		got, err := g.st.ClaimExpiredGrants(now, 256, func(txn *badger.Txn, gr *store.Grant) error {
-			return g.enqueue(txn, gr, ViaGrantExpiry)
-		})
+		got, err := g.st.ClaimExpiredGrants(now, 256, deprovisionItem(ViaGrantExpiry))
 		if err != nil {
 			return total, err
 		}
@@ -158,12 +155,11 @@ func (g *Grants) Scan(now time.Time) (int, error) {
 	}
 }
 
-func (g *Grants) enqueue(txn *badger.Txn, gr *store.Grant, via string) error {
+// deprovisionItem is the queue item template of a grant's deprovisioning
+// (the store fills in Key "grant-<id>", Ref and Plugin per grant).
+func deprovisionItem(via string) *store.QueueItem {
 	payload, _ := json.Marshal(grantJob{Via: via})
-	return store.Enqueue(txn, &store.QueueItem{
-		Kind: ItemDeprovisionGrant, Key: "grant-" + gr.ID, Ref: gr.ID,
-		Plugin: gr.Plugin, Payload: payload,
-	})
+	return &store.QueueItem{Kind: ItemDeprovisionGrant, Payload: payload}
 }
 
 // runDeprovision is the deprovision-grant queue handler.
@@ -183,7 +179,7 @@ func (g *Grants) runDeprovision(ctx context.Context, it *store.QueueItem) (strin
 	msg, err := g.deprovision(ctx, gr, job.Via)
 	if err != nil {
 		// Show the failure on the grant while it is being retried.
-		if _, uerr := g.st.UpdateGrant(gr.ID, func(x *store.Grant) error { x.LastError = err.Error(); return nil }); uerr != nil {
+		if _, uerr := g.st.TransitionGrant(store.OpGrantTransition{ID: gr.ID, LastError: err.Error()}); uerr != nil {
 			g.log.Error("could not record deprovisioning failure on grant", "grant", gr.ID, "err", uerr)
 		}
 	}
@@ -204,35 +200,18 @@ func (g *Grants) deprovision(ctx context.Context, gr *store.Grant, via string) (
 	return fmt.Sprintf("grant %s revoked by plugin %s: %s", gr.ID, out.Plugin, out.Message), nil
 }
 
-func (g *Grants) markRevoked(txn *badger.Txn, it *store.QueueItem, _ string) error {
+// markRevoked is the grant change committed with a completed
+// deprovisioning: revoked now, by the job's via.
+func (g *Grants) markRevoked(it *store.QueueItem, _ string) *store.OpGrantTransition {
 	var job grantJob
 	_ = json.Unmarshal(it.Payload, &job)
-	_, err := store.UpdateGrantTx(txn, it.Ref, func(x *store.Grant) error {
-		if x.State == store.GrantRevoked {
-			return nil
-		}
-		now := time.Now().UTC()
-		x.State, x.RevokedAt, x.RevokedBy, x.LastError = store.GrantRevoked, &now, job.Via, ""
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return &store.OpGrantTransition{ID: it.Ref, To: store.GrantRevoked, At: time.Now(), By: job.Via, IgnoreMissing: true}
 }
 
-func (g *Grants) markFailed(txn *badger.Txn, it *store.QueueItem, lastErr string) error {
-	_, err := store.UpdateGrantTx(txn, it.Ref, func(x *store.Grant) error {
-		if x.State != store.GrantRevoked {
-			x.State = store.GrantFailed
-		}
-		x.LastError = lastErr
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+// markFailed is the grant change committed with a dead-lettered
+// deprovisioning.
+func (g *Grants) markFailed(it *store.QueueItem, lastErr string) *store.OpGrantTransition {
+	return &store.OpGrantTransition{ID: it.Ref, To: store.GrantFailed, LastError: lastErr, IgnoreMissing: true}
 }
 
 // Revoke runs the deprovisioning of grant id now (the admin API), and marks
@@ -247,14 +226,10 @@ func (g *Grants) Revoke(ctx context.Context, id string) (*store.Grant, error) {
 		return gr, nil
 	}
 	if _, err := g.deprovision(ctx, gr, ViaAdmin); err != nil {
-		_, _ = g.st.UpdateGrant(id, func(x *store.Grant) error { x.LastError = err.Error(); return nil })
+		_, _ = g.st.TransitionGrant(store.OpGrantTransition{ID: id, LastError: err.Error()})
 		return gr, err
 	}
-	return g.st.UpdateGrant(id, func(x *store.Grant) error {
-		now := time.Now().UTC()
-		x.State, x.RevokedAt, x.RevokedBy, x.LastError = store.GrantRevoked, &now, ViaAdmin, ""
-		return nil
-	})
+	return g.st.TransitionGrant(store.OpGrantTransition{ID: id, To: store.GrantRevoked, At: time.Now(), By: ViaAdmin})
 }
 
 // grantView is a grant as the admin API lists it: the stored grant

@@ -200,13 +200,13 @@ func (a *OktaAPI) release() { <-a.work }
 
 // IngestBatch is the one path every Okta event takes into the store, from
 // the event hook and from System Log catch-up alike: okta.Ingest with the
-// configured retention (dedupe by uuid, apply, OnAccepted enqueues plugin
-// work in the same transaction), then OnCommitted when something new was
+// configured retention (dedupe by uuid, apply, PlanWork's plugin work
+// enqueued in the same transaction), then OnCommitted when something new was
 // accepted (the event worker wakes up). It returns after the commit.
 func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
 	res, err := okta.Ingest(s.st, batch, okta.IngestOptions{
-		Retention:  s.cfg.Okta.EventRetention.Duration,
-		OnAccepted: s.OnAccepted,
+		Retention: s.cfg.Okta.EventRetention.Duration,
+		Work:      s.PlanWork,
 	})
 	if err != nil {
 		return res, err

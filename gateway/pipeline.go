@@ -28,7 +28,7 @@ type Pipeline struct {
 type PipelineOptions struct {
 	Config *config.Config
 	Store  *store.Store
-	// Server gets OnAccepted, OnCommitted and the /v1/dlq, /v1/queue and
+	// Server gets PlanWork, OnCommitted and the /v1/dlq, /v1/queue and
 	// /v1/grants admin routes. May be nil (tests of the pipeline alone).
 	Server *Server
 	// Dispatcher runs deprovisioning for expired grants; its OnSuccess is
@@ -69,14 +69,17 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 		}
 	}
 	if s := o.Server; s != nil {
-		prev := s.OnAccepted
-		s.OnAccepted = func(tx *store.Tx, ev *okta.LogEvent) error {
+		prev := s.PlanWork
+		s.PlanWork = func(ev *okta.LogEvent) ([]store.QueueItem, error) {
+			var items []store.QueueItem
 			if prev != nil {
-				if err := prev(tx, ev); err != nil {
-					return err
+				var err error
+				if items, err = prev(ev); err != nil {
+					return nil, err
 				}
 			}
-			return p.Events.OnAccepted(tx, ev)
+			more, err := p.Events.PlanWork(ev)
+			return append(items, more...), err
 		}
 		prevC := s.OnCommitted
 		s.OnCommitted = func() {

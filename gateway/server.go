@@ -44,18 +44,18 @@ const adminMaxBodyBytes = 64 << 10
 const maxDrainBytes = 64 << 20
 
 // Server is the gateway's HTTP server. Create it with New, optionally set
-// Hooks and OnAccepted, then call Serve. It is safe for concurrent use.
+// Hooks and PlanWork, then call Serve. It is safe for concurrent use.
 type Server struct {
 	// Hooks serves POST /hooks/{kind} (the inline access hooks). Nil until
 	// the hooks issue lands: requests under /hooks/ then get a JSON 404.
 	// Set it before Serve.
 	Hooks fasthttp.RequestHandler
 
-	// OnAccepted is passed to okta.Ingest: it runs inside the batch's
-	// transaction for every newly accepted event (a later issue enqueues
-	// plugin work here, so the enqueue commits atomically with the event).
-	// Set it before Serve.
-	OnAccepted func(*store.Tx, *okta.LogEvent) error
+	// PlanWork is okta.IngestOptions.Work: it plans the plugin work of
+	// each event not seen before; the store enqueues it in the batch's
+	// commit if the event is newly accepted there, so the enqueue commits
+	// atomically with the event. Set it before Serve.
+	PlanWork func(*okta.LogEvent) ([]store.QueueItem, error)
 
 	// OnCommitted, when set, is called after a batch with newly accepted
 	// events committed, before Okta gets its 200 (the event queue worker is

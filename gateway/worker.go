@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
@@ -32,11 +31,13 @@ type QueueHandler struct {
 	// with backoff and, after queue.max_attempts, dead-lettered. msg is a
 	// human summary for the log and audit.
 	Run func(ctx context.Context, it *store.QueueItem) (msg string, err error)
-	// Done, when set, runs inside the transaction that removes a completed
-	// item (a grant becomes revoked atomically with its queue item going).
-	Done func(txn *badger.Txn, it *store.QueueItem, msg string) error
-	// Dead, when set, runs inside the transaction that dead-letters the item.
-	Dead func(txn *badger.Txn, it *store.QueueItem, lastErr string) error
+	// Done, when set, returns the grant change committed in the same
+	// transaction that removes a completed item (a grant becomes revoked
+	// atomically with its queue item going); nil: none.
+	Done func(it *store.QueueItem, msg string) *store.OpGrantTransition
+	// Dead, when set, returns the grant change committed with the
+	// dead-lettering of the item.
+	Dead func(it *store.QueueItem, lastErr string) *store.OpGrantTransition
 }
 
 // Worker drains the durable queue with a pool of queue.workers goroutines.
@@ -195,9 +196,9 @@ func (w *Worker) process(ctx context.Context, it *store.QueueItem) {
 	log := w.log.With("item", it.ID, "kind", it.Kind, "plugin", it.Plugin, "ref", it.Ref,
 		"key", it.Key, "attempt", it.Attempts, "duration", time.Since(start))
 	if err == nil {
-		var done func(*badger.Txn, *store.QueueItem) error
+		var done *store.OpGrantTransition
 		if h.Done != nil {
-			done = func(txn *badger.Txn, it *store.QueueItem) error { return h.Done(txn, it, msg) }
+			done = h.Done(it, msg)
 		}
 		if cerr := w.st.CompleteQueueItem(it.ID, w.owner, done); cerr != nil {
 			log.Error("could not record queue item success; it will run again after restart", "err", cerr)
@@ -209,9 +210,9 @@ func (w *Worker) process(ctx context.Context, it *store.QueueItem) {
 	}
 	lastErr := err.Error()
 	if it.Attempts >= w.cfg.MaxAttempts {
-		var dead func(*badger.Txn, *store.QueueItem) error
+		var dead *store.OpGrantTransition
 		if h.Dead != nil {
-			dead = func(txn *badger.Txn, it *store.QueueItem) error { return h.Dead(txn, it, lastErr) }
+			dead = h.Dead(it, lastErr)
 		}
 		if derr := w.st.DeadLetterQueueItem(it.ID, w.owner, lastErr, dead); derr != nil {
 			log.Error("could not dead-letter queue item", "err", derr)

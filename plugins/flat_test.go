@@ -103,23 +103,17 @@ func TestJSONInputWithoutFlatExport(t *testing.T) {
 func TestUserGetFlatMatchesJSON(t *testing.T) {
 	st := openStore(t)
 	seedIdentity(t, st)
-	if err := st.Write(func(tx *store.Tx) error {
-		at := store.Stamp{Published: time.Now(), UUID: "s"}
-		if err := tx.SetUserProfile("00ualice", store.ProfileFacts{Attrs: map[string]json.RawMessage{
+	at := store.Stamp{Published: time.Now(), UUID: "s"}
+	if err := st.ApplyIdentity(
+		store.SetUserProfile("00ualice", store.ProfileFacts{Attrs: map[string]json.RawMessage{
 			"department": json.RawMessage(`"Engineering"`), "isContractor": json.RawMessage(`false`),
 			"clearance": json.RawMessage(`3`), "projects": json.RawMessage(`["atlas","zeus"]`),
 			"manager": json.RawMessage(`{"id":"00umgr","name":"Grace \u00e9"}`),
-		}, Types: map[string]string{"clearance": "integer"}}, at); err != nil {
-			return err
-		}
-		if err := tx.TouchUser(store.UserFacts{ID: "00ualice", Type: "oty1", Created: "2026-01-05T10:00:00.000Z"}, at); err != nil {
-			return err
-		}
-		if err := tx.SetUserRole("00ualice", store.AdminRole{Type: "SUPER_ADMIN", Label: "Super Administrator"}, true, at); err != nil {
-			return err
-		}
-		return tx.SetUserStatus("00ualice", "SUSPENDED", at)
-	}); err != nil {
+		}, Types: map[string]string{"clearance": "integer"}}, at),
+		store.TouchUser(store.UserFacts{ID: "00ualice", Type: "oty1", Created: "2026-01-05T10:00:00.000Z"}, at),
+		store.SetUserRole("00ualice", store.AdminRole{Type: "SUPER_ADMIN", Label: "Super Administrator"}, true, at),
+		store.SetUserStatus("00ualice", "SUSPENDED", at),
+	); err != nil {
 		t.Fatal(err)
 	}
 	h := newHost(t, HostOptions{Identity: st})

@@ -120,28 +120,20 @@ func TestKVUnavailableWithoutStore(t *testing.T) {
 func seedIdentity(t testing.TB, st *store.Store) {
 	t.Helper()
 	at := store.Stamp{Published: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC), UUID: "seed"}
-	err := st.Write(func(tx *store.Tx) error {
-		for _, u := range []store.UserFacts{
-			{ID: "00ualice", Login: "alice.nguyen@example.com", Email: "alice.nguyen@example.com", FirstName: "Alice"},
-			{ID: "00ubob", Login: "bob.smith@example.com", Email: "bob@example.com", FirstName: "Bob"},
-		} {
-			if err := tx.TouchUser(u, at); err != nil {
-				return err
-			}
-		}
-		if err := tx.CreateGroup(store.GroupFacts{ID: "00goncall", Name: "oncall-engineers", Description: "pager"}, at); err != nil {
-			return err
-		}
-		if err := tx.CreateGroup(store.GroupFacts{ID: "00gall", Name: "everyone"}, at); err != nil {
-			return err
-		}
-		for _, m := range [][2]string{{"00goncall", "00ualice"}, {"00gall", "00ualice"}, {"00gall", "00ubob"}} {
-			if err := tx.SetMembership(m[0], m[1], true, at); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	var ch []store.IdentityChange
+	for _, u := range []store.UserFacts{
+		{ID: "00ualice", Login: "alice.nguyen@example.com", Email: "alice.nguyen@example.com", FirstName: "Alice"},
+		{ID: "00ubob", Login: "bob.smith@example.com", Email: "bob@example.com", FirstName: "Bob"},
+	} {
+		ch = append(ch, store.TouchUser(u, at))
+	}
+	ch = append(ch,
+		store.CreateGroup(store.GroupFacts{ID: "00goncall", Name: "oncall-engineers", Description: "pager"}, at),
+		store.CreateGroup(store.GroupFacts{ID: "00gall", Name: "everyone"}, at))
+	for _, m := range [][2]string{{"00goncall", "00ualice"}, {"00gall", "00ualice"}, {"00gall", "00ubob"}} {
+		ch = append(ch, store.SetMembership(m[0], m[1], true, at))
+	}
+	err := st.ApplyIdentity(ch...)
 	if err != nil {
 		t.Fatal(err)
 	}

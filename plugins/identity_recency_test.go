@@ -20,26 +20,18 @@ func TestIdentityNewestLoginHolder(t *testing.T) {
 		return store.Stamp{Published: time.Date(2026, 3, 3, 9, min, 0, 0, time.UTC), UUID: "s"}
 	}
 	// The stale holder has the lower id, which key order used to return.
-	older := func(tx *store.Tx) error {
-		if err := tx.TouchUser(store.UserFacts{ID: "00u1old", Login: login, Email: login}, at(1)); err != nil {
-			return err
-		}
-		if err := tx.CreateGroup(store.GroupFacts{ID: "00gadmins", Name: "admins"}, at(1)); err != nil {
-			return err
-		}
-		return tx.SetMembership("00gadmins", "00u1old", true, at(1))
+	older := []store.IdentityChange{
+		store.TouchUser(store.UserFacts{ID: "00u1old", Login: login, Email: login}, at(1)),
+		store.CreateGroup(store.GroupFacts{ID: "00gadmins", Name: "admins"}, at(1)),
+		store.SetMembership("00gadmins", "00u1old", true, at(1)),
 	}
-	newer := func(tx *store.Tx) error {
-		if err := tx.TouchUser(store.UserFacts{ID: "00u9new", Login: login}, at(5)); err != nil {
-			return err
-		}
-		if err := tx.CreateGroup(store.GroupFacts{ID: "00gstaff", Name: "staff"}, at(5)); err != nil {
-			return err
-		}
-		return tx.SetMembership("00gstaff", "00u9new", true, at(5))
+	newer := []store.IdentityChange{
+		store.TouchUser(store.UserFacts{ID: "00u9new", Login: login}, at(5)),
+		store.CreateGroup(store.GroupFacts{ID: "00gstaff", Name: "staff"}, at(5)),
+		store.SetMembership("00gstaff", "00u9new", true, at(5)),
 	}
-	del := func(tx *store.Tx) error { return tx.DeleteUser("00u1old", at(3)) }
-	orders := map[string][]func(*store.Tx) error{
+	del := []store.IdentityChange{store.DeleteUser("00u1old", at(3), false)}
+	orders := map[string][][]store.IdentityChange{
 		"older first":          {older, newer},
 		"newer first":          {newer, older},
 		"older, delete, newer": {older, del, newer},
@@ -51,7 +43,7 @@ func TestIdentityNewestLoginHolder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := openStore(t)
 			for _, op := range ops {
-				if err := st.Write(op); err != nil {
+				if err := st.ApplyIdentity(op...); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -270,45 +270,47 @@ func (a *AuditLog) drain(batch *[]AuditRecord, add func(auditOp)) {
 	}
 }
 
-// write commits batch in one synced transaction. Keys and values are
-// encoded into one buffer and the entries into one slice per batch, so a
-// record costs no allocation of its own beyond Badger's.
+// write commits batch in one synced transaction (OpAuditAppend).
 func (a *AuditLog) write(batch []AuditRecord) error {
-	var buf []byte
-	entries := make([]badger.Entry, 0, 2*len(batch))
-	return a.s.Update(func(txn *badger.Txn) error {
-		// Update retries fn on a conflict: start over each time.
-		buf = make([]byte, 0, 512*len(batch))
-		entries = entries[:0]
-		expires := uint64(time.Now().Add(a.opts.Retention).Unix()) // as Entry.WithTTL computes it
-		for i := range batch {
-			r := &batch[i]
-			var inv [16]byte
-			appendInvertedTime(inv[:0], r.Time)
+	expires := time.Now().Add(a.opts.Retention)
+	_, err := a.s.apply(&OpAuditAppend{Records: batch, ExpiresAt: expires})
+	return err
+}
 
-			vs := len(buf)
-			var err error
-			if buf, err = appendAuditJSON(buf, r); err != nil {
-				return fmt.Errorf("audit: encode %s: %w", r.ID, err)
-			}
-			ks := len(buf)
-			buf = append(append(append(append(buf, "at/"...), inv[:]...), '/'), r.ID...)
-			entries = append(entries, badger.Entry{Key: buf[ks:len(buf):len(buf)], Value: buf[vs:ks:ks], ExpiresAt: expires})
+// appendAudit writes records in txn, each expiring at expires (Unix
+// seconds). Keys and values are encoded into one buffer and the entries
+// into one slice per batch, so a record costs no allocation of its own
+// beyond Badger's.
+func appendAudit(txn *badger.Txn, batch []AuditRecord, expires uint64) error {
+	buf := make([]byte, 0, 512*len(batch))
+	entries := make([]badger.Entry, 0, 2*len(batch))
+	for i := range batch {
+		r := &batch[i]
+		var inv [16]byte
+		appendInvertedTime(inv[:0], r.Time)
+
+		vs := len(buf)
+		var err error
+		if buf, err = appendAuditJSON(buf, r); err != nil {
+			return fmt.Errorf("audit: encode %s: %w", r.ID, err)
+		}
+		ks := len(buf)
+		buf = append(append(append(append(buf, "at/"...), inv[:]...), '/'), r.ID...)
+		entries = append(entries, badger.Entry{Key: buf[ks:len(buf):len(buf)], Value: buf[vs:ks:ks], ExpiresAt: expires})
+		if err := txn.SetEntry(&entries[len(entries)-1]); err != nil {
+			return fmt.Errorf("audit: write %s: %w", r.ID, err)
+		}
+		if r.User != "" {
+			us := len(buf)
+			buf = appendLower(append(buf, "atu/"...), r.User)
+			buf = append(append(append(append(buf, '/'), inv[:]...), '/'), r.ID...)
+			entries = append(entries, badger.Entry{Key: buf[us:len(buf):len(buf)], ExpiresAt: expires})
 			if err := txn.SetEntry(&entries[len(entries)-1]); err != nil {
-				return fmt.Errorf("audit: write %s: %w", r.ID, err)
-			}
-			if r.User != "" {
-				us := len(buf)
-				buf = appendLower(append(buf, "atu/"...), r.User)
-				buf = append(append(append(append(buf, '/'), inv[:]...), '/'), r.ID...)
-				entries = append(entries, badger.Entry{Key: buf[us:len(buf):len(buf)], ExpiresAt: expires})
-				if err := txn.SetEntry(&entries[len(entries)-1]); err != nil {
-					return fmt.Errorf("audit: index %s: %w", r.ID, err)
-				}
+				return fmt.Errorf("audit: index %s: %w", r.ID, err)
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // List returns records matching f, newest first. It flushes pending
@@ -331,7 +333,7 @@ func (s *Store) ListAudit(f AuditFilter) ([]AuditRecord, error) {
 		limit = 1000
 	}
 	out := make([]AuditRecord, 0, min(limit, 64))
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		io := badger.DefaultIteratorOptions
 		prefix := []byte("at/")
 		byUser := f.User != ""

@@ -30,7 +30,7 @@ func writeKnownUser(t *testing.T, dir string, key []byte) (openHits []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "00uzelda", Login: secretLogin, Email: secretLogin, DisplayName: "Zelda Quartermain"}, st(1))
 	})
 	openHits = grepDir(t, dir, secretNeedle)

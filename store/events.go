@@ -113,7 +113,7 @@ func eventLogKey(published time.Time, uuid string) []byte {
 // SeenEvent reports whether an event with this uuid was recorded (and its
 // marker has not expired). It sees the transaction's own writes, so it also
 // catches a uuid repeated inside one batch.
-func (tx *Tx) SeenEvent(uuid string) (bool, error) {
+func (tx *writeTx) SeenEvent(uuid string) (bool, error) {
 	_, err := tx.txn.Get(key(pEventSeen, uuid))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
@@ -125,8 +125,9 @@ func (tx *Tx) SeenEvent(uuid string) (bool, error) {
 }
 
 // RecordEvent appends ev to the event log (el/<published>/<uuid>) and marks
-// its uuid seen (ev/<uuid>), both expiring after ttl (0 keeps them forever).
-func (tx *Tx) RecordEvent(ev EventRecord, ttl time.Duration) error {
+// its uuid seen (ev/<uuid>), both expiring at expiresAt (zero keeps them
+// forever).
+func (tx *writeTx) RecordEvent(ev EventRecord, expiresAt time.Time) error {
 	if ev.UUID == "" {
 		return errors.New("store: record event: empty uuid")
 	}
@@ -136,8 +137,9 @@ func (tx *Tx) RecordEvent(ev EventRecord, ttl time.Duration) error {
 	lk := eventLogKey(ev.Published, ev.UUID)
 	le := badger.NewEntry(lk, encodeEventRecord(&ev))
 	me := badger.NewEntry(key(pEventSeen, ev.UUID), lk)
-	if ttl > 0 {
-		le, me = le.WithTTL(ttl), me.WithTTL(ttl)
+	if !expiresAt.IsZero() {
+		le.ExpiresAt = uint64(expiresAt.Unix())
+		me.ExpiresAt = le.ExpiresAt
 	}
 	if err := tx.txn.SetEntry(le); err != nil {
 		return fmt.Errorf("store: record event %q: %w", ev.UUID, err)
@@ -151,7 +153,7 @@ func (tx *Tx) RecordEvent(ev EventRecord, ttl time.Duration) error {
 // RecordRejected keeps a malformed event with its reason under the next
 // sequence number (kept in meta/rjseq, so numbers are gap-free and
 // transactional; r.Seq is ignored).
-func (tx *Tx) RecordRejected(r Rejected) error {
+func (tx *writeTx) RecordRejected(r Rejected) error {
 	var seq uint64
 	item, err := tx.txn.Get([]byte(kRejectSeq))
 	switch {
@@ -210,7 +212,7 @@ const lapSweepEvery = 256
 // concurrent raises can both delete the same previous maximum and leave the
 // smaller of their own keys behind; that is harmless (reads take the
 // greatest) and every lapSweepEvery-th call sweeps such leftovers.
-func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
+func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 	if t.IsZero() {
 		return nil
 	}
@@ -221,7 +223,7 @@ func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
 	sweep := tx.s.lapCalls.Add(1)%lapSweepEvery == 0
 	var stale [][]byte
 	upToDate := false
-	err := tx.s.View(func(txn *badger.Txn) error {
+	err := tx.s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(pLastApplied)
@@ -268,11 +270,63 @@ func (tx *Tx) SetLastAppliedPublished(t time.Time) error {
 	return nil
 }
 
+// SetLastAppliedPublished raises the watermark to t durably (an Okta
+// sync that saw no event starts catch-up at its snapshot time).
+func (s *Store) SetLastAppliedPublished(t time.Time) error {
+	_, err := s.apply(&OpSetWatermark{At: t})
+	return err
+}
+
+// SeenEvents reports, for each uuid, whether an event with it was
+// recorded (and its marker has not expired), from what is committed. The
+// authoritative check is OpIngest's; this one lets a caller skip planning
+// work for redeliveries.
+func (s *Store) SeenEvents(uuids []string) ([]bool, error) {
+	out := make([]bool, len(uuids))
+	err := s.view(func(txn *badger.Txn) error {
+		for i, u := range uuids {
+			_, err := txn.Get(key(pEventSeen, u))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: seen events: %w", err)
+	}
+	return out, nil
+}
+
+// Ingest applies one Okta delivery (OpIngest): ids and enqueue times of
+// the items' work are assigned here. It returns once every commit is
+// durable.
+func (s *Store) Ingest(op *OpIngest) (IngestResult, error) {
+	now := time.Now()
+	for i := range op.Items {
+		for j := range op.Items[i].Work {
+			prepareItem(&op.Items[i].Work[j], now)
+		}
+	}
+	return applyAs[IngestResult](s, op)
+}
+
+// ApplyIdentity applies identity changes in one durable transaction
+// (OpApplyIdentity).
+func (s *Store) ApplyIdentity(changes ...IdentityChange) error {
+	_, err := s.apply(&OpApplyIdentity{Changes: changes})
+	return err
+}
+
 // LastAppliedPublished returns the newest published time of any applied
 // event, or the zero time when none was applied.
 func (s *Store) LastAppliedPublished() (time.Time, error) {
 	var t time.Time
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Reverse = true
@@ -433,7 +487,7 @@ func (s *Store) EventPage(q EventQuery) ([]EventRecord, string, error) {
 	}
 	out := []EventRecord{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Reverse = true
 		opts.Prefix = []byte(pEventLog)
@@ -502,7 +556,7 @@ func (s *Store) RejectedEvents(limit int) ([]Rejected, error) {
 		limit = DefaultEventLimit
 	}
 	out := []Rejected{}
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Reverse = true
 		opts.Prefix = []byte(pRejected)

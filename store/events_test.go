@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -15,7 +16,7 @@ import (
 func TestEventPageScanBudget(t *testing.T) {
 	s := openTest(t)
 	const n = 95
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		for i := range n {
 			typ := "user.session.start"
 			if i%10 == 3 {
@@ -23,7 +24,7 @@ func TestEventPageScanBudget(t *testing.T) {
 			}
 			ev := EventRecord{UUID: fmt.Sprintf("e%03d", i), Type: typ, Published: st(i / 3).Published,
 				Raw: json.RawMessage(fmt.Sprintf(`{"uuid":"e%03d","actor":{"id":"00u%d"}}`, i, i%4))}
-			if err := tx.RecordEvent(ev, 0); err != nil {
+			if err := tx.RecordEvent(ev, time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -67,9 +68,9 @@ func TestEventPageScanBudget(t *testing.T) {
 // the raw event's published; version 2 keeps the text exactly.
 func TestEventRecordPublishedText(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.RecordEvent(EventRecord{UUID: "v2", Type: "t", Published: st(1).Published,
-			PublishedText: "2026-03-03T09:01:00.000000Z", Raw: json.RawMessage(`{"uuid":"v2"}`)}, 0)
+			PublishedText: "2026-03-03T09:01:00.000000Z", Raw: json.RawMessage(`{"uuid":"v2"}`)}, time.Time{})
 	})
 	// A record as version 1 wrote it.
 	old := EventRecord{UUID: "v1", Type: "t", Published: st(2).Published, Raw: json.RawMessage(`{"uuid":"v1","published":"2026-03-03T09:02:00.000Z"}`)}
@@ -79,7 +80,7 @@ func TestEventRecordPublishedText(t *testing.T) {
 	v1 = binary.AppendVarint(v1, old.Published.UnixNano())
 	v1 = binary.AppendVarint(v1, 0)
 	v1 = append(v1, old.Raw...)
-	if err := s.Update(func(txn *badger.Txn) error { return txn.Set(eventLogKey(old.Published, old.UUID), v1) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(eventLogKey(old.Published, old.UUID), v1) }); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := s.Events("", 0)

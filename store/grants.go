@@ -72,11 +72,11 @@ var (
 	pGrantExp = []byte("gx/")
 )
 
-// PutGrantTx stores a new grant in txn: it assigns ID (when empty) and, for
-// an active grant, adds it to the expiry index.
-func PutGrantTx(txn *badger.Txn, g *Grant) error {
+// putGrant stores a new grant (ID set) in txn and, for an active grant,
+// adds it to the expiry index.
+func putGrant(txn *badger.Txn, g *Grant) error {
 	if g.ID == "" {
-		g.ID = newSeqID()
+		return errors.New("store: put grant: id is required")
 	}
 	if g.State == "" {
 		g.State = GrantActive
@@ -95,16 +95,26 @@ func PutGrantTx(txn *badger.Txn, g *Grant) error {
 	return nil
 }
 
-// PutGrant stores a new grant durably (see PutGrantTx).
+// PutGrant stores a new grant durably (OpGrantRecord): it assigns ID (when
+// empty) and State (active, when empty).
 func (s *Store) PutGrant(g *Grant) error {
-	if err := s.Update(func(txn *badger.Txn) error { return PutGrantTx(txn, g) }); err != nil {
+	if g.ID == "" {
+		g.ID = newSeqID()
+	}
+	if g.State == "" {
+		g.State = GrantActive
+	}
+	if g.Permissions == nil {
+		g.Permissions = []string{}
+	}
+	if _, err := s.apply(&OpGrantRecord{Grant: *g}); err != nil {
 		return fmt.Errorf("store: put grant: %w", err)
 	}
 	return nil
 }
 
-// GetGrantTx reads grant id in txn.
-func GetGrantTx(txn *badger.Txn, id string) (*Grant, error) {
+// getGrant reads grant id in txn.
+func getGrant(txn *badger.Txn, id string) (*Grant, error) {
 	var g Grant
 	if err := jsonGet(txn, grantKey(id), &g); err != nil {
 		return nil, err
@@ -115,9 +125,9 @@ func GetGrantTx(txn *badger.Txn, id string) (*Grant, error) {
 // Grant returns grant id (ErrNotFound when absent).
 func (s *Store) Grant(id string) (*Grant, error) {
 	var g *Grant
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
-		g, err = GetGrantTx(txn, id)
+		g, err = getGrant(txn, id)
 		return err
 	})
 	if err != nil {
@@ -126,90 +136,94 @@ func (s *Store) Grant(id string) (*Grant, error) {
 	return g, nil
 }
 
-// UpdateGrantTx applies fn to grant id in txn and writes it back, removing
-// its expiry entry when it is no longer active.
-func UpdateGrantTx(txn *badger.Txn, id string, fn func(g *Grant) error) (*Grant, error) {
-	g, err := GetGrantTx(txn, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := fn(g); err != nil {
-		return nil, err
-	}
+// writeGrant writes g back, removing its expiry entry when it is no
+// longer active.
+func writeGrant(txn *badger.Txn, g *Grant) error {
 	if g.State != GrantActive {
 		if err := txn.Delete(grantExpKey(g.ExpiresAt, g.ID)); err != nil {
-			return nil, fmt.Errorf("store: unindex grant %s: %w", id, err)
+			return fmt.Errorf("store: unindex grant %s: %w", g.ID, err)
 		}
 	}
-	if err := jsonSet(txn, grantKey(id), g); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return jsonSet(txn, grantKey(g.ID), g)
 }
 
-// UpdateGrant is UpdateGrantTx in its own transaction.
-func (s *Store) UpdateGrant(id string, fn func(g *Grant) error) (*Grant, error) {
-	var g *Grant
-	err := s.Update(func(txn *badger.Txn) error {
-		var err error
-		g, err = UpdateGrantTx(txn, id, fn)
-		return err
-	})
+// TransitionGrant applies t durably (OpGrantTransition) and returns the
+// grant as written.
+func (s *Store) TransitionGrant(t OpGrantTransition) (*Grant, error) {
+	g, err := applyAs[*Grant](s, &t)
 	if err != nil {
-		return nil, fmt.Errorf("store: update grant %s: %w", id, err)
+		return nil, fmt.Errorf("store: update grant %s: %w", t.ID, err)
 	}
 	return g, nil
 }
 
 // ClaimExpiredGrants takes up to limit active grants whose expiry is at or
-// before now off the expiry index and calls fn for each inside the same
-// transaction (the scheduler enqueues their deprovisioning there), so a
-// grant leaves the index exactly when its deprovisioning is durably queued.
-// It returns the grants claimed.
-func (s *Store) ClaimExpiredGrants(now time.Time, limit int, fn func(txn *badger.Txn, g *Grant) error) ([]Grant, error) {
-	var out []Grant
-	err := s.Update(func(txn *badger.Txn) error {
-		out = out[:0]
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = pGrantExp
-		iter := txn.NewIterator(opts)
-		nowKey := timeKey(now)
-		var keys [][]byte
-		for iter.Seek(pGrantExp); iter.ValidForPrefix(pGrantExp) && len(keys) < limit; iter.Next() {
-			k := iter.Item().Key()
-			if string(k[len(pGrantExp):len(pGrantExp)+16]) > nowKey {
-				break
-			}
-			keys = append(keys, iter.Item().KeyCopy(nil))
+// before now off the expiry index and, when work is not nil, enqueues a
+// copy of it for each in the same transaction (OpGrantClaimExpired: Key
+// "grant-<id>", Ref the grant id, Plugin the grant's plugin), so a grant
+// leaves the index exactly when its deprovisioning is durably queued. It
+// returns the grants claimed.
+func (s *Store) ClaimExpiredGrants(now time.Time, limit int, work *QueueItem) ([]Grant, error) {
+	op := &OpGrantClaimExpired{Now: now, Limit: limit}
+	if work != nil {
+		w := *work
+		w.ID = ""
+		if w.EnqueuedAt.IsZero() {
+			w.EnqueuedAt = time.Now()
 		}
-		iter.Close()
-		for _, k := range keys {
-			if err := txn.Delete(k); err != nil {
-				return fmt.Errorf("store: claim grant expiry %s: %w", k, err)
-			}
-			id := string(k[len(pGrantExp)+17:])
-			g, err := GetGrantTx(txn, id)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if g.State != GrantActive {
-				continue
-			}
-			if fn != nil {
-				if err := fn(txn, g); err != nil {
-					return err
-				}
-			}
-			out = append(out, *g)
+		if w.NextAt.IsZero() {
+			w.NextAt = w.EnqueuedAt
 		}
-		return nil
-	})
+		op.Work = &w
+		op.IDBase = reserveSeqIDs(uint64(max(limit, 1)))
+	}
+	out, err := applyAs[[]Grant](s, op)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim expired grants: %w", err)
+	}
+	return out, nil
+}
+
+func claimExpiredGrants(txn *badger.Txn, o *OpGrantClaimExpired) ([]Grant, error) {
+	var out []Grant
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = pGrantExp
+	iter := txn.NewIterator(opts)
+	nowKey := timeKey(o.Now)
+	var keys [][]byte
+	for iter.Seek(pGrantExp); iter.ValidForPrefix(pGrantExp) && len(keys) < o.Limit; iter.Next() {
+		k := iter.Item().Key()
+		if string(k[len(pGrantExp):len(pGrantExp)+16]) > nowKey {
+			break
+		}
+		keys = append(keys, iter.Item().KeyCopy(nil))
+	}
+	iter.Close()
+	for _, k := range keys {
+		if err := txn.Delete(k); err != nil {
+			return nil, fmt.Errorf("store: claim grant expiry %s: %w", k, err)
+		}
+		id := string(k[len(pGrantExp)+17:])
+		g, err := getGrant(txn, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if g.State != GrantActive {
+			continue
+		}
+		if o.Work != nil {
+			w := *o.Work
+			w.ID = hex16(o.IDBase + uint64(len(out)))
+			w.Key, w.Ref, w.Plugin = "grant-"+g.ID, g.ID, g.Plugin
+			if err := enqueueTx(txn, &w); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, *g)
 	}
 	return out, nil
 }

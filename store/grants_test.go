@@ -3,8 +3,6 @@ package store
 import (
 	"testing"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 func TestGrantExpiryIndex(t *testing.T) {
@@ -26,13 +24,16 @@ func TestGrantExpiryIndex(t *testing.T) {
 	s = openTestStore(t, dir)
 	defer s.Close()
 
-	var seen []string
-	got, err := s.ClaimExpiredGrants(now, 10, func(txn *badger.Txn, g *Grant) error {
-		seen = append(seen, g.ID)
-		return Enqueue(txn, &QueueItem{Kind: "deprovision-grant", Key: "grant-" + g.ID, Ref: g.ID})
-	})
+	got, err := s.ClaimExpiredGrants(now, 10, &QueueItem{Kind: "deprovision-grant"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var seen []string
+	queued, _ := s.QueueItems(0)
+	for _, it := range queued {
+		if it.Key == "grant-"+it.Ref {
+			seen = append(seen, it.Ref)
+		}
 	}
 	if len(got) != 2 || got[0].ID != past.ID || got[1].ID != other.ID || len(seen) != 2 {
 		t.Fatalf("claimed %+v, want past then other", got)
@@ -45,7 +46,7 @@ func TestGrantExpiryIndex(t *testing.T) {
 		t.Fatalf("queued %d deprovisionings, want 2", len(items))
 	}
 
-	if _, err := s.UpdateGrant(past.ID, func(g *Grant) error { g.State = GrantRevoked; return nil }); err != nil {
+	if _, err := s.TransitionGrant(OpGrantTransition{ID: past.ID, To: GrantRevoked}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := s.ListGrants(GrantFilter{User: "ALICE@example.com", App: "aws"})
@@ -57,7 +58,7 @@ func TestGrantExpiryIndex(t *testing.T) {
 		t.Fatalf("list active = %+v", list)
 	}
 	// Revoking the future grant early removes it from the expiry index.
-	if _, err := s.UpdateGrant(future.ID, func(g *Grant) error { g.State = GrantRevoked; return nil }); err != nil {
+	if _, err := s.TransitionGrant(OpGrantTransition{ID: future.ID, To: GrantRevoked}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.ClaimExpiredGrants(now.Add(2*time.Hour), 10, nil); len(got) != 0 {

@@ -128,29 +128,24 @@ type AppUserFacts struct {
 	UserName string // the user's name in the app (AppUser alternateId)
 }
 
-// Tx is a read-write transaction over the store's typed keys. Obtain one from
-// Store.Write.
-type Tx struct {
+// writeTx is a read-write transaction over the store's typed keys, in
+// which an Op runs (ApplyLocal); tests obtain one from Store.write.
+type writeTx struct {
 	txn  *badger.Txn
 	s    *Store
-	ents map[string]*entity // existing records read or written in this transaction (see Tx.load)
+	ents map[string]*entity // existing records read or written in this transaction (see writeTx.load)
 	// newUsers are the users this transaction created (first seen).
 	newUsers []string
 }
 
 // NewUsers returns the ids of the users this transaction created: users
 // first seen in it (as an event target or a sync listing), in order.
-func (tx *Tx) NewUsers() []string { return tx.newUsers }
+func (tx *writeTx) NewUsers() []string { return tx.newUsers }
 
-// Badger returns the raw transaction for packages that keep their own keys
-// in the same atomic commit (the plugin work queue).
-func (tx *Tx) Badger() *badger.Txn { return tx.txn }
-
-// Write runs fn in one read-write transaction committed with synced writes
-// (see Update for the retry contract).
-// Identity reads cached before it (LookupUser, IsMember) are not served
-// once Write has returned.
-func (s *Store) Write(fn func(tx *Tx) error) error {
+// write runs fn in one read-write transaction committed with synced writes
+// (see update for the retry contract), outside the op list: store tests
+// only. Identity reads cached before it are not served once it returned.
+func (s *Store) write(fn func(tx *writeTx) error) error {
 	defer s.cache.invalidate()
-	return s.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn, s: s}) })
+	return s.update(func(txn *badger.Txn) error { return fn(&writeTx{txn: txn, s: s}) })
 }

@@ -30,7 +30,7 @@ const DefaultListLimit = 200
 // An email with no user falls back to the login index, since Okta event
 // targets carry only the login (usually the email address).
 //
-// Answers are cached until the next Write; the caller owns the returned
+// Answers are cached until the next identity write; the caller owns the returned
 // User.
 func (s *Store) LookupUser(ref string) (*User, error) {
 	k := cacheKey{op: 'u', a: ref}
@@ -53,7 +53,7 @@ func (s *Store) LookupUser(ref string) (*User, error) {
 
 func (s *Store) lookupUser(ref string) (*User, error) {
 	var u *User
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		id, err := r.resolveUser(ref)
 		if err != nil {
@@ -71,7 +71,7 @@ func (s *Store) lookupUser(ref string) (*User, error) {
 // UserByID returns a live user by Okta id.
 func (s *Store) UserByID(id string) (*User, error) {
 	var u *User
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		u, err = newReader(txn).user(id)
 		return err
@@ -85,7 +85,7 @@ func (s *Store) UserByID(id string) (*User, error) {
 // UserByLogin returns a live user by login (case-insensitive).
 func (s *Store) UserByLogin(login string) (*User, error) {
 	var u *User
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		id, err := r.byIndex(pLogin, login, kindUser, fLogin)
 		if err != nil {
@@ -103,7 +103,7 @@ func (s *Store) UserByLogin(login string) (*User, error) {
 // UserByEmail returns a live user by email, falling back to login.
 func (s *Store) UserByEmail(email string) (*User, error) {
 	var u *User
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		id, err := r.byEmail(email)
 		if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) UserByEmail(email string) (*User, error) {
 // Group returns a live group by id.
 func (s *Store) Group(id string) (*Group, error) {
 	var g *Group
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		g, err = newReader(txn).group(id)
 		return err
@@ -135,7 +135,7 @@ func (s *Store) Group(id string) (*Group, error) {
 // LookupGroup finds a live group by id or name (case-insensitive).
 func (s *Store) LookupGroup(ref string) (*Group, error) {
 	var g *Group
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		id, err := r.resolveGroup(ref)
 		if err != nil {
@@ -153,7 +153,7 @@ func (s *Store) LookupGroup(ref string) (*Group, error) {
 // App returns an app by id.
 func (s *Store) App(id string) (*App, error) {
 	var a *App
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		a, err = newReader(txn).app(id)
 		return err
@@ -166,7 +166,7 @@ func (s *Store) App(id string) (*App, error) {
 
 // IsMember reports whether the user (id, login or email) is a member of the
 // group (id or name). Unknown users or groups are not members (no error).
-// Answers are cached until the next Write.
+// Answers are cached until the next identity write.
 func (s *Store) IsMember(userRef, groupRef string) (bool, error) {
 	k := cacheKey{op: 'm', a: userRef, b: groupRef}
 	if e, ok := s.cache.get(k); ok {
@@ -182,7 +182,7 @@ func (s *Store) IsMember(userRef, groupRef string) (bool, error) {
 
 func (s *Store) isMember(userRef, groupRef string) (bool, error) {
 	var member bool
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		member, err = newReader(txn).isMember(userRef, groupRef)
 		return err
@@ -199,7 +199,7 @@ func (s *Store) isMember(userRef, groupRef string) (bool, error) {
 func (s *Store) ListUsers(after string, limit int) ([]User, string, error) {
 	out := []User{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		ids, cursor, err := r.listLive(kindUser, after, limit)
 		if err != nil {
@@ -226,7 +226,7 @@ func (s *Store) ListUsers(after string, limit int) ([]User, string, error) {
 func (s *Store) ListGroups(after string, limit int) ([]Group, string, error) {
 	out := []Group{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		ids, cursor, err := r.listLive(kindGroup, after, limit)
 		if err != nil {
@@ -253,7 +253,7 @@ func (s *Store) ListGroups(after string, limit int) ([]Group, string, error) {
 func (s *Store) ListApps(after string, limit int) ([]App, string, error) {
 	out := []App{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		ids, cursor, err := r.listLive(kindApp, after, limit)
 		if err != nil {
@@ -280,7 +280,7 @@ func (s *Store) ListApps(after string, limit int) ([]App, string, error) {
 
 // TouchUser creates the user as a stub if unknown and sets each non-empty
 // field whose stored stamp is older than at.
-func (tx *Tx) TouchUser(f UserFacts, at Stamp) error {
+func (tx *writeTx) TouchUser(f UserFacts, at Stamp) error {
 	err := tx.touch(kindUser, f.ID, at, []string{
 		fLogin: f.Login, fEmail: f.Email, fDisplayName: f.DisplayName,
 		fFirstName: f.FirstName, fLastName: f.LastName,
@@ -295,7 +295,7 @@ func (tx *Tx) TouchUser(f UserFacts, at Stamp) error {
 
 // SetUserStatus sets the status register (STAGED, ACTIVE, SUSPENDED,
 // DEPROVISIONED, ...) if at is newer than the register's stamp.
-func (tx *Tx) SetUserStatus(id, status string, at Stamp) error {
+func (tx *writeTx) SetUserStatus(id, status string, at Stamp) error {
 	if err := tx.setLife(kindUser, id, lifeSet, status, at); err != nil {
 		return fmt.Errorf("store: set user %q status %q: %w", id, status, err)
 	}
@@ -305,7 +305,7 @@ func (tx *Tx) SetUserStatus(id, status string, at Stamp) error {
 // DeleteUser tombstones the user at at: reads return ErrNotFound and hide
 // its memberships and direct assignments unless a newer lifecycle write
 // follows.
-func (tx *Tx) DeleteUser(id string, at Stamp) error {
+func (tx *writeTx) DeleteUser(id string, at Stamp) error {
 	if err := tx.setLife(kindUser, id, lifeDeleted, "", at); err != nil {
 		return fmt.Errorf("store: delete user %q: %w", id, err)
 	}
@@ -314,7 +314,7 @@ func (tx *Tx) DeleteUser(id string, at Stamp) error {
 
 // TouchGroup creates the group as a stub if unknown and updates profile
 // fields older than at.
-func (tx *Tx) TouchGroup(f GroupFacts, at Stamp) error {
+func (tx *writeTx) TouchGroup(f GroupFacts, at Stamp) error {
 	err := tx.touch(kindGroup, f.ID, at, []string{
 		fGroupName: f.Name, fGroupDescription: f.Description, fGroupType: f.Type,
 	})
@@ -325,7 +325,7 @@ func (tx *Tx) TouchGroup(f GroupFacts, at Stamp) error {
 }
 
 // CreateGroup sets the group's existence register to "exists" at at.
-func (tx *Tx) CreateGroup(f GroupFacts, at Stamp) error {
+func (tx *writeTx) CreateGroup(f GroupFacts, at Stamp) error {
 	if err := tx.TouchGroup(f, at); err != nil {
 		return err
 	}
@@ -337,7 +337,7 @@ func (tx *Tx) CreateGroup(f GroupFacts, at Stamp) error {
 
 // DeleteGroup tombstones the group at at (memberships and assignments
 // disappear from reads).
-func (tx *Tx) DeleteGroup(id string, at Stamp) error {
+func (tx *writeTx) DeleteGroup(id string, at Stamp) error {
 	if err := tx.setLife(kindGroup, id, lifeDeleted, "", at); err != nil {
 		return fmt.Errorf("store: delete group %q: %w", id, err)
 	}
@@ -345,7 +345,7 @@ func (tx *Tx) DeleteGroup(id string, at Stamp) error {
 }
 
 // TouchApp creates or updates an app record.
-func (tx *Tx) TouchApp(f AppFacts, at Stamp) error {
+func (tx *writeTx) TouchApp(f AppFacts, at Stamp) error {
 	err := tx.touch(kindApp, f.ID, at, []string{
 		fAppName: f.Name, fAppLabel: f.Label,
 	})
@@ -356,7 +356,7 @@ func (tx *Tx) TouchApp(f AppFacts, at Stamp) error {
 }
 
 // SetMembership sets the group/user edge register.
-func (tx *Tx) SetMembership(groupID, userID string, present bool, at Stamp) error {
+func (tx *writeTx) SetMembership(groupID, userID string, present bool, at Stamp) error {
 	if err := tx.setEdge(kindGroup, kindUser, pGM, pUG, groupID, userID, present, at); err != nil {
 		return fmt.Errorf("store: membership %q/%q: %w", groupID, userID, err)
 	}
@@ -364,7 +364,7 @@ func (tx *Tx) SetMembership(groupID, userID string, present bool, at Stamp) erro
 }
 
 // SetGroupApp sets the group/app assignment edge register.
-func (tx *Tx) SetGroupApp(groupID, appID string, present bool, at Stamp) error {
+func (tx *writeTx) SetGroupApp(groupID, appID string, present bool, at Stamp) error {
 	if err := tx.setEdge(kindGroup, kindApp, pGA, pAG, groupID, appID, present, at); err != nil {
 		return fmt.Errorf("store: group app %q/%q: %w", groupID, appID, err)
 	}
@@ -372,13 +372,13 @@ func (tx *Tx) SetGroupApp(groupID, appID string, present bool, at Stamp) error {
 }
 
 // SetAppUser sets the app/user assignment edge register.
-func (tx *Tx) SetAppUser(appID, userID string, present bool, at Stamp) error {
+func (tx *writeTx) SetAppUser(appID, userID string, present bool, at Stamp) error {
 	return tx.SetAppUserFacts(appID, userID, present, AppUserFacts{}, at)
 }
 
 // SetAppUserFacts is SetAppUser that also keeps f on the edge (with the
 // register: a newer write's facts win; empty facts keep the edge's).
-func (tx *Tx) SetAppUserFacts(appID, userID string, present bool, f AppUserFacts, at Stamp) error {
+func (tx *writeTx) SetAppUserFacts(appID, userID string, present bool, f AppUserFacts, at Stamp) error {
 	if err := tx.setEdgeFacts(kindApp, kindUser, pAU, pUA, appID, userID, present, f.UserName, at); err != nil {
 		return fmt.Errorf("store: app user %q/%q: %w", appID, userID, err)
 	}

@@ -12,9 +12,9 @@ import (
 // logins through Badger index iterators and decodes records, tens of
 // microseconds; a cached answer is a map lookup.
 //
-// Consistency: every Store.Write bumps gen after its commit and before it
+// Consistency: every identity op (ApplyLocal) bumps gen after its commit and before it
 // returns, so once a write is acknowledged (Okta's 200 is sent after
-// Write returns) no read can be answered from an entry made before it. An
+// the op returns) no read can be answered from an entry made before it. An
 // entry is tagged with the generation read before its transaction
 // started, so an entry computed concurrently with a write is already stale
 // when the write's bump lands. Reads racing an unacknowledged write may
@@ -62,7 +62,7 @@ func (c *readCache) put(k cacheKey, e cacheEntry) {
 	c.mu.Unlock()
 }
 
-// invalidate makes every entry stale; Write calls it after each commit.
+// invalidate makes every entry stale; ApplyLocal calls it after each commit.
 func (c *readCache) invalidate() { c.gen.Add(1) }
 
 // clone returns a copy the caller may modify.

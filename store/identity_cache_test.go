@@ -12,7 +12,7 @@ import (
 // login; after each Write returns, a read must show it.
 func TestReadCacheSeesEveryAcknowledgedWrite(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.TouchUser(UserFacts{ID: "u1", Login: "a@example.com", Email: "a@example.com"}, st(0)); err != nil {
 			return err
 		}
@@ -34,7 +34,7 @@ func TestReadCacheSeesEveryAcknowledgedWrite(t *testing.T) {
 	defer func() { stop.Store(true); wg.Wait() }()
 	for i := 1; i <= 200; i++ {
 		present := i%2 == 1
-		write(t, s, func(tx *Tx) error { return tx.SetMembership("g1", "u1", present, st(i)) })
+		write(t, s, func(tx *writeTx) error { return tx.SetMembership("g1", "u1", present, st(i)) })
 		if got, err := s.IsMember("a@example.com", "oncall"); err != nil || got != present {
 			t.Fatalf("write %d: IsMember = %v, %v right after setting it to %v", i, got, err, present)
 		}
@@ -47,7 +47,7 @@ func TestReadCacheSeesEveryAcknowledgedWrite(t *testing.T) {
 			if _, err := s.LookupUser(login); !errors.Is(err, ErrNotFound) && i == 20 {
 				t.Fatalf("LookupUser(%s) before it exists: %v", login, err)
 			}
-			write(t, s, func(tx *Tx) error {
+			write(t, s, func(tx *writeTx) error {
 				return tx.TouchUser(UserFacts{ID: "u2", Login: login}, st(i))
 			})
 			if u, err := s.LookupUser(login); err != nil || u.ID != "u2" {
@@ -61,7 +61,7 @@ func TestReadCacheSeesEveryAcknowledgedWrite(t *testing.T) {
 // changing the cached answer.
 func TestLookupUserReturnsACopy(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "u1", Login: "a@example.com"}, st(0))
 	})
 	u, err := s.LookupUser("a@example.com")

@@ -14,21 +14,21 @@ func TestLoginIndexFollowsNewestClaim(t *testing.T) {
 	const login = "Pat@Example.com"
 	type op struct {
 		name string
-		fn   func(tx *Tx) error
+		fn   func(tx *writeTx) error
 	}
-	older := op{"older claim", func(tx *Tx) error {
+	older := op{"older claim", func(tx *writeTx) error {
 		if err := tx.TouchUser(UserFacts{ID: "u1old", Login: login, DisplayName: "Old Pat"}, st(1)); err != nil {
 			return err
 		}
 		return tx.SetMembership("gAdmins", "u1old", true, st(1))
 	}}
-	newer := op{"newer claim", func(tx *Tx) error {
+	newer := op{"newer claim", func(tx *writeTx) error {
 		if err := tx.TouchUser(UserFacts{ID: "u9new", Login: login, DisplayName: "New Pat"}, st(5)); err != nil {
 			return err
 		}
 		return tx.SetMembership("gStaff", "u9new", true, st(5))
 	}}
-	del := op{"older holder's delete", func(tx *Tx) error {
+	del := op{"older holder's delete", func(tx *writeTx) error {
 		if err := tx.TouchUser(UserFacts{ID: "u1old", Login: login}, st(3)); err != nil {
 			return err
 		}
@@ -70,13 +70,13 @@ func TestLoginIndexFollowsNewestClaim(t *testing.T) {
 			}
 			var id string
 			var ok bool
-			write(t, s, func(tx *Tx) error {
+			write(t, s, func(tx *writeTx) error {
 				var err error
 				id, ok, err = tx.UserIDByLogin(login)
 				return err
 			})
 			if !ok || id != "u9new" {
-				t.Fatalf("%s: Tx.UserIDByLogin = %q %v", names, id, ok)
+				t.Fatalf("%s: writeTx.UserIDByLogin = %q %v", names, id, ok)
 			}
 			if !withDelete {
 				// The older holder stays readable by id.
@@ -91,9 +91,9 @@ func TestLoginIndexFollowsNewestClaim(t *testing.T) {
 func TestLoginIndexRenameAndReclaim(t *testing.T) {
 	s := openTest(t)
 	// A holds x, B takes it over, then B renames to y (a release of x).
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uA", Login: "x@example.com"}, st(1)) })
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(2)) })
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "y@example.com"}, st(4)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uA", Login: "x@example.com"}, st(1)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(2)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "y@example.com"}, st(4)) })
 	if u := mustUser(t, s, "y@example.com"); u.ID != "uB" {
 		t.Fatalf("renamed user by new login = %s", u.ID)
 	}
@@ -102,17 +102,17 @@ func TestLoginIndexRenameAndReclaim(t *testing.T) {
 		t.Fatalf("x after the newer holder renamed away: %v, want not found", err)
 	}
 	// A late event older than B's rename, showing B with x, changes nothing.
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(3)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(3)) })
 	if _, err := s.UserByLogin("x@example.com"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("x after a late stale claim: %v, want not found", err)
 	}
 	// A newer claim by A gives it back.
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uA", Login: "x@example.com"}, st(6)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uA", Login: "x@example.com"}, st(6)) })
 	if u := mustUser(t, s, "x@example.com"); u.ID != "uA" {
 		t.Fatalf("x after A's newer claim = %s", u.ID)
 	}
 	// Renaming back and forth keeps one claim per value.
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(8)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(8)) })
 	if u := mustUser(t, s, "X@example.com"); u.ID != "uB" {
 		t.Fatalf("x after B's newest claim = %s", u.ID)
 	}
@@ -124,16 +124,16 @@ func TestLoginIndexRenameAndReclaim(t *testing.T) {
 func TestEmailIndexFollowsNewestClaim(t *testing.T) {
 	s := openTest(t)
 	// A synced with email x; B known from events only, whose login is x.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "uA", Login: "alice", Email: "x@example.com"}, st(1))
 	})
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(2)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(2)) })
 	u, err := s.UserByEmail("x@example.com")
 	if err != nil || u.ID != "uB" {
 		t.Fatalf("UserByEmail = %v, %v; want uB (newer login claim)", u, err)
 	}
 	// A later sync gives x as email to C: the email claim is now newest.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "uC", Login: "carol", Email: "x@example.com"}, st(3))
 	})
 	if u, err = s.UserByEmail("x@example.com"); err != nil || u.ID != "uC" {
@@ -147,10 +147,10 @@ func TestEmailIndexFollowsNewestClaim(t *testing.T) {
 
 func TestLegacyIndexEntriesStillResolve(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uA", Login: "x@example.com"}, st(1)) })
-	write(t, s, func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(2)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uA", Login: "x@example.com"}, st(1)) })
+	write(t, s, func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: "uB", Login: "x@example.com"}, st(2)) })
 	// Rewrite both entries as the unstamped entries of older stores.
-	err := s.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn) error {
 		for _, id := range []string{"uA", "uB"} {
 			if err := txn.Set(indexKey(pLogin, "x@example.com", id), nil); err != nil {
 				return err

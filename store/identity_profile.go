@@ -180,7 +180,7 @@ func setProfile(e *entity, p ProfileFacts, at Stamp, skip map[string]int) (bool,
 // attribute to its own register; attributes the profile lacks are removed
 // where their register is older than at. The user is created as a stub
 // if unknown.
-func (tx *Tx) SetUserProfile(id string, p ProfileFacts, at Stamp) error {
+func (tx *writeTx) SetUserProfile(id string, p ProfileFacts, at Stamp) error {
 	str := func(name string) string {
 		var s string
 		if raw, ok := p.Attrs[name]; ok && json.Unmarshal(raw, &s) == nil {
@@ -208,7 +208,7 @@ func (tx *Tx) SetUserProfile(id string, p ProfileFacts, at Stamp) error {
 
 // SetGroupProfile merges a group's full profile (name and description
 // included, as Okta's group profile has them) read at at.
-func (tx *Tx) SetGroupProfile(id string, p ProfileFacts, at Stamp) error {
+func (tx *writeTx) SetGroupProfile(id string, p ProfileFacts, at Stamp) error {
 	if err := checkID("group", id); err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (tx *Tx) SetGroupProfile(id string, p ProfileFacts, at Stamp) error {
 
 // SetUserRole writes one admin role register of the user (a privilege
 // grant or revoke event) when at is newer than the register.
-func (tx *Tx) SetUserRole(id string, role AdminRole, present bool, at Stamp) error {
+func (tx *writeTx) SetUserRole(id string, role AdminRole, present bool, at Stamp) error {
 	if err := checkID("user", id); err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (tx *Tx) SetUserRole(id string, role AdminRole, present bool, at Stamp) err
 // SetUserRoles makes the user's admin roles what a listing read at at
 // says: each listed role present, each other stored role absent, where the
 // register is older than at. Nothing is written when nothing changes.
-func (tx *Tx) SetUserRoles(id string, roles []AdminRole, at Stamp) error {
+func (tx *writeTx) SetUserRoles(id string, roles []AdminRole, at Stamp) error {
 	if err := checkID("user", id); err != nil {
 		return err
 	}
@@ -371,7 +371,7 @@ func (s *Store) ListUsersWithAttr(name, value, after string, limit int) ([]User,
 	}
 	out := []User{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		p := []byte(pUser)
 		start := p

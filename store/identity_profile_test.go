@@ -20,7 +20,7 @@ func TestUserProfileTypesAndLWW(t *testing.T) {
 		"department", `"Engineering"`, "isContractor", `false`, "level", `7`, "weight", `1.5`,
 		"tags", `["oncall", "sre"]`, "manager", `{"id":"00umgr"}`, "costCenter", `null`)
 	p.Types = map[string]string{"level": AttrInteger}
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.SetUserProfile("00ualice", p, st(10)); err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func TestUserProfileTypesAndLWW(t *testing.T) {
 
 	// An older full profile (a lookup that started before) changes nothing
 	// and removes nothing.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.SetUserProfile("00ualice", attrs("department", `"Sales"`), st(5))
 	})
 	u = mustUser(t, s, "00ualice")
@@ -54,7 +54,7 @@ func TestUserProfileTypesAndLWW(t *testing.T) {
 		t.Fatalf("older profile won: %s", mustJSON(u.Profile))
 	}
 	// A newer one replaces and removes what it lacks (Okta omits nulls).
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.SetUserProfile("00ualice", attrs("department", `"Sales"`, "level", `8`), st(20))
 	})
 	u = mustUser(t, s, "00ualice")
@@ -66,10 +66,10 @@ func TestUserProfileTypesAndLWW(t *testing.T) {
 	if u.Login != "alice@example.com" {
 		t.Fatalf("login lost: %+v", u)
 	}
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "00ualice", DisplayName: "Alice Event"}, st(30))
 	})
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.SetUserProfile("00ualice", attrs("displayName", `"Alice Lookup"`, "department", `"Sales"`), st(25))
 	})
 	if u = mustUser(t, s, "00ualice"); u.DisplayName != "Alice Event" || string(u.Profile["displayName"]) != `"Alice Event"` {
@@ -94,7 +94,7 @@ func TestAdminRolesOutOfOrder(t *testing.T) {
 		s := openTest(t)
 		for _, i := range perm {
 			o := ops[i]
-			write(t, s, func(tx *Tx) error { return tx.SetUserRole("00ubob", o.role, o.present, st(o.at)) })
+			write(t, s, func(tx *writeTx) error { return tx.SetUserRole("00ubob", o.role, o.present, st(o.at)) })
 		}
 		u := mustUser(t, s, "00ubob")
 		if !reflect.DeepEqual(u.AdminRoles, want) || u.IsSuperAdmin() {
@@ -103,12 +103,12 @@ func TestAdminRolesOutOfOrder(t *testing.T) {
 	}
 	// A listing replaces the set where it is newer.
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error { return tx.SetUserRole("00ubob", custom, true, st(10)) })
-	write(t, s, func(tx *Tx) error { return tx.SetUserRoles("00ubob", []AdminRole{super}, st(5)) })
+	write(t, s, func(tx *writeTx) error { return tx.SetUserRole("00ubob", custom, true, st(10)) })
+	write(t, s, func(tx *writeTx) error { return tx.SetUserRoles("00ubob", []AdminRole{super}, st(5)) })
 	if u := mustUser(t, s, "00ubob"); len(u.AdminRoles) != 2 {
 		t.Fatalf("older listing removed a newer grant: %v", u.AdminRoles)
 	}
-	write(t, s, func(tx *Tx) error { return tx.SetUserRoles("00ubob", []AdminRole{super}, st(20)) })
+	write(t, s, func(tx *writeTx) error { return tx.SetUserRoles("00ubob", []AdminRole{super}, st(20)) })
 	if u := mustUser(t, s, "00ubob"); !reflect.DeepEqual(u.AdminRoles, []AdminRole{super}) || !u.IsSuperAdmin() {
 		t.Fatalf("listing: %v", u.AdminRoles)
 	}
@@ -116,7 +116,7 @@ func TestAdminRolesOutOfOrder(t *testing.T) {
 
 func TestGroupTypeAndProfile(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.CreateGroup(GroupFacts{ID: "00gaws", Name: "aws-admins", Type: "APP_GROUP"}, st(1)); err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func TestGroupTypeAndProfile(t *testing.T) {
 
 func TestListUsersWithAttr(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		for i, dep := range []string{`"Engineering"`, `"Sales"`, `"Engineering"`, `"Engineering"`} {
 			id := "00u" + string(rune('a'+i))
 			if err := tx.SetUserProfile(id, attrs("login", `"`+id+`@x"`, "department", dep, "tags", `["a","b"]`, "level", `3`), st(1)); err != nil {

@@ -24,7 +24,7 @@ import (
 func (s *Store) SearchUsers(q, after string, limit int) ([]User, string, error) {
 	out := []User{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		ids, cursor, err := r.search(kindUser, q, after, limit, func(id string, e *entity, q string) bool {
 			return hasFoldPrefix(id, q) || hasFoldPrefix(e.F[fLogin].V, q) ||
@@ -56,7 +56,7 @@ func (s *Store) SearchUsers(q, after string, limit int) ([]User, string, error) 
 func (s *Store) SearchGroups(q, after string, limit int) ([]Group, string, error) {
 	out := []Group{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		ids, cursor, err := r.search(kindGroup, q, after, limit, func(id string, e *entity, q string) bool {
 			return hasFoldPrefix(id, q) || hasFoldPrefix(e.F[fGroupName].V, q)
@@ -85,7 +85,7 @@ func (s *Store) SearchGroups(q, after string, limit int) ([]Group, string, error
 func (s *Store) SearchApps(q, after string, limit int) ([]App, string, error) {
 	out := []App{}
 	var next string
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		ids, cursor, err := r.search(kindApp, q, after, limit, func(id string, e *entity, q string) bool {
 			return hasFoldPrefix(id, q) || hasFoldPrefix(e.F[fAppName].V, q) || hasFoldPrefix(e.F[fAppLabel].V, q)

@@ -7,7 +7,7 @@ import (
 
 func TestSearchIdentity(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		for _, f := range []UserFacts{
 			{ID: "00u1", Login: "alice.nguyen@example.com", Email: "alice@corp.example", DisplayName: "Alice Nguyen", FirstName: "Alice", LastName: "Nguyen"},
 			{ID: "00u2", Login: "bob@example.com", Email: "bob@example.com", DisplayName: "Robert Smith", FirstName: "Robert", LastName: "Smith"},

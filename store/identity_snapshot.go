@@ -16,7 +16,7 @@ func (s *Store) UserWithGroups(ref string) (*User, []Group, error) {
 		u  *User
 		gs []Group
 	)
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		id, err := r.resolveUser(ref)
 		if err != nil {
@@ -51,7 +51,7 @@ func (s *Store) GroupWithMembers(ref string) (*Group, []User, error) {
 		g  *Group
 		us []User
 	)
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		r := newReader(txn)
 		id, err := r.resolveGroup(ref)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 
 func TestUserWithGroupsAndGroupWithMembers(t *testing.T) {
 	s := openTest(t)
-	err := s.Write(func(tx *Tx) error {
+	err := s.write(func(tx *writeTx) error {
 		for _, u := range []UserFacts{
 			{ID: "u1", Login: "ann@example.com"},
 			{ID: "u2", Login: "ben@example.com"},

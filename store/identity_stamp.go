@@ -38,12 +38,12 @@ func (s *Store) GroupLastStamp(id string) (Stamp, error) {
 
 // UserLastStamp is Store.UserLastStamp inside the transaction, seeing its
 // own writes, so a removal can be decided and written atomically.
-func (tx *Tx) UserLastStamp(id string) (Stamp, error) {
+func (tx *writeTx) UserLastStamp(id string) (Stamp, error) {
 	return lastStamp(tx.txn, kindUser, id, pUG, pUA)
 }
 
 // GroupLastStamp is Store.GroupLastStamp inside the transaction.
-func (tx *Tx) GroupLastStamp(id string) (Stamp, error) {
+func (tx *writeTx) GroupLastStamp(id string) (Stamp, error) {
 	return lastStamp(tx.txn, kindGroup, id, pGM, pGA)
 }
 

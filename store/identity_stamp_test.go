@@ -18,12 +18,12 @@ func TestLastStamp(t *testing.T) {
 	check("UserLastStamp", s.UserLastStamp, "bad/id", Stamp{})
 
 	// A membership add creates both ends as stubs: only the edge is stamped.
-	write(t, s, func(tx *Tx) error { return tx.SetMembership("g1", "stub", true, st(5)) })
+	write(t, s, func(tx *writeTx) error { return tx.SetMembership("g1", "stub", true, st(5)) })
 	check("UserLastStamp", s.UserLastStamp, "stub", st(5))
 	check("GroupLastStamp", s.GroupLastStamp, "g1", st(5))
 
 	// Fields, status and deletes count; the newest wins.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.TouchUser(UserFacts{ID: "u1", Login: "u1@example.com"}, st(1)); err != nil {
 			return err
 		}
@@ -34,14 +34,14 @@ func TestLastStamp(t *testing.T) {
 	})
 	check("UserLastStamp", s.UserLastStamp, "u1", st(3))
 	check("GroupLastStamp", s.GroupLastStamp, "g2", st(2))
-	write(t, s, func(tx *Tx) error { return tx.DeleteUser("u1", st(7)) })
+	write(t, s, func(tx *writeTx) error { return tx.DeleteUser("u1", st(7)) })
 	check("UserLastStamp", s.UserLastStamp, "u1", st(7))
 	// A removed edge is evidence too.
-	write(t, s, func(tx *Tx) error { return tx.SetMembership("g1", "stub", false, st(9)) })
+	write(t, s, func(tx *writeTx) error { return tx.SetMembership("g1", "stub", false, st(9)) })
 	check("UserLastStamp", s.UserLastStamp, "stub", st(9))
 	check("GroupLastStamp", s.GroupLastStamp, "g1", st(9))
 	// Inside a transaction, its own writes are seen.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.SetMembership("g3", "u2", true, st(11)); err != nil {
 			return err
 		}

@@ -33,9 +33,9 @@ func st(n int) Stamp {
 	return Stamp{Published: t0.Add(time.Duration(n) * time.Minute), UUID: fmt.Sprintf("uuid-%03d", n)}
 }
 
-func write(t *testing.T, s *Store, fn func(tx *Tx) error) {
+func write(t *testing.T, s *Store, fn func(tx *writeTx) error) {
 	t.Helper()
-	if err := s.Write(fn); err != nil {
+	if err := s.write(fn); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -67,7 +67,7 @@ func status(u *User) string {
 
 func TestStubUserAndFieldLWW(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "u1", Login: "Alice@Example.com", DisplayName: "Alice"}, st(5))
 	})
 	u := mustUser(t, s, "u1")
@@ -82,7 +82,7 @@ func TestStubUserAndFieldLWW(t *testing.T) {
 		t.Fatalf("json %s lacks %s", b, want)
 	}
 	// Older write loses, empty never overwrites, newer wins.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.TouchUser(UserFacts{ID: "u1", DisplayName: "Old Name", Email: "a@x.com"}, st(3)); err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func TestStubUserAndFieldLWW(t *testing.T) {
 		t.Fatalf("by email: %+v", got)
 	}
 	// Login change moves the index.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		return tx.TouchUser(UserFacts{ID: "u1", Login: "alice.new@example.com"}, st(10))
 	})
 	if _, err := s.UserByLogin("alice@example.com"); !errors.Is(err, ErrNotFound) {
@@ -156,7 +156,7 @@ func TestStatusOutOfOrderAllPermutations(t *testing.T) {
 	run := func(id string, order []int) {
 		for _, i := range order {
 			o := ops[i]
-			write(t, s, func(tx *Tx) error {
+			write(t, s, func(tx *writeTx) error {
 				if o.status == "" {
 					return tx.DeleteUser(id, o.at)
 				}
@@ -196,7 +196,7 @@ func TestEdgePermutationsConverge(t *testing.T) {
 			s := openTest(t)
 			for _, i := range order {
 				o := seq[i]
-				write(t, s, func(tx *Tx) error {
+				write(t, s, func(tx *writeTx) error {
 					if err := tx.SetMembership("g1", "u1", o.present, o.at); err != nil {
 						return err
 					}
@@ -237,7 +237,7 @@ func mustApp(t *testing.T, s *Store, id string) *App {
 
 func TestGroupDeleteHidesEdgesAndLateAddsDoNotResurrect(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.CreateGroup(GroupFacts{ID: "g1", Name: "oncall"}, st(1)); err != nil {
 			return err
 		}
@@ -250,7 +250,7 @@ func TestGroupDeleteHidesEdgesAndLateAddsDoNotResurrect(t *testing.T) {
 		return tx.DeleteGroup("g1", st(5))
 	})
 	// A late, older add, and a late older create.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.SetMembership("g1", "u2", true, st(3)); err != nil {
 			return err
 		}
@@ -271,7 +271,7 @@ func TestGroupDeleteHidesEdgesAndLateAddsDoNotResurrect(t *testing.T) {
 		t.Fatalf("app still assigned to %v", a.Groups)
 	}
 	// Recreated later: old edges stay gone, a newer edge shows.
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if err := tx.CreateGroup(GroupFacts{ID: "g1", Name: "oncall-2"}, st(6)); err != nil {
 			return err
 		}
@@ -288,7 +288,7 @@ func TestGroupDeleteHidesEdgesAndLateAddsDoNotResurrect(t *testing.T) {
 
 func TestUserDeleteHidesEdges(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		for _, e := range []error{
 			tx.TouchUser(UserFacts{ID: "u1", Login: "carol@example.com"}, st(1)),
 			tx.SetUserStatus("u1", "ACTIVE", st(1)),
@@ -326,7 +326,7 @@ func TestUserDeleteHidesEdges(t *testing.T) {
 
 func TestPagination(t *testing.T) {
 	s := openTest(t)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		for i := range 7 {
 			id := fmt.Sprintf("u%02d", i)
 			if err := tx.TouchUser(UserFacts{ID: id, Login: id + "@x"}, st(1)); err != nil {
@@ -389,11 +389,11 @@ func TestPagination(t *testing.T) {
 func TestBadIDsRefused(t *testing.T) {
 	s := openTest(t)
 	for _, id := range []string{"", "a/b", "a\x00b"} {
-		err := s.Write(func(tx *Tx) error { return tx.TouchUser(UserFacts{ID: id}, st(1)) })
+		err := s.write(func(tx *writeTx) error { return tx.TouchUser(UserFacts{ID: id}, st(1)) })
 		if err == nil {
 			t.Fatalf("id %q accepted", id)
 		}
-		err = s.Write(func(tx *Tx) error { return tx.SetMembership("g", id, true, st(1)) })
+		err = s.write(func(tx *writeTx) error { return tx.SetMembership("g", id, true, st(1)) })
 		if err == nil {
 			t.Fatalf("edge id %q accepted", id)
 		}
@@ -403,11 +403,11 @@ func TestBadIDsRefused(t *testing.T) {
 func TestEventLog(t *testing.T) {
 	s := openTest(t)
 	recv := t0.Add(time.Hour)
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		for i, typ := range []string{"a.b", "c.d", "a.b"} {
 			ev := EventRecord{UUID: fmt.Sprintf("e%d", i), Type: typ, Published: st(i).Published, Received: recv,
 				Raw: json.RawMessage(fmt.Sprintf(`{"uuid":"e%d"}`, i))}
-			if err := tx.RecordEvent(ev, 0); err != nil {
+			if err := tx.RecordEvent(ev, time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -416,7 +416,7 @@ func TestEventLog(t *testing.T) {
 		}
 		return nil
 	})
-	write(t, s, func(tx *Tx) error {
+	write(t, s, func(tx *writeTx) error {
 		if seen, err := tx.SeenEvent("e9"); err != nil || seen {
 			return fmt.Errorf("unknown seen: %v %v", seen, err)
 		}
@@ -442,7 +442,7 @@ func TestEventLog(t *testing.T) {
 func TestRejected(t *testing.T) {
 	s := openTest(t)
 	for i := range 3 {
-		write(t, s, func(tx *Tx) error {
+		write(t, s, func(tx *writeTx) error {
 			return tx.RecordRejected(Rejected{EnvelopeID: "env", Index: i, Reason: fmt.Sprintf("r%d", i), Received: t0, Raw: json.RawMessage(`{"x":1}`)})
 		})
 	}
@@ -462,13 +462,13 @@ func TestLastAppliedMonotonicUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.Write(func(tx *Tx) error { return tx.SetLastAppliedPublished(st(i).Published) }); err != nil {
+			if err := s.write(func(tx *writeTx) error { return tx.SetLastAppliedPublished(st(i).Published) }); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	write(t, s, func(tx *Tx) error { return tx.SetLastAppliedPublished(st(3).Published) })
+	write(t, s, func(tx *writeTx) error { return tx.SetLastAppliedPublished(st(3).Published) })
 	got, err := s.LastAppliedPublished()
 	if err != nil || !got.Equal(st(39).Published) {
 		t.Fatalf("last applied %v %v", got, err)
@@ -486,7 +486,7 @@ func TestLastAppliedLeavesOneEntry(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 40 {
-				if err := s.Write(func(tx *Tx) error { return tx.SetLastAppliedPublished(st(g*40 + i).Published) }); err != nil {
+				if err := s.write(func(tx *writeTx) error { return tx.SetLastAppliedPublished(st(g*40 + i).Published) }); err != nil {
 					t.Error(err)
 				}
 			}
@@ -494,10 +494,10 @@ func TestLastAppliedLeavesOneEntry(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range lapSweepEvery {
-		write(t, s, func(tx *Tx) error { return tx.SetLastAppliedPublished(st(1000 + i).Published) })
+		write(t, s, func(tx *writeTx) error { return tx.SetLastAppliedPublished(st(1000 + i).Published) })
 	}
 	live := 0
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(pLastApplied)
 		it := txn.NewIterator(opts)

@@ -46,7 +46,7 @@ func loadEntity(txn *badger.Txn, k *kind, id string) (e *entity, ok bool, err er
 // many times, so each record is read from Badger (and decoded) at most once
 // per transaction. The returned record may be changed in place only if it is
 // then written with put.
-func (tx *Tx) load(k *kind, id string) (*entity, bool, error) {
+func (tx *writeTx) load(k *kind, id string) (*entity, bool, error) {
 	kb := key(k.prefix, id)
 	if e, ok := tx.ents[string(kb)]; ok {
 		return e, true, nil
@@ -58,7 +58,7 @@ func (tx *Tx) load(k *kind, id string) (*entity, bool, error) {
 	return e, ok, err
 }
 
-func (tx *Tx) cache(kb []byte, e *entity) {
+func (tx *writeTx) cache(kb []byte, e *entity) {
 	if tx.ents == nil {
 		tx.ents = make(map[string]*entity, 16)
 	}
@@ -66,7 +66,7 @@ func (tx *Tx) cache(kb []byte, e *entity) {
 }
 
 // put writes the record and keeps it in the transaction's cache.
-func (tx *Tx) put(k *kind, id string, e *entity) error {
+func (tx *writeTx) put(k *kind, id string, e *entity) error {
 	kb := key(k.prefix, id)
 	if _, known := tx.ents[string(kb)]; !known && k == kindUser {
 		// Every load of an existing record caches it, so a record put
@@ -92,7 +92,7 @@ func fieldWins(r reg, at Stamp) bool {
 // touch creates the entity as a stub if unknown and applies each non-empty
 // value of vals whose register is older than at, keeping indexes in step.
 // Nothing is written when nothing changes.
-func (tx *Tx) touch(k *kind, id string, at Stamp, vals []string) error {
+func (tx *writeTx) touch(k *kind, id string, at Stamp, vals []string) error {
 	if err := checkID(k.name, id); err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (tx *Tx) touch(k *kind, id string, at Stamp, vals []string) error {
 // newer, creating a stub first if needed. A delete also raises the entity's
 // latest-delete stamp, whatever the register holds, so edges older than any
 // delete stay hidden in every arrival order.
-func (tx *Tx) setLife(k *kind, id string, state byte, value string, at Stamp) error {
+func (tx *writeTx) setLife(k *kind, id string, state byte, value string, at Stamp) error {
 	if err := checkID(k.name, id); err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (tx *Tx) setLife(k *kind, id string, state byte, value string, at Stamp) er
 }
 
 // ensure creates a stub record for id when none exists.
-func (tx *Tx) ensure(k *kind, id string) error {
+func (tx *writeTx) ensure(k *kind, id string) error {
 	kb := key(k.prefix, id)
 	if _, ok := tx.ents[string(kb)]; ok {
 		return nil // read or written earlier in this transaction
@@ -173,13 +173,13 @@ func (tx *Tx) ensure(k *kind, id string) error {
 
 // setEdge writes the edge register from->to (and its reverse) when at is
 // newer than the stored stamp, creating stub ends as needed.
-func (tx *Tx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool, at Stamp) error {
+func (tx *writeTx) setEdge(fromK, toK *kind, fwd, rev, from, to string, present bool, at Stamp) error {
 	return tx.setEdgeFacts(fromK, toK, fwd, rev, from, to, present, "", at)
 }
 
 // setEdgeFacts is setEdge keeping fact (when not "") after the stamp in the
 // edge's value; an empty fact keeps the stored one.
-func (tx *Tx) setEdgeFacts(fromK, toK *kind, fwd, rev, from, to string, present bool, fact string, at Stamp) error {
+func (tx *writeTx) setEdgeFacts(fromK, toK *kind, fwd, rev, from, to string, present bool, fact string, at Stamp) error {
 	if err := checkID(fromK.name, from); err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (tx *Tx) setEdgeFacts(fromK, toK *kind, fwd, rev, from, to string, present 
 // newest claim from stale ones (see reader.byIndex). A later write of the
 // same value only refreshes the register's stamp, which lookups read as
 // the claim's time, so an unchanged login costs no index write.
-func (tx *Tx) claim(prefix, old, value, id string, at Stamp) error {
+func (tx *writeTx) claim(prefix, old, value, id string, at Stamp) error {
 	if old != "" && !strings.EqualFold(old, value) {
 		if err := tx.txn.Set(indexKey(prefix, old, id), encodeClaim(false, at)); err != nil {
 			return err
@@ -246,7 +246,7 @@ func (tx *Tx) claim(prefix, old, value, id string, at Stamp) error {
 // UserIDByLogin finds a live user's id by login (case-insensitive) inside
 // the transaction, seeing the transaction's own writes. Event appliers use
 // it to resolve a user known only by login (an AppUser target).
-func (tx *Tx) UserIDByLogin(login string) (string, bool, error) {
+func (tx *writeTx) UserIDByLogin(login string) (string, bool, error) {
 	id, err := newReader(tx.txn).byIndex(pLogin, login, kindUser, fLogin)
 	if errors.Is(err, ErrNotFound) {
 		return "", false, nil

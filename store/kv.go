@@ -78,42 +78,33 @@ func (s *Store) KVGet(plugin, key string) ([]byte, error) {
 	return v, nil
 }
 
-// KVSet stores value under the plugin's key with synced writes. A positive
+// KVSet stores value under the plugin's key with synced writes (OpKVSet). A positive
 // ttl makes the entry expire after that long (Badger TTL, second
 // granularity); ttl <= 0 keeps it until deleted.
 func (s *Store) KVSet(plugin, key string, value []byte, ttl time.Duration) error {
-	k, err := kvKey(plugin, key)
-	if err != nil {
+	if _, err := kvKey(plugin, key); err != nil {
 		return err
 	}
 	if len(value) > MaxKVValueBytes {
 		return fmt.Errorf("kv: plugin %s key %q: value of %d bytes exceeds %d: %w", plugin, key, len(value), MaxKVValueBytes, ErrKVTooLarge)
 	}
-	v := append([]byte(nil), value...)
-	err = s.Update(func(txn *badger.Txn) error {
-		e := badger.NewEntry(k, v)
-		if ttl > 0 {
-			if ttl < time.Second {
-				ttl = time.Second
-			}
-			e = e.WithTTL(ttl)
-		}
-		return txn.SetEntry(e)
-	})
-	if err != nil {
+	op := &OpKVSet{Plugin: plugin, Key: key, Value: append([]byte(nil), value...)}
+	if ttl > 0 {
+		op.ExpiresAt = time.Now().Add(max(ttl, time.Second))
+	}
+	if _, err := s.apply(op); err != nil {
 		return fmt.Errorf("kv: plugin %s set %q: %w", plugin, key, err)
 	}
 	return nil
 }
 
-// KVDelete removes the plugin's key with synced writes. Deleting a missing
-// key is not an error.
+// KVDelete removes the plugin's key with synced writes (OpKVDelete).
+// Deleting a missing key is not an error.
 func (s *Store) KVDelete(plugin, key string) error {
-	k, err := kvKey(plugin, key)
-	if err != nil {
+	if _, err := kvKey(plugin, key); err != nil {
 		return err
 	}
-	if err := s.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+	if _, err := s.apply(&OpKVDelete{Plugin: plugin, Key: key}); err != nil {
 		return fmt.Errorf("kv: plugin %s delete %q: %w", plugin, key, err)
 	}
 	return nil

@@ -99,13 +99,16 @@ var seqIDClock atomic.Uint64
 
 // newSeqID returns a fresh 16-hex-digit id greater than every id this process
 // issued before.
-func newSeqID() string {
+func newSeqID() string { return hex16(reserveSeqIDs(1)) }
+
+// reserveSeqIDs reserves n consecutive ids and returns the first.
+func reserveSeqIDs(n uint64) uint64 {
 	now := uint64(time.Now().UnixNano())
 	for {
 		last := seqIDClock.Load()
-		next := max(now, last+1)
-		if seqIDClock.CompareAndSwap(last, next) {
-			return hex16(next)
+		first := max(now, last+1)
+		if seqIDClock.CompareAndSwap(last, first+n-1) {
+			return first
 		}
 	}
 }
@@ -163,24 +166,19 @@ func jsonSet(txn *badger.Txn, key []byte, v any) error {
 	return nil
 }
 
-// Enqueue adds it to the queue inside txn, so the work commits (or not)
-// together with whatever else txn writes — an Okta batch that is
-// acknowledged can never lose its plugin run. It assigns it.ID and, when
-// unset, EnqueuedAt and NextAt (now: due at once).
-func Enqueue(txn *badger.Txn, it *QueueItem) error {
+// enqueueTx adds it (ID, EnqueuedAt and NextAt set) to the queue inside
+// txn, so the work commits (or not) together with whatever else the op
+// writes — an Okta batch that is acknowledged can never lose its plugin
+// run.
+func enqueueTx(txn *badger.Txn, it *QueueItem) error {
 	if err := validOrderKey(it.Key); err != nil {
 		return err
 	}
 	if it.Kind == "" {
 		return errors.New("store: enqueue: item kind is required")
 	}
-	it.ID = newSeqID()
-	now := time.Now()
-	if it.EnqueuedAt.IsZero() {
-		it.EnqueuedAt = now
-	}
-	if it.NextAt.IsZero() {
-		it.NextAt = now
+	if it.ID == "" {
+		return errors.New("store: enqueue: item id is required")
 	}
 	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
 	head, err := keyHead(txn, it.Key)
@@ -201,6 +199,19 @@ func Enqueue(txn *badger.Txn, it *QueueItem) error {
 	return nil
 }
 
+// prepareItem assigns it a fresh id and, when unset, EnqueuedAt and
+// NextAt (now: due at once).
+func prepareItem(it *QueueItem, now time.Time) {
+	it.ID = newSeqID()
+	if it.EnqueuedAt.IsZero() {
+		it.EnqueuedAt = now
+	}
+	if it.NextAt.IsZero() {
+		it.NextAt = now
+	}
+	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
+}
+
 // keyHead returns the oldest queued item id for key, or "".
 func keyHead(txn *badger.Txn, key string) (string, error) {
 	prefix := []byte("q/k/" + key + "/")
@@ -216,64 +227,71 @@ func keyHead(txn *badger.Txn, key string) (string, error) {
 	return string(iter.Item().Key()[len(prefix):]), nil
 }
 
-// Enqueue runs the package-level Enqueue in its own transaction.
+// Enqueue adds it to the queue durably (OpEnqueue). It assigns it.ID and,
+// when unset, EnqueuedAt and NextAt (now: due at once).
 func (s *Store) Enqueue(it *QueueItem) error {
-	return s.Update(func(txn *badger.Txn) error { return Enqueue(txn, it) })
+	if err := validOrderKey(it.Key); err != nil {
+		return err
+	}
+	prepareItem(it, time.Now())
+	_, err := s.apply(&OpEnqueue{Item: *it})
+	return err
 }
 
 // ClaimDue leases up to limit due items (NextAt <= now, head of their key)
-// to owner until now+lease and returns them with Attempts already counted.
-// Only one goroutine per store should claim (the worker pool's dispatcher);
-// Update retries conflicts anyway. It also reports the due time of the
-// earliest item not yet due (zero when none), so the caller can sleep.
+// to owner until now+lease and returns them with Attempts already counted
+// (OpQueueClaim). Only one goroutine per store should claim (the worker
+// pool's dispatcher); conflicts are retried anyway. It also reports the
+// due time of the earliest item not yet due (zero when none), so the
+// caller can sleep.
 func (s *Store) ClaimDue(now time.Time, limit int, owner string, lease time.Duration) ([]QueueItem, time.Time, error) {
-	var out []QueueItem
-	var next time.Time
-	err := s.Update(func(txn *badger.Txn) error {
-		out, next = out[:0], time.Time{}
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = pQueueDue
-		iter := txn.NewIterator(opts)
-		var due [][]byte
-		nowKey := []byte(timeKey(now))
-		for iter.Seek(pQueueDue); iter.ValidForPrefix(pQueueDue) && len(due) < limit; iter.Next() {
-			k := iter.Item().Key()
-			ts := k[len(pQueueDue) : len(pQueueDue)+16]
-			if bytes.Compare(ts, nowKey) > 0 {
-				if t, err := parseTimeKey(ts); err == nil {
-					next = t
-				}
-				break
-			}
-			due = append(due, iter.Item().KeyCopy(nil))
-		}
-		iter.Close()
-		for _, k := range due {
-			id := string(k[len(pQueueDue)+17:])
-			if err := txn.Delete(k); err != nil {
-				return fmt.Errorf("store: claim %s: %w", id, err)
-			}
-			var it QueueItem
-			if err := jsonGet(txn, qItemKey(id), &it); err != nil {
-				if errors.Is(err, ErrNotFound) { // stale due entry
-					continue
-				}
-				return err
-			}
-			it.Attempts++
-			it.LeaseOwner, it.LeaseUntil = owner, now.Add(lease)
-			if err := jsonSet(txn, qItemKey(id), &it); err != nil {
-				return err
-			}
-			out = append(out, it)
-		}
-		return nil
-	})
+	res, err := applyAs[ClaimResult](s, &OpQueueClaim{Now: now, Limit: limit, Owner: owner, Lease: lease})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("store: claim due queue items: %w", err)
 	}
-	return out, next, nil
+	return res.Items, res.Next, nil
+}
+
+func claimDue(txn *badger.Txn, o *OpQueueClaim) (ClaimResult, error) {
+	var res ClaimResult
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = pQueueDue
+	iter := txn.NewIterator(opts)
+	var due [][]byte
+	nowKey := []byte(timeKey(o.Now))
+	for iter.Seek(pQueueDue); iter.ValidForPrefix(pQueueDue) && len(due) < o.Limit; iter.Next() {
+		k := iter.Item().Key()
+		ts := k[len(pQueueDue) : len(pQueueDue)+16]
+		if bytes.Compare(ts, nowKey) > 0 {
+			if t, err := parseTimeKey(ts); err == nil {
+				res.Next = t
+			}
+			break
+		}
+		due = append(due, iter.Item().KeyCopy(nil))
+	}
+	iter.Close()
+	for _, k := range due {
+		id := string(k[len(pQueueDue)+17:])
+		if err := txn.Delete(k); err != nil {
+			return res, fmt.Errorf("store: claim %s: %w", id, err)
+		}
+		var it QueueItem
+		if err := jsonGet(txn, qItemKey(id), &it); err != nil {
+			if errors.Is(err, ErrNotFound) { // stale due entry
+				continue
+			}
+			return res, err
+		}
+		it.Attempts++
+		it.LeaseOwner, it.LeaseUntil = o.Owner, o.Now.Add(o.Lease)
+		if err := jsonSet(txn, qItemKey(id), &it); err != nil {
+			return res, err
+		}
+		res.Items = append(res.Items, it)
+	}
+	return res, nil
 }
 
 func parseTimeKey(b []byte) (time.Time, error) {
@@ -320,134 +338,95 @@ func removeAndPromote(txn *badger.Txn, it *QueueItem) error {
 }
 
 // CompleteQueueItem removes a successfully run item (leased by owner) and
-// lets the next item of its key run. extra, when not nil, runs in the same
-// transaction (an audit record, a grant state change).
-func (s *Store) CompleteQueueItem(id, owner string, extra func(txn *badger.Txn, it *QueueItem) error) error {
-	err := s.Update(func(txn *badger.Txn) error {
-		it, err := loadLeased(txn, id, owner)
-		if err != nil {
-			return err
-		}
-		if err := removeAndPromote(txn, it); err != nil {
-			return err
-		}
-		if extra != nil {
-			return extra(txn, it)
-		}
-		return nil
-	})
-	if err != nil {
+// lets the next item of its key run (OpQueueAck). grant, when not nil, is
+// applied in the same transaction (a grant becomes revoked atomically with
+// its deprovisioning item going).
+func (s *Store) CompleteQueueItem(id, owner string, grant *OpGrantTransition) error {
+	if _, err := s.apply(&OpQueueAck{ID: id, Owner: owner, Grant: grant}); err != nil {
 		return fmt.Errorf("store: complete queue item %s: %w", id, err)
 	}
 	return nil
 }
 
 // RetryQueueItem records a failed attempt of a leased item and schedules
-// the next one at nextAt; the item stays the head of its key, so later
-// items of the same key keep waiting.
+// the next one at nextAt (OpQueueRetry); the item stays the head of its
+// key, so later items of the same key keep waiting.
 func (s *Store) RetryQueueItem(id, owner, lastErr string, nextAt time.Time) error {
-	err := s.Update(func(txn *badger.Txn) error {
-		it, err := loadLeased(txn, id, owner)
-		if err != nil {
-			return err
-		}
-		it.LastError, it.NextAt = lastErr, nextAt
-		it.LeaseOwner, it.LeaseUntil = "", time.Time{}
-		if err := jsonSet(txn, qItemKey(id), it); err != nil {
-			return err
-		}
-		return txn.Set(qDueKey(nextAt, id), nil)
-	})
-	if err != nil {
+	if _, err := s.apply(&OpQueueRetry{ID: id, Owner: owner, LastError: lastErr, NextAt: nextAt}); err != nil {
 		return fmt.Errorf("store: retry queue item %s: %w", id, err)
 	}
 	return nil
 }
 
 // DeadLetterQueueItem moves a leased item to dead letters with lastErr and
-// lets the next item of its key run. extra runs in the same transaction.
-func (s *Store) DeadLetterQueueItem(id, owner, lastErr string, extra func(txn *badger.Txn, it *QueueItem) error) error {
-	err := s.Update(func(txn *badger.Txn) error {
-		it, err := loadLeased(txn, id, owner)
-		if err != nil {
-			return err
-		}
-		if err := removeAndPromote(txn, it); err != nil {
-			return err
-		}
-		it.LastError = lastErr
-		it.LeaseOwner, it.LeaseUntil = "", time.Time{}
-		if err := jsonSet(txn, deadKey(id), &DeadLetter{QueueItem: *it, DeadAt: time.Now()}); err != nil {
-			return err
-		}
-		if extra != nil {
-			return extra(txn, it)
-		}
-		return nil
-	})
-	if err != nil {
+// lets the next item of its key run (OpQueueDeadLetter). grant, when not
+// nil, is applied in the same transaction.
+func (s *Store) DeadLetterQueueItem(id, owner, lastErr string, grant *OpGrantTransition) error {
+	op := &OpQueueDeadLetter{ID: id, Owner: owner, LastError: lastErr, At: time.Now(), Grant: grant}
+	if _, err := s.apply(op); err != nil {
 		return fmt.Errorf("store: dead-letter queue item %s: %w", id, err)
 	}
 	return nil
 }
 
-// RecoverQueue rebuilds the due index from the queued items: every key's
-// head becomes due at its NextAt, and a head leased by any earlier run
-// (owner differs) is released and made due now. Call it once at start-up,
-// before claiming, with this run's owner id. It returns how many leased
-// items were released.
+// RecoverQueue rebuilds the due index from the queued items
+// (OpQueueRecover): every key's head becomes due at its NextAt, and a head
+// leased by any earlier run (owner differs) is released and made due now.
+// Call it once at start-up, before claiming, with this run's owner id. It
+// returns how many leased items were released.
 func (s *Store) RecoverQueue(owner string, now time.Time) (int, error) {
-	released := 0
-	err := s.Update(func(txn *badger.Txn) error {
-		released = 0
-		// Drop the old due index.
-		if err := deleteKeysWithPrefix(txn, pQueueDue); err != nil {
-			return err
-		}
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = pQueueKey
-		iter := txn.NewIterator(opts)
-		var heads []string
-		lastKey := ""
-		for iter.Seek(pQueueKey); iter.ValidForPrefix(pQueueKey); iter.Next() {
-			rest := string(iter.Item().Key()[len(pQueueKey):])
-			i := strings.LastIndexByte(rest, '/')
-			if i < 0 {
-				continue
-			}
-			if k := rest[:i]; k != lastKey {
-				lastKey = k
-				heads = append(heads, rest[i+1:])
-			}
-		}
-		iter.Close()
-		for _, id := range heads {
-			var it QueueItem
-			if err := jsonGet(txn, qItemKey(id), &it); err != nil {
-				return fmt.Errorf("store: recover queue item %s: %w", id, err)
-			}
-			if it.LeaseOwner == owner {
-				continue // ours and running; it will complete or retry
-			}
-			if it.LeaseOwner != "" {
-				released++
-				it.LeaseOwner, it.LeaseUntil = "", time.Time{}
-				if it.NextAt.After(now) {
-					it.NextAt = now
-				}
-				if err := jsonSet(txn, qItemKey(id), &it); err != nil {
-					return err
-				}
-			}
-			if err := txn.Set(qDueKey(it.NextAt, id), nil); err != nil {
-				return fmt.Errorf("store: recover queue item %s: %w", id, err)
-			}
-		}
-		return nil
-	})
+	n, err := applyAs[int](s, &OpQueueRecover{Owner: owner, Now: now})
 	if err != nil {
 		return 0, fmt.Errorf("store: recover queue: %w", err)
+	}
+	return n, nil
+}
+
+func recoverQueue(txn *badger.Txn, owner string, now time.Time) (int, error) {
+	released := 0
+	// Drop the old due index.
+	if err := deleteKeysWithPrefix(txn, pQueueDue); err != nil {
+		return 0, err
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = pQueueKey
+	iter := txn.NewIterator(opts)
+	var heads []string
+	lastKey := ""
+	for iter.Seek(pQueueKey); iter.ValidForPrefix(pQueueKey); iter.Next() {
+		rest := string(iter.Item().Key()[len(pQueueKey):])
+		i := strings.LastIndexByte(rest, '/')
+		if i < 0 {
+			continue
+		}
+		if k := rest[:i]; k != lastKey {
+			lastKey = k
+			heads = append(heads, rest[i+1:])
+		}
+	}
+	iter.Close()
+	for _, id := range heads {
+		var it QueueItem
+		if err := jsonGet(txn, qItemKey(id), &it); err != nil {
+			return 0, fmt.Errorf("store: recover queue item %s: %w", id, err)
+		}
+		if it.LeaseOwner == owner {
+			continue // ours and running; it will complete or retry
+		}
+		if it.LeaseOwner != "" {
+			released++
+			it.LeaseOwner, it.LeaseUntil = "", time.Time{}
+			if it.NextAt.After(now) {
+				it.NextAt = now
+			}
+			if err := jsonSet(txn, qItemKey(id), &it); err != nil {
+				return 0, err
+			}
+		}
+		if err := txn.Set(qDueKey(it.NextAt, id), nil); err != nil {
+			return 0, fmt.Errorf("store: recover queue item %s: %w", id, err)
+		}
 	}
 	return released, nil
 }
@@ -506,7 +485,7 @@ func jsonEach(txn *badger.Txn, prefix []byte, limit int, next func() any) error 
 // in one read transaction; an error says "store: <what>: ...".
 func viewAll[T any](s *Store, prefix []byte, limit int, what string) ([]T, error) {
 	var out []T
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return jsonEach(txn, prefix, limit, func() any {
 			var zero T
 			out = append(out, zero)
@@ -523,7 +502,7 @@ func viewAll[T any](s *Store, prefix []byte, limit int, what string) ([]T, error
 // jsonGet) in its own read transaction; an error says "store: <what>: ...".
 func viewOne[T any](s *Store, key []byte, what string) (*T, error) {
 	var v T
-	if err := s.View(func(txn *badger.Txn) error { return jsonGet(txn, key, &v) }); err != nil {
+	if err := s.view(func(txn *badger.Txn) error { return jsonGet(txn, key, &v) }); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return &v, nil
@@ -540,46 +519,19 @@ func (s *Store) DeadLetter(id string) (*DeadLetter, error) {
 }
 
 // ReplayDeadLetter moves dead letter id back into the queue as a new item
-// (attempts reset, due now, at the back of its key's line) and returns it.
-// extra, when not nil, runs in the same transaction.
-func (s *Store) ReplayDeadLetter(id string, extra func(txn *badger.Txn, it *QueueItem) error) (*QueueItem, error) {
-	var it QueueItem
-	err := s.Update(func(txn *badger.Txn) error {
-		var d DeadLetter
-		if err := jsonGet(txn, deadKey(id), &d); err != nil {
-			return err
-		}
-		it = d.QueueItem
-		it.Attempts, it.ReplayOf, it.NextAt = 0, id, time.Time{}
-		if err := Enqueue(txn, &it); err != nil {
-			return err
-		}
-		if err := txn.Delete(deadKey(id)); err != nil {
-			return fmt.Errorf("store: delete dead letter %s: %w", id, err)
-		}
-		if extra != nil {
-			return extra(txn, &it)
-		}
-		return nil
-	})
+// (attempts reset, due now, at the back of its key's line) and returns it
+// (OpDeadLetterReplay).
+func (s *Store) ReplayDeadLetter(id string) (*QueueItem, error) {
+	it, err := applyAs[QueueItem](s, &OpDeadLetterReplay{ID: id, NewID: newSeqID(), At: time.Now()})
 	if err != nil {
 		return nil, fmt.Errorf("store: replay dead letter %s: %w", id, err)
 	}
 	return &it, nil
 }
 
-// DropDeadLetter deletes dead letter id for good.
+// DropDeadLetter deletes dead letter id for good (OpDeadLetterDrop).
 func (s *Store) DropDeadLetter(id string) error {
-	err := s.Update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(deadKey(id)); err != nil {
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return ErrNotFound
-			}
-			return err
-		}
-		return txn.Delete(deadKey(id))
-	})
-	if err != nil {
+	if _, err := s.apply(&OpDeadLetterDrop{ID: id}); err != nil {
 		return fmt.Errorf("store: drop dead letter %s: %w", id, err)
 	}
 	return nil
@@ -589,7 +541,7 @@ func (s *Store) DropDeadLetter(id string) error {
 // reads values of queued items to tell pending from leased.
 func (s *Store) QueueStats() (QueueStats, error) {
 	var st QueueStats
-	err := s.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = pQueueItem
 		iter := txn.NewIterator(opts)

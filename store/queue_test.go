@@ -110,7 +110,7 @@ func TestQueueDeadLetterReplayDrop(t *testing.T) {
 	if st.Dead != 1 || st.InFlight != 1 || st.Pending != 0 {
 		t.Fatalf("stats = %+v", st)
 	}
-	re, err := s.ReplayDeadLetter(a.ID, nil)
+	re, err := s.ReplayDeadLetter(a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestQueueDeadLetterReplayDrop(t *testing.T) {
 	if _, err := s.DeadLetter(a.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("dead letter after replay: %v", err)
 	}
-	if _, err := s.ReplayDeadLetter(a.ID, nil); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ReplayDeadLetter(a.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second replay: %v, want ErrNotFound", err)
 	}
 	if err := s.DropDeadLetter("nope"); !errors.Is(err, ErrNotFound) {
@@ -168,8 +168,8 @@ func TestEnqueueInCallerTxnRollsBack(t *testing.T) {
 	s := openTestStore(t, "")
 	defer s.Close()
 	sentinel := errors.New("abort")
-	err := s.Update(func(txn *badger.Txn) error {
-		if err := Enqueue(txn, &QueueItem{Kind: "okta_event", Key: "u1"}); err != nil {
+	err := s.update(func(txn *badger.Txn) error {
+		if err := enqueueTx(txn, &QueueItem{ID: newSeqID(), Kind: "okta_event", Key: "u1"}); err != nil {
 			return err
 		}
 		return sentinel

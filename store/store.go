@@ -2,9 +2,35 @@
 // Okta event log and rejected events, the plugin work queue and dead letters,
 // plugin key/value state, grants and the audit log.
 //
-// Every write that an external caller is acknowledged for goes through
-// Update, which commits with synced writes: when Update returns nil the data
-// is on disk.
+// Nothing outside this package sees Badger. Every change of state is one
+// of a small, named set of store operations (ops.go), each a plain value
+// applied through one choke point (Store.apply -> Writer -> ApplyLocal):
+//
+//	events.ingest        an Okta delivery: rejected elements; for each new
+//	                     event its log entry, identity changes and plugin
+//	                     work; the watermark (Store.Ingest)
+//	identity.apply       identity changes, e.g. an Okta sync page
+//	                     (Store.ApplyIdentity)
+//	events.watermark     raise the last-applied published time
+//	queue.enqueue        add a work item (Store.Enqueue)
+//	queue.claim          lease due items to a worker run (ClaimDue)
+//	queue.ack            remove a completed item, with its grant change
+//	queue.retry          record a failed attempt, schedule the next
+//	queue.dead_letter    move an item to dead letters, with its grant change
+//	queue.recover        rebuild the due index after a restart
+//	dlq.replay, dlq.drop replay or delete a dead letter
+//	grant.record         a new time-boxed grant (PutGrant)
+//	grant.transition     revoke, fail or annotate a grant (TransitionGrant)
+//	grant.claim_expired  expired grants to deprovisioning work
+//	kv.set, kv.delete    one plugin key
+//	audit.append         a batch of audit records
+//
+// Each op is deterministic given its fields and the current state (callers'
+// methods assign ids and read the clock before building it), so a
+// replicated log can carry ops (EncodeOp/DecodeOp) and every node's state
+// machine applies them with ApplyLocal (SetWriter swaps the local writer
+// for one that proposes). Every write commits with synced writes: when an
+// op returns nil the data is on disk.
 //
 // Key layout (prefixes are one short ASCII word followed by '/'):
 //
@@ -84,6 +110,9 @@ type Store struct {
 	lapCalls atomic.Uint64
 	// cache memoizes LookupUser and IsMember between identity writes.
 	cache readCache
+	// writer is the choke point every store operation goes through (see
+	// ops.go): ApplyLocal by default, a replicated log in a cluster.
+	writer Writer
 }
 
 // Open opens (creating if needed) the store in dir with synced writes.
@@ -104,7 +133,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	//     LSM): events are ~0.5-1 KiB, and a separate value log would add a
 	//     second synced file per commit.
 	//   - DetectConflicts must stay on (the default). Identity writes are
-	//     read-modify-write: Tx.touch/setLife read a record, merge
+	//     read-modify-write: writeTx.touch/setLife read a record, merge
 	//     last-writer-wins registers into it and write it back, and setEdge
 	//     reads an edge's stamp to decide whether the write wins. Two
 	//     concurrent batches touching the same user or group would otherwise
@@ -143,25 +172,27 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	return &Store{db: db, log: opts.Logger}, nil
+	st := &Store{db: db, log: opts.Logger}
+	st.writer = localWriter{st}
+	return st, nil
 }
 
 // Close flushes and closes Badger. Call it once, after every writer stopped.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB exposes the underlying Badger handle for packages in this module that
-// keep their own keys (benchmarks compare against it directly).
-func (s *Store) DB() *badger.DB { return s.db }
+// Closed reports whether Close has been called (readiness checks).
+func (s *Store) Closed() bool { return s.db.IsClosed() }
 
 // maxConflictRetries bounds Update's retries on optimistic-concurrency
 // conflicts between concurrent transactions touching the same keys.
 const maxConflictRetries = 64
 
-// Update runs fn in a read-write transaction and commits it with synced
+// update runs fn in a read-write transaction and commits it with synced
 // writes, retrying fn from scratch when Badger reports a conflict with a
 // concurrent transaction. fn must therefore be free of side effects outside
-// the transaction. When Update returns nil, everything fn wrote is durable.
-func (s *Store) Update(fn func(txn *badger.Txn) error) error {
+// the transaction. When update returns nil, everything fn wrote is durable.
+// Only ApplyLocal (ops.go) calls it: every write is a store operation.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	for i := 0; ; i++ {
 		err := s.db.Update(fn)
 		if errors.Is(err, badger.ErrConflict) && i < maxConflictRetries {
@@ -172,8 +203,8 @@ func (s *Store) Update(fn func(txn *badger.Txn) error) error {
 	}
 }
 
-// View runs fn in a read-only transaction.
-func (s *Store) View(fn func(txn *badger.Txn) error) error { return s.db.View(fn) }
+// view runs fn in a read-only transaction.
+func (s *Store) view(fn func(txn *badger.Txn) error) error { return s.db.View(fn) }
 
 // badgerLogger routes Badger's printf-style logging into slog.
 type badgerLogger struct{ l *slog.Logger }

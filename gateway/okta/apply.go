@@ -2,7 +2,6 @@ package okta
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/hookgate/hookgate/store"
@@ -49,139 +48,111 @@ var userStatus = map[string]string{
 // unknownAltID is what Okta puts in a UserGroup target's alternateId.
 const unknownAltID = "unknown"
 
-// Apply changes identity state in tx as ev says. Every write is a
+// Changes returns what ev does to identity state, as plain values (the
+// store applies them with the event in OpIngest). Every write is a
 // last-writer-wins register keyed by (published, uuid), so applying events
 // in any order, or twice, converges. Each target the event type mentions is
 // touched first (a user, group or app seen first as a target exists at once
 // with the target's fields). Events that did not succeed and unknown event
 // types change nothing. An event that fails Validate returns an error
-// wrapping ErrInvalidEvent and writes nothing.
-func Apply(tx *store.Tx, ev *LogEvent) error {
+// wrapping ErrInvalidEvent.
+func Changes(ev *LogEvent) ([]store.IdentityChange, error) {
 	if err := Validate(ev); err != nil {
-		return err
+		return nil, err
 	}
 	if !StateChanging(ev.EventType) || !ev.TookEffect() {
-		return nil
+		return nil, nil
 	}
-	if err := apply(tx, ev, store.Stamp{Published: ev.Published, UUID: ev.UUID}); err != nil {
-		return fmt.Errorf("okta: apply %s %s: %w", ev.EventType, ev.UUID, err)
-	}
-	return nil
+	return changes(ev, store.Stamp{Published: ev.Published, UUID: ev.UUID}), nil
 }
 
-func apply(tx *store.Tx, ev *LogEvent, at store.Stamp) error {
+func changes(ev *LogEvent, at store.Stamp) []store.IdentityChange {
 	switch ev.EventType {
 	case "group.lifecycle.create":
 		g := ev.TargetOf(TargetUserGroup)
-		return tx.CreateGroup(groupFacts(g), at)
+		return []store.IdentityChange{store.CreateGroup(groupFacts(g), at)}
 	case "group.lifecycle.delete":
 		g := ev.TargetOf(TargetUserGroup)
-		if err := tx.TouchGroup(groupFacts(g), at); err != nil {
-			return err
-		}
-		return tx.DeleteGroup(g.ID, at)
+		return []store.IdentityChange{store.TouchGroup(groupFacts(g), at), store.DeleteGroup(g.ID, at, false)}
 	case "group.profile.update":
-		return tx.TouchGroup(groupFacts(ev.TargetOf(TargetUserGroup)), at)
+		return []store.IdentityChange{store.TouchGroup(groupFacts(ev.TargetOf(TargetUserGroup)), at)}
 	case "group.user_membership.add", "group.user_membership.remove":
 		u, g := ev.TargetOf(TargetUser), ev.TargetOf(TargetUserGroup)
-		if err := tx.TouchUser(userFacts(u), at); err != nil {
-			return err
+		return []store.IdentityChange{
+			store.TouchUser(userFacts(u), at),
+			store.TouchGroup(groupFacts(g), at),
+			store.SetMembership(g.ID, u.ID, ev.EventType == "group.user_membership.add", at),
 		}
-		if err := tx.TouchGroup(groupFacts(g), at); err != nil {
-			return err
-		}
-		return tx.SetMembership(g.ID, u.ID, ev.EventType == "group.user_membership.add", at)
 	case "group.application_assignment.add", "group.application_assignment.update",
 		"group.application_assignment.remove":
 		g, a := ev.TargetOf(TargetUserGroup), ev.TargetOf(TargetAppInstance)
-		if err := tx.TouchGroup(groupFacts(g), at); err != nil {
-			return err
+		return []store.IdentityChange{
+			store.TouchGroup(groupFacts(g), at),
+			store.TouchApp(appFacts(a), at),
+			store.SetGroupApp(g.ID, a.ID, ev.EventType != "group.application_assignment.remove", at),
 		}
-		if err := tx.TouchApp(appFacts(a), at); err != nil {
-			return err
-		}
-		return tx.SetGroupApp(g.ID, a.ID, ev.EventType != "group.application_assignment.remove", at)
 	case "user.lifecycle.password_mass_expiry":
 		// Applied to every User target (none: nothing changes).
+		var out []store.IdentityChange
 		for i := range ev.Target {
 			if u := &ev.Target[i]; strings.EqualFold(u.Type, TargetUser) {
-				if err := setStatus(tx, u, userStatus[ev.EventType], at); err != nil {
-					return err
-				}
+				out = append(out, setStatus(u, userStatus[ev.EventType], at)...)
 			}
 		}
-		return nil
+		return out
 	case "user.account.lock":
 		u := ev.TargetOf(TargetUser)
 		if u == nil {
 			u = &ev.Actor // a lockout by failed sign-ins: the user is the actor
 		}
-		return setStatus(tx, u, userStatus[ev.EventType], at)
+		return setStatus(u, userStatus[ev.EventType], at)
 	case "user.lifecycle.delete.initiated", "user.lifecycle.delete.completed":
 		// Deletion is asynchronous in Okta: .initiated, then .completed when
 		// the user is gone. Either removes the user (the same tombstone, so
 		// applying both, in any order, converges).
 		u := ev.TargetOf(TargetUser)
-		if err := tx.TouchUser(userFacts(u), at); err != nil {
-			return err
-		}
-		return tx.DeleteUser(u.ID, at)
+		return []store.IdentityChange{store.TouchUser(userFacts(u), at), store.DeleteUser(u.ID, at, false)}
 	case "user.account.update_profile":
 		// Okta names the changed attributes but sends no values; the new
 		// login and display name are what the target says.
-		return tx.TouchUser(userFacts(ev.TargetOf(TargetUser)), at)
+		return []store.IdentityChange{store.TouchUser(userFacts(ev.TargetOf(TargetUser)), at)}
 	case "user.account.privilege.grant", "user.account.privilege.revoke":
 		u := ev.TargetOf(TargetUser)
-		if err := tx.TouchUser(userFacts(u), at); err != nil {
-			return err
-		}
+		out := []store.IdentityChange{store.TouchUser(userFacts(u), at)}
 		grant := ev.EventType == "user.account.privilege.grant"
 		for _, r := range EventRoles(ev) {
-			if err := tx.SetUserRole(u.ID, r, grant, at); err != nil {
-				return err
-			}
+			out = append(out, store.SetUserRole(u.ID, r, grant, at))
 		}
-		return nil
+		return out
 	case "application.user_membership.add", "application.user_membership.remove",
 		"application.user_membership.update", "application.user_membership.change_username":
 		a := ev.TargetOf(TargetAppInstance)
-		if err := tx.TouchApp(appFacts(a), at); err != nil {
-			return err
-		}
-		var userID string
-		if u := ev.TargetOf(TargetUser); u != nil {
-			if err := tx.TouchUser(userFacts(u), at); err != nil {
-				return err
-			}
-			userID = u.ID
-		} else {
-			// Fallback: the AppUser target's alternateId is the user's
-			// login; its id (0ua…) is the assignment, not the user.
-			// "unknown" (Admin Console events) is no login.
-			id, ok, err := tx.UserIDByLogin(knownAltID(ev.TargetOf(TargetAppUser).AlternateID))
-			if err != nil || !ok {
-				return err // an unknown login: nothing to attach the edge to
-			}
-			userID = id
-		}
 		// update and change_username speak of an assignment that exists at
 		// published: they write the edge as present, with the AppUser's
 		// facts (its alternateId, the user's name in the app).
-		return tx.SetAppUserFacts(a.ID, userID, ev.EventType != "application.user_membership.remove", appUserFacts(ev), at)
+		present := ev.EventType != "application.user_membership.remove"
+		out := []store.IdentityChange{store.TouchApp(appFacts(a), at)}
+		if u := ev.TargetOf(TargetUser); u != nil {
+			return append(out, store.TouchUser(userFacts(u), at), store.SetAppUserFacts(a.ID, u.ID, present, appUserFacts(ev), at))
+		}
+		// Fallback: the AppUser target's alternateId is the user's login;
+		// its id (0ua…) is the assignment, not the user. "unknown" (Admin
+		// Console events) is no login. The store resolves the login when
+		// it applies the change (an unknown login: nothing to attach the
+		// edge to).
+		login := knownAltID(ev.TargetOf(TargetAppUser).AlternateID)
+		return append(out, store.SetAppUserByLogin(a.ID, login, present, appUserFacts(ev), at))
 	default:
 		if st, ok := userStatus[ev.EventType]; ok {
-			return setStatus(tx, ev.TargetOf(TargetUser), st, at)
+			return setStatus(ev.TargetOf(TargetUser), st, at)
 		}
 	}
 	return nil
 }
 
 // setStatus touches the user target and writes its status register.
-func setStatus(tx *store.Tx, u *Target, status string, at store.Stamp) error {
-	if err := tx.TouchUser(userFacts(u), at); err != nil {
-		return err
-	}
-	return tx.SetUserStatus(u.ID, status, at)
+func setStatus(u *Target, status string, at store.Stamp) []store.IdentityChange {
+	return []store.IdentityChange{store.TouchUser(userFacts(u), at), store.SetUserStatus(u.ID, status, at)}
 }
 
 // appUserFacts reads the AppUser target of an application.user_membership

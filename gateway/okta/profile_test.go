@@ -44,10 +44,8 @@ func TestSyncFullProfilesRolesAndGroupTypes(t *testing.T) {
 	srv := profileOrg(t, oktatest.Options{})
 	st := openStore(t)
 	// Carol held a role before the sync; Okta no longer lists her.
-	if err := st.Write(func(tx *store.Tx) error {
-		return tx.SetUserRole("00ucarol", store.AdminRole{Type: "ORG_ADMIN", Label: "Organization Administrator"}, true,
-			store.Stamp{Published: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
-	}); err != nil {
+	if err := st.ApplyIdentity(store.SetUserRole("00ucarol", store.AdminRole{Type: "ORG_ADMIN", Label: "Organization Administrator"}, true,
+		store.Stamp{Published: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := okta.Sync(context.Background(), newSSWS(t, srv, nil), st, okta.SyncOptions{})

@@ -296,15 +296,9 @@ func lookupStamp(readAt time.Time) store.Stamp {
 // each register only where it is older than readAt.
 func WriteLookup(st *store.Store, u *APIUser, readAt time.Time, types map[string]string) error {
 	at := lookupStamp(readAt)
-	return st.Write(func(tx *store.Tx) error {
-		if err := tx.TouchUser(UserFactsOf(u), at); err != nil {
-			return err
-		}
-		if u.Status != "" {
-			if err := tx.SetUserStatus(u.ID, u.Status, at); err != nil {
-				return err
-			}
-		}
-		return tx.SetUserProfile(u.ID, store.ProfileFacts{Attrs: u.Attrs, Types: types}, at)
-	})
+	ch := []store.IdentityChange{store.TouchUser(UserFactsOf(u), at)}
+	if u.Status != "" {
+		ch = append(ch, store.SetUserStatus(u.ID, u.Status, at))
+	}
+	return st.ApplyIdentity(append(ch, store.SetUserProfile(u.ID, store.ProfileFacts{Attrs: u.Attrs, Types: types}, at))...)
 }

@@ -244,20 +244,14 @@ func (s *syncRun) users(ctx context.Context) error {
 				}
 			}
 			types := s.types
-			if err := s.w.add(func(tx *store.Tx) error {
-				if err := tx.TouchUser(facts, at); err != nil {
-					return err
-				}
-				if !s.opts.SkipProfiles {
-					if err := tx.SetUserProfile(u.ID, store.ProfileFacts{Attrs: u.Attrs, Types: types}, at); err != nil {
-						return err
-					}
-				}
-				if u.Status == "" {
-					return nil
-				}
-				return tx.SetUserStatus(u.ID, u.Status, at)
-			}); err != nil {
+			ch := []store.IdentityChange{store.TouchUser(facts, at)}
+			if !s.opts.SkipProfiles {
+				ch = append(ch, store.SetUserProfile(u.ID, store.ProfileFacts{Attrs: u.Attrs, Types: types}, at))
+			}
+			if u.Status != "" {
+				ch = append(ch, store.SetUserStatus(u.ID, u.Status, at))
+			}
+			if err := s.w.add(ch...); err != nil {
 				return err
 			}
 			s.sum.Users++
@@ -281,13 +275,8 @@ func (s *syncRun) users(ctx context.Context) error {
 			return err
 		}
 		s.sum.UsersRemoved++
-		return s.w.add(func(tx *store.Tx) error {
-			// Checked again in the write: an event may have come in since.
-			if last, err := tx.UserLastStamp(id); err != nil || last.After(at) {
-				return err
-			}
-			return tx.DeleteUser(id, at)
-		})
+		// Checked again in the write: an event may have come in since.
+		return s.w.add(store.DeleteUser(id, at, true))
 	})
 	if err != nil {
 		return fmt.Errorf("removing users Okta no longer has: %w", err)
@@ -336,12 +325,11 @@ func (s *syncRun) groups(ctx context.Context) error {
 				facts.Type = g.Type
 			}
 			attrs := g.Attrs
-			if err := s.w.add(func(tx *store.Tx) error {
-				if err := tx.CreateGroup(facts, at); err != nil || s.opts.SkipProfiles {
-					return err
-				}
-				return tx.SetGroupProfile(g.ID, store.ProfileFacts{Attrs: attrs}, at)
-			}); err != nil {
+			ch := []store.IdentityChange{store.CreateGroup(facts, at)}
+			if !s.opts.SkipProfiles {
+				ch = append(ch, store.SetGroupProfile(g.ID, store.ProfileFacts{Attrs: attrs}, at))
+			}
+			if err := s.w.add(ch...); err != nil {
 				return err
 			}
 			s.sum.Groups++
@@ -362,12 +350,8 @@ func (s *syncRun) groups(ctx context.Context) error {
 			return err
 		}
 		s.sum.GroupsRemoved++
-		return s.w.add(func(tx *store.Tx) error {
-			if last, err := tx.GroupLastStamp(id); err != nil || last.After(at) {
-				return err
-			}
-			return tx.DeleteGroup(id, at)
-		})
+		// Checked again in the write: an event may have come in since.
+		return s.w.add(store.DeleteGroup(id, at, true))
 	})
 	if err != nil {
 		return fmt.Errorf("removing groups Okta no longer has: %w", err)
@@ -392,8 +376,8 @@ func (s *syncRun) members(ctx context.Context) error {
 				}
 				return g.Members, err
 			},
-			set: func(tx *store.Tx, uid string, present bool, at store.Stamp) error {
-				return tx.SetMembership(gid, uid, present, at)
+			set: func(uid string, present bool, at store.Stamp) store.IdentityChange {
+				return store.SetMembership(gid, uid, present, at)
 			},
 			added:   &s.sum.Memberships,
 			removed: &s.sum.MembershipsRemoved,
@@ -426,7 +410,7 @@ type edgeListing[T any] struct {
 	// slice with store.ErrNotFound when the owner is not stored.
 	stored func() ([]string, error)
 	// set writes one edge present or absent.
-	set func(tx *store.Tx, id string, present bool, at store.Stamp) error
+	set func(id string, present bool, at store.Stamp) store.IdentityChange
 	// added and removed are the summary counters the edges count into.
 	added, removed *int
 }
@@ -448,7 +432,7 @@ func syncEdges[T any](s *syncRun, e edgeListing[T]) (found bool, err error) {
 				continue
 			}
 			listed[id] = true
-			if err := s.w.add(func(tx *store.Tx) error { return e.set(tx, id, true, at) }); err != nil {
+			if err := s.w.add(e.set(id, true, at)); err != nil {
 				return err
 			}
 			*e.added++
@@ -474,7 +458,7 @@ func syncEdges[T any](s *syncRun, e edgeListing[T]) (found bool, err error) {
 			continue
 		}
 		*e.removed++
-		if err := s.w.add(func(tx *store.Tx) error { return e.set(tx, id, false, at) }); err != nil {
+		if err := s.w.add(e.set(id, false, at)); err != nil {
 			return false, err
 		}
 	}
@@ -496,7 +480,7 @@ func (s *syncRun) apps(ctx context.Context) error {
 			seen[a.ID] = true
 			s.appIDs = append(s.appIDs, a.ID)
 			facts := store.AppFacts{ID: a.ID, Name: a.Name, Label: a.Label}
-			if err := s.w.add(func(tx *store.Tx) error { return tx.TouchApp(facts, at) }); err != nil {
+			if err := s.w.add(store.TouchApp(facts, at)); err != nil {
 				return err
 			}
 			s.sum.Apps++
@@ -520,13 +504,13 @@ func (s *syncRun) apps(ctx context.Context) error {
 		}
 		for _, gid := range a.Groups {
 			s.sum.AppGroupsRemoved++
-			if err := s.w.add(func(tx *store.Tx) error { return tx.SetGroupApp(gid, id, false, at) }); err != nil {
+			if err := s.w.add(store.SetGroupApp(gid, id, false, at)); err != nil {
 				return err
 			}
 		}
 		for _, uid := range a.Users {
 			s.sum.AppUsersRemoved++
-			if err := s.w.add(func(tx *store.Tx) error { return tx.SetAppUser(id, uid, false, at) }); err != nil {
+			if err := s.w.add(store.SetAppUser(id, uid, false, at)); err != nil {
 				return err
 			}
 		}
@@ -557,8 +541,8 @@ func (s *syncRun) appEdges(ctx context.Context) error {
 				}
 				return app.Groups, err
 			},
-			set: func(tx *store.Tx, gid string, present bool, at store.Stamp) error {
-				return tx.SetGroupApp(gid, aid, present, at)
+			set: func(gid string, present bool, at store.Stamp) store.IdentityChange {
+				return store.SetGroupApp(gid, aid, present, at)
 			},
 			added:   &s.sum.AppGroups,
 			removed: &s.sum.AppGroupsRemoved,
@@ -602,8 +586,8 @@ func (s *syncRun) appUsers(ctx context.Context, aid string) error {
 			}
 			return app.Users, err
 		},
-		set: func(tx *store.Tx, uid string, present bool, at store.Stamp) error {
-			return tx.SetAppUserFacts(aid, uid, present, store.AppUserFacts{UserName: names[uid]}, at)
+		set: func(uid string, present bool, at store.Stamp) store.IdentityChange {
+			return store.SetAppUserFacts(aid, uid, present, store.AppUserFacts{UserName: names[uid]}, at)
 		},
 		added:   &s.sum.AppUsers,
 		removed: &s.sum.AppUsersRemoved,
@@ -683,7 +667,7 @@ func (s *syncRun) roles(ctx context.Context) error {
 			rs = append(rs, store.AdminRole{Type: r.Type, Label: r.Label})
 		}
 		at := snapshotStamp(readAt)
-		if err := s.w.add(func(tx *store.Tx) error { return tx.SetUserRoles(id, rs, at) }); err != nil {
+		if err := s.w.add(store.SetUserRoles(id, rs, at)); err != nil {
 			return err
 		}
 		if len(rs) > 0 {
@@ -696,7 +680,7 @@ func (s *syncRun) roles(ctx context.Context) error {
 		if isHolder[id] {
 			continue
 		}
-		if err := s.w.add(func(tx *store.Tx) error { return tx.SetUserRoles(id, nil, at) }); err != nil {
+		if err := s.w.add(store.SetUserRoles(id, nil, at)); err != nil {
 			return err
 		}
 	}
@@ -739,7 +723,7 @@ func (s *syncRun) setWatermark() error {
 		return nil
 	}
 	at := s.sum.SnapshotAt
-	return s.st.Write(func(tx *store.Tx) error { return tx.SetLastAppliedPublished(at) })
+	return s.st.SetLastAppliedPublished(at)
 }
 
 // eachStored walks a paged store listing and calls fn with each id. The
@@ -768,39 +752,33 @@ func eachStored[T any](list func(after string, limit int) ([]T, string, error), 
 	return nil
 }
 
-// syncWriter groups identity writes into transactions of at most max.
+// syncWriter groups identity writes into store operations
+// (store.OpApplyIdentity) of at most max writes (one add each).
 type syncWriter struct {
-	st  *store.Store
-	max int
-	ops []func(*store.Tx) error
+	st      *store.Store
+	max     int
+	adds    int
+	changes []store.IdentityChange
 }
 
-func (w *syncWriter) add(op func(*store.Tx) error) error {
-	w.ops = append(w.ops, op)
-	if len(w.ops) >= w.max {
+func (w *syncWriter) add(changes ...store.IdentityChange) error {
+	w.changes = append(w.changes, changes...)
+	if w.adds++; w.adds >= w.max {
 		return w.flush()
 	}
 	return nil
 }
 
-// flush commits the pending writes in one transaction. Store.Write may run
-// the function again after a conflict; each op only writes through tx.
+// flush commits the pending changes in one transaction.
 func (w *syncWriter) flush() error {
-	if len(w.ops) == 0 {
+	if len(w.changes) == 0 {
 		return nil
 	}
-	ops := w.ops
-	err := w.st.Write(func(tx *store.Tx) error {
-		for _, op := range ops {
-			if err := op(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	w.ops = w.ops[:0]
+	n := w.adds
+	err := w.st.ApplyIdentity(w.changes...)
+	w.changes, w.adds = w.changes[:0], 0
 	if err != nil {
-		return fmt.Errorf("writing %d identity updates: %w", len(ops), err)
+		return fmt.Errorf("writing %d identity updates: %w", n, err)
 	}
 	return nil
 }
