@@ -144,84 +144,98 @@ func (s *Store) KVExpiresAt(plugin, key string) (time.Time, error) {
 var ErrKVNotInteger = errors.New("kv: value is not a decimal integer")
 
 // KVIncr adds delta to the decimal integer stored under the plugin's key and
-// returns the new value, atomically: concurrent increments of one key from
-// any number of callers never lose an update (a Badger transaction that
-// reads and writes the key, retried on conflict). A missing or expired key
-// counts as 0; the value is stored as decimal text, so KVGet reads "42". A
-// positive ttl applies when the key is created; an existing key keeps its
-// expiry (a fixed window for rate limits). Writes are synced.
+// returns the new value, atomically (OpKVIncr): concurrent increments of
+// one key from any number of callers never lose an update (a Badger
+// transaction that reads and writes the key, retried on conflict). A
+// missing or expired key counts as 0; the value is stored as decimal text,
+// so KVGet reads "42". A positive ttl applies when the key is created; an
+// existing key keeps its expiry (a fixed window for rate limits). Writes
+// are synced.
 func (s *Store) KVIncr(plugin, key string, delta int64, ttl time.Duration) (int64, error) {
-	k, err := kvKey(plugin, key)
-	if err != nil {
+	if _, err := kvKey(plugin, key); err != nil {
 		return 0, err
 	}
-	var n int64
-	err = s.updateKV(func(txn *badger.Txn) error {
-		cur, expires, found, err := kvRead(txn, k)
-		if err != nil {
-			return err
-		}
-		var old int64
-		if found {
-			old, err = strconv.ParseInt(string(cur), 10, 64)
-			if err != nil {
-				return fmt.Errorf("key holds %.40q: %w", cur, ErrKVNotInteger)
-			}
-		}
-		n = old + delta
-		if (delta > 0 && n < old) || (delta < 0 && n > old) {
-			return fmt.Errorf("%d + %d overflows int64: %w", old, delta, ErrKVNotInteger)
-		}
-		e := badger.NewEntry(k, strconv.AppendInt(nil, n, 10))
-		switch {
-		case found && expires != 0:
-			e.ExpiresAt = expires
-		case !found && ttl > 0:
-			e = e.WithTTL(max(ttl, time.Second))
-		}
-		return txn.SetEntry(e)
-	})
+	op := &OpKVIncr{Plugin: plugin, Key: key, Delta: delta}
+	if ttl > 0 {
+		op.ExpiresAt = time.Now().Add(max(ttl, time.Second))
+	}
+	n, err := applyAs[int64](s, op)
 	if err != nil {
 		return 0, fmt.Errorf("kv: plugin %s incr %q: %w", plugin, key, err)
 	}
 	return n, nil
 }
 
+func (o *OpKVIncr) run(tx *writeTx) (any, error) {
+	k, err := kvKey(o.Plugin, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	cur, expires, found, err := kvRead(tx.txn, k)
+	if err != nil {
+		return nil, err
+	}
+	var old int64
+	if found {
+		old, err = strconv.ParseInt(string(cur), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("key holds %.40q: %w", cur, ErrKVNotInteger)
+		}
+	}
+	n := old + o.Delta
+	if (o.Delta > 0 && n < old) || (o.Delta < 0 && n > old) {
+		return nil, fmt.Errorf("%d + %d overflows int64: %w", old, o.Delta, ErrKVNotInteger)
+	}
+	e := badger.NewEntry(k, strconv.AppendInt(nil, n, 10))
+	switch {
+	case found && expires != 0:
+		e.ExpiresAt = expires
+	case !found && !o.ExpiresAt.IsZero():
+		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
+	}
+	return n, tx.txn.SetEntry(e)
+}
+
 // KVCompareAndSet stores value under the plugin's key only if the key
 // currently holds old (oldPresent true) or is absent (oldPresent false), and
 // reports whether it stored, atomically with respect to every other KV write
-// (a Badger transaction retried on conflict). ttl is as for KVSet. Writes
+// (OpKVCompareAndSet, retried on conflict). ttl is as for KVSet. Writes
 // are synced.
 func (s *Store) KVCompareAndSet(plugin, key string, old []byte, oldPresent bool, value []byte, ttl time.Duration) (bool, error) {
-	k, err := kvKey(plugin, key)
-	if err != nil {
+	if _, err := kvKey(plugin, key); err != nil {
 		return false, err
 	}
 	if len(value) > MaxKVValueBytes {
 		return false, fmt.Errorf("kv: plugin %s key %q: value of %d bytes exceeds %d: %w", plugin, key, len(value), MaxKVValueBytes, ErrKVTooLarge)
 	}
-	v := append([]byte(nil), value...)
-	var swapped bool
-	err = s.updateKV(func(txn *badger.Txn) error {
-		swapped = false
-		cur, _, found, err := kvRead(txn, k)
-		if err != nil {
-			return err
-		}
-		if found != oldPresent || (found && string(cur) != string(old)) {
-			return nil
-		}
-		e := badger.NewEntry(k, v)
-		if ttl > 0 {
-			e = e.WithTTL(max(ttl, time.Second))
-		}
-		swapped = true
-		return txn.SetEntry(e)
-	})
+	op := &OpKVCompareAndSet{Plugin: plugin, Key: key, Old: old, OldPresent: oldPresent, Value: append([]byte(nil), value...)}
+	if ttl > 0 {
+		op.ExpiresAt = time.Now().Add(max(ttl, time.Second))
+	}
+	swapped, err := applyAs[bool](s, op)
 	if err != nil {
 		return false, fmt.Errorf("kv: plugin %s compare-and-set %q: %w", plugin, key, err)
 	}
 	return swapped, nil
+}
+
+func (o *OpKVCompareAndSet) run(tx *writeTx) (any, error) {
+	k, err := kvKey(o.Plugin, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	cur, _, found, err := kvRead(tx.txn, k)
+	if err != nil {
+		return nil, err
+	}
+	if found != o.OldPresent || (found && string(cur) != string(o.Old)) {
+		return false, nil
+	}
+	e := badger.NewEntry(k, o.Value)
+	if !o.ExpiresAt.IsZero() {
+		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
+	}
+	return true, tx.txn.SetEntry(e)
 }
 
 // kvRead reads k inside txn: its value, expiry and whether it exists.
@@ -242,9 +256,10 @@ func kvRead(txn *badger.Txn, k []byte) (val []byte, expiresAt uint64, found bool
 // so progress is guaranteed for someone at every round.
 const kvConflictRetries = 1000
 
-// updateKV is Update with more conflict retries: a hot counter (a rate limit
-// shared by every instance of a pool) conflicts often, and giving up would
-// turn contention into failed plugin calls.
+// updateKV is update with more conflict retries, for read-modify-write
+// kv ops (hotOp): a hot counter (a rate limit shared by every instance of
+// a pool) conflicts often, and giving up would turn contention into
+// failed plugin calls.
 func (s *Store) updateKV(fn func(txn *badger.Txn) error) error {
 	for i := 0; ; i++ {
 		err := s.db.Update(fn)

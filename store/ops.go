@@ -53,6 +53,8 @@ package store
 // Plugin key/value state and audit
 //
 //	OpKVSet, OpKVDelete  one plugin key
+//	OpKVIncr             add to a decimal counter (created at 0)
+//	OpKVCompareAndSet    set a key only if it holds an expected value
 //	OpAuditAppend        a batch of audit records
 //
 // Adding an operation: a struct of exported plain fields named Op…, an
@@ -124,6 +126,10 @@ func applyAs[T any](s *Store, op Op) (T, error) {
 // invalidated after them).
 type identityOp interface{ changesIdentity() }
 
+// hotOp marks read-modify-write ops on one hot key (kv counters), which
+// get more conflict retries (updateKV).
+type hotOp interface{ hot() }
+
 // splitOp is an op that can be applied as two halves, one commit each,
 // when it is too big for one Badger transaction.
 type splitOp interface {
@@ -141,11 +147,17 @@ func (s *Store) ApplyLocal(op Op) (any, error) {
 		defer s.cache.invalidate()
 	}
 	var res any
-	err := s.update(func(txn *badger.Txn) error {
+	fn := func(txn *badger.Txn) error {
 		var err error
 		res, err = op.run(&writeTx{txn: txn, s: s})
 		return err
-	})
+	}
+	var err error
+	if _, hot := op.(hotOp); hot {
+		err = s.updateKV(fn)
+	} else {
+		err = s.update(fn)
+	}
 	if errors.Is(err, badger.ErrTxnTooBig) {
 		if sp, ok := op.(splitOp); ok {
 			if a, b, ok := sp.split(); ok {
@@ -185,6 +197,8 @@ var opTypes = map[string]func() Op{
 	(&OpGrantClaimExpired{}).OpName(): func() Op { return &OpGrantClaimExpired{} },
 	(&OpKVSet{}).OpName():             func() Op { return &OpKVSet{} },
 	(&OpKVDelete{}).OpName():          func() Op { return &OpKVDelete{} },
+	(&OpKVIncr{}).OpName():            func() Op { return &OpKVIncr{} },
+	(&OpKVCompareAndSet{}).OpName():   func() Op { return &OpKVCompareAndSet{} },
 	(&OpAuditAppend{}).OpName():       func() Op { return &OpAuditAppend{} },
 }
 
@@ -903,6 +917,38 @@ func (o *OpKVDelete) run(tx *writeTx) (any, error) {
 	}
 	return nil, tx.txn.Delete(k)
 }
+
+// OpKVIncr adds Delta to the decimal integer under the plugin's Key (a
+// missing key counts as 0; a new key expires at ExpiresAt unless zero, an
+// existing one keeps its expiry). Result: int64 (the new value); an error
+// wrapping ErrKVNotInteger when the key holds something else or the sum
+// overflows.
+type OpKVIncr struct {
+	Plugin    string    `json:"plugin"`
+	Key       string    `json:"key"`
+	Delta     int64     `json:"delta"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// OpName implements Op.
+func (*OpKVIncr) OpName() string { return "kv.incr" }
+func (*OpKVIncr) hot()           {}
+
+// OpKVCompareAndSet stores Value under the plugin's Key (expiring at
+// ExpiresAt unless zero) only if the key holds Old (OldPresent) or is
+// absent (!OldPresent). Result: bool (whether it stored).
+type OpKVCompareAndSet struct {
+	Plugin     string    `json:"plugin"`
+	Key        string    `json:"key"`
+	Old        []byte    `json:"old,omitempty"`
+	OldPresent bool      `json:"old_present"`
+	Value      []byte    `json:"value"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+}
+
+// OpName implements Op.
+func (*OpKVCompareAndSet) OpName() string { return "kv.compare_and_set" }
+func (*OpKVCompareAndSet) hot()           {}
 
 // OpAuditAppend writes Records (IDs and times set), each expiring at
 // ExpiresAt. Result: nil.

@@ -105,6 +105,12 @@ func TestEveryWriteIsAReplayableOp(t *testing.T) {
 	must(a.KVSet("p", "k1", []byte("v1"), time.Hour))
 	must(a.KVSet("p", "k2", []byte("v2"), 0))
 	must(a.KVDelete("p", "k2"))
+	if _, err := a.KVIncr("p", "n", 2, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.KVCompareAndSet("p", "n", []byte("2"), true, []byte("5"), 0); err != nil || !ok {
+		t.Fatalf("cas %v %v", ok, err)
+	}
 	must(a.Enqueue(&QueueItem{Kind: "okta_event", Key: "u-u2", Ref: "x"}))
 	items, _, err := a.ClaimDue(time.Now(), 10, "run1", time.Minute)
 	must(err)

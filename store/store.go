@@ -23,6 +23,8 @@
 //	grant.transition     revoke, fail or annotate a grant (TransitionGrant)
 //	grant.claim_expired  expired grants to deprovisioning work
 //	kv.set, kv.delete    one plugin key
+//	kv.incr              add to a plugin counter
+//	kv.compare_and_set   set a plugin key if it holds an expected value
 //	audit.append         a batch of audit records
 //
 // Each op is deterministic given its fields and the current state (callers'
