@@ -39,6 +39,10 @@ func TestIdentityNewestLoginHolder(t *testing.T) {
 		"delete, newer, older": {del, newer, older},
 		"newer, delete, older": {newer, del, older},
 	}
+	// One plugin load; each order gets its own store behind it.
+	ident := &swapIdentity{}
+	h := newHost(t, HostOptions{Identity: ident})
+	p := load(t, h, kitchenConfig("recency"))
 	for name, ops := range orders {
 		t.Run(name, func(t *testing.T) {
 			st := openStore(t)
@@ -47,8 +51,7 @@ func TestIdentityNewestLoginHolder(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			h := newHost(t, HostOptions{Identity: st})
-			p := load(t, h, kitchenConfig("recency"))
+			ident.Store = st
 			run := func(action string) Decision {
 				t.Helper()
 				res, err := p.Call(context.Background(), "pre_approval", request(action, login))
@@ -73,3 +76,6 @@ func TestIdentityNewestLoginHolder(t *testing.T) {
 		})
 	}
 }
+
+// swapIdentity is the store a test currently points the plugin at.
+type swapIdentity struct{ *store.Store }
