@@ -87,7 +87,7 @@ run: build
 	./$(BIN) serve --config gateway.toml --data ./data
 
 ## test: lint (gofmt, vet, staticcheck), every test, and a short fuzz run of the Okta envelope parser
-test: lint as-test
+test: lint as-test as-plugins
 	$(GO) test -timeout 8m ./...
 	@$(MAKE) --no-print-directory fuzz
 
