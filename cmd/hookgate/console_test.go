@@ -267,7 +267,14 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for i, st := range steps {
-		if err := chromedp.Do(sctx, st); err != nil {
+		err := chromedp.Do(sctx, st)
+		// A node looked up just before the document was replaced (a load
+		// finishing) is gone: look it up again. The step did not act.
+		for try := 0; err != nil && staleNode(err) && try < 5; try++ {
+			time.Sleep(100 * time.Millisecond)
+			err = chromedp.Do(sctx, st)
+		}
+		if err != nil {
 			loc, _ := chromedp.Run(ctx, chromedp.Location())
 			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
 			t.Fatalf("%s (step %d): %v\nat %s:\n%s", what, i, err, loc, body)
@@ -278,6 +285,13 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
 		t.Fatalf("%s: %v\nat %s:\n%s", what, err, loc, body)
 	}
+}
+
+// staleNode reports a DevTools error about a node id of a replaced
+// document.
+func staleNode(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Could not find node with given id") || strings.Contains(m, "No node with given id")
 }
 
 // eval evaluates a JavaScript expression in the page.
@@ -543,7 +557,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		if err := os.WriteFile(e.cfg, append(append([]byte(nil), good...), "\n[hooks]\nbogus_key = 1\n"...), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		do(t, ctx, "refused reload", chromedp.Click(css(`form[action="/ui/reload"] button`)), chromedp.WaitVisible(css(`p.flash.bad`)))
+		do(t, ctx, "refused reload", chromedp.Navigate(base+"/ui/plugins"), chromedp.WaitVisible(css(`form[action="/ui/reload"] button`)),
+			chromedp.Click(css(`form[action="/ui/reload"] button`)), chromedp.WaitVisible(css(`p.flash.bad`)))
 		if txt := pageText(t, ctx); !strings.Contains(txt, "Reload refused; generation 2 keeps serving") || !strings.Contains(txt, "bogus_key") {
 			t.Errorf("after a refused reload:\n%s", txt)
 		}
