@@ -179,7 +179,8 @@ plugin = "elsewhere"
 // a denial for each condition.
 func TestAttributePreapprovalExample(t *testing.T) {
 	dir := t.TempDir()
-	wasm := buildPluginWasm(t, dir, "./examples/attribute-preapproval")[0]
+	// Built once per test binary with the other examples (defaultSetup).
+	wasm := filepath.Join(defaultSetup(t), "build", "plugins", "attribute-preapproval.wasm")
 	td := "../../examples/attribute-preapproval/testdata/"
 	for _, c := range []struct {
 		payload, response, message string
