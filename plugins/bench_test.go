@@ -157,7 +157,8 @@ func BenchmarkHostCall(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkWarmCallFuelByWork is BenchmarkWarmCall's call on two pools of
+// BenchmarkWarmCallFuelByWork is BenchmarkWarmCall's call (and
+// BenchmarkWarmCallIsMember's) on two pools of
 // the kitchen plugin in one process, alternating in batches of 32 calls
 // (and which goes first), so that a loaded machine slows both alike:
 // "checks" is instrumented as before fuel by work (function entry and loop
@@ -168,7 +169,16 @@ func BenchmarkHostCall(b *testing.B) {
 // locked to its thread here), and work/checks of both; the target is at
 // most 1.05.
 func BenchmarkWarmCallFuelByWork(b *testing.B) {
-	h := newHost(b, HostOptions{})
+	b.Run("config", func(b *testing.B) { benchFuelByWork(b, HostOptions{}, "config:greeting") })
+	b.Run("is_member", func(b *testing.B) {
+		st := openStore(b)
+		seedIdentity(b, st)
+		benchFuelByWork(b, HostOptions{Identity: st}, "member:oncall-engineers")
+	})
+}
+
+func benchFuelByWork(b *testing.B, opts HostOptions, action string) {
+	h := newHost(b, opts)
 	loadVariant := func(name string, checksOnly bool) *Plugin {
 		instrument = func(w []byte, o interrupt.Options) ([]byte, interrupt.Stats, error) {
 			o.ChecksOnly = checksOnly
@@ -180,7 +190,7 @@ func BenchmarkWarmCallFuelByWork(b *testing.B) {
 		return load(b, h, cfg)
 	}
 	checks, work := loadVariant("checks", true), loadVariant("work", false)
-	in := request("config:greeting", "alice.nguyen@example.com")
+	in := request(action, "alice.nguyen@example.com")
 	ctx := context.Background()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
