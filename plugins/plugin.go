@@ -93,6 +93,8 @@ type Result struct {
 	// Duration is the wall time of the call, including any wait for a free
 	// instance.
 	Duration time.Duration
+
+	end time.Time // when the guest returned (zero if it never ran)
 }
 
 // Stats is a snapshot of a plugin's pool for metrics.
@@ -443,7 +445,10 @@ func (p *Plugin) CallInput(ctx context.Context, kind string, input Input) (*Resu
 	start := time.Now()
 	res := &Result{}
 	out, err := p.call(ctx, kind, input, res)
-	res.Duration = time.Since(start)
+	if res.end.IsZero() {
+		res.end = time.Now()
+	}
+	res.Duration = res.end.Sub(start)
 	p.calls.Add(1)
 	if err != nil {
 		p.failures.Add(1)
@@ -514,7 +519,8 @@ func (p *Plugin) call(ctx context.Context, kind string, input Input, res *Result
 	// The context's timer may not have fired yet at its deadline: compare
 	// the clock too.
 	dl, _ := cctx.Deadline()
-	late := cctx.Err() != nil || !time.Now().Before(dl)
+	res.end = time.Now() // also the end of Result.Duration: one clock reading
+	late := cctx.Err() != nil || !res.end.Before(dl)
 	cancel()
 	res.Logs = inst.takeLogs()
 	if late && (err == nil || inst.reusable) {
