@@ -43,6 +43,9 @@ func (e *UnknownKindError) Is(target error) bool { return target == ErrUnknownKi
 type Decision struct {
 	Success bool
 	Message string
+	// Logs summarizes the plugin's log lines of this call (see
+	// logSummary); the audit record keeps it. Set also when the call failed.
+	Logs []string
 }
 
 // Decider is what the Dispatcher needs from a loaded plugin: run one hook
@@ -69,6 +72,8 @@ type Outcome struct {
 	Err error
 	// Duration is the time from Dispatch's start to the decision.
 	Duration time.Duration
+	// Logs summarizes what the plugin logged (Decision.Logs).
+	Logs []string
 }
 
 // Dispatcher runs inline hooks. Create it with NewDispatcher; set
@@ -150,7 +155,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 	}
 	req, err := ParseHookRequest(raw)
 	if err != nil {
-		d.record(start, kind, nil, nil, "", "bad_request", "", "", err, via, time.Since(start))
+		d.record(start, kind, nil, nil, "", "bad_request", "", "", err, via, time.Since(start), nil)
 		return out, err
 	}
 	out.AppID = req.Application.AppID
@@ -161,7 +166,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 		if errors.Is(err, ErrRouteConflict) {
 			dec = "conflict"
 		}
-		d.record(start, kind, req, perms, "", dec, "", "", err, via, time.Since(start))
+		d.record(start, kind, req, perms, "", dec, "", "", err, via, time.Since(start), nil)
 		return out, err
 	}
 	out.Plugin = m.Plugin
@@ -171,7 +176,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 		// Start-up: the plugin is still compiling. Nothing runs; the
 		// caller is told to retry (503).
 		err := &PluginNotReadyError{Kind: kind, Plugin: m.Plugin}
-		d.record(start, kind, req, perms, m.Plugin, "not_ready", "", "", err, via, time.Since(start))
+		d.record(start, kind, req, perms, m.Plugin, "not_ready", "", "", err, via, time.Since(start), nil)
 		return out, err
 	}
 	if p == nil {
@@ -180,6 +185,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 		cctx, cancel := context.WithTimeout(ctx, d.timeout)
 		dec, err := p.Decide(cctx, kind, raw, req)
 		cancel()
+		out.Logs = dec.Logs
 		if err != nil {
 			out.Err = err
 		} else {
@@ -208,7 +214,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 			"user", req.TargetUser.Email, "decision", decision, "via", via, "duration", out.Duration)
 	}
 	rep := d.resp.Reply(kind, out)
-	d.record(start, kind, req, perms, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration)
+	d.record(start, kind, req, perms, m.Plugin, decision, rep.Literal, out.Message, out.Err, via, out.Duration, out.Logs)
 	if d.durable && d.audit != nil {
 		if err := d.audit.Flush(); err != nil {
 			d.log.Error("audit record not committed before the reply", "kind", kind, "plugin", m.Plugin, "err", err)
@@ -219,7 +225,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 
 // record queues the audit record of one call; perms are req's permission
 // values (shared with the record, not copied).
-func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, perms []string, plugin, decision, literal, msg string, err error, via string, dur time.Duration) {
+func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, perms []string, plugin, decision, literal, msg string, err error, via string, dur time.Duration, logs []string) {
 	if d.audit == nil {
 		return
 	}
@@ -242,6 +248,7 @@ func (d *Dispatcher) record(start time.Time, kind string, req *HookRequest, perm
 	if err != nil {
 		rec.Error = err.Error()
 	}
+	rec.Logs = logs
 	if err := d.audit.Record(rec); err != nil {
 		d.log.Error("audit record dropped", "kind", kind, "err", err)
 	}

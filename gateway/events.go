@@ -230,18 +230,18 @@ func (e *Events) run(ctx context.Context, it *store.QueueItem) (string, error) {
 	default:
 		msg = fmt.Sprintf("event plugin %s ran for event %s (%s): %s", it.Plugin, it.Ref, it.EventType, dec.Message)
 	}
-	e.record(it, start, decision, msg, dec.Message, err)
+	e.record(it, start, decision, msg, dec.Message, err, dec.Logs)
 	return msg, err
 }
 
-func (e *Events) record(it *store.QueueItem, start time.Time, decision, msg, pluginMsg string, err error) {
+func (e *Events) record(it *store.QueueItem, start time.Time, decision, msg, pluginMsg string, err error, logs []string) {
 	if e.audit == nil {
 		return
 	}
 	rec := store.AuditRecord{
 		Time: start, Kind: ItemOktaEvent, Plugin: it.Plugin, Decision: decision,
 		Message: msg, Duration: time.Since(start), Via: ViaOktaEvent,
-		User: strings.TrimPrefix(it.Key, "u-"), AppID: it.EventType,
+		User: strings.TrimPrefix(it.Key, "u-"), AppID: it.EventType, Logs: logs,
 	}
 	if msg == "" {
 		rec.Message = pluginMsg

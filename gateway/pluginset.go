@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,10 +116,41 @@ type PluginDecider struct{ P *plugins.Plugin }
 // (every Go plugin built with the sdk) does not parse JSON itself.
 func (d PluginDecider) Decide(ctx context.Context, kind string, raw []byte, req *HookRequest) (Decision, error) {
 	res, err := d.P.CallInput(ctx, kind, PluginInput(raw, req))
-	if err != nil {
-		return Decision{}, err
+	var logs []string
+	if res != nil {
+		logs = logSummary(res.Logs)
 	}
-	return Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
+	if err != nil {
+		return Decision{Logs: logs}, err
+	}
+	return Decision{Success: res.Decision.Success, Message: res.Decision.Message, Logs: logs}, nil
+}
+
+// Audit log summaries: at most this many lines, each cut to this length.
+const (
+	maxSummaryLines = 5
+	maxSummaryLine  = 200
+)
+
+// logSummary is what an audit record keeps of a call's log lines: the
+// first maxSummaryLines as "LEVEL message" (cut to maxSummaryLine bytes),
+// then "… N more lines" when there were more. Nil without lines.
+func logSummary(lines []plugins.LogLine) []string {
+	if len(lines) == 0 {
+		return nil
+	}
+	out := make([]string, 0, min(len(lines), maxSummaryLines)+1)
+	for _, l := range lines[:min(len(lines), maxSummaryLines)] {
+		m := l.Message
+		if len(m) > maxSummaryLine {
+			m = strings.ToValidUTF8(m[:maxSummaryLine], "") + "…"
+		}
+		out = append(out, l.Level.String()+" "+m)
+	}
+	if n := len(lines) - maxSummaryLines; n > 0 {
+		out = append(out, fmt.Sprintf("… %d more lines", n))
+	}
+	return out
 }
 
 // PluginInput is the plugin input the gateway makes of a call: the raw

@@ -52,6 +52,9 @@ type AuditRecord struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Error is the detailed reason for error decisions (never sent to the caller).
 	Error string `json:"error,omitempty"`
+	// Logs summarizes what the plugin logged during the call: its first
+	// lines ("LEVEL message", each cut short), then how many were left out.
+	Logs []string `json:"logs,omitempty"`
 	// Via says who asked: "lumos" for POST /hooks, "grant-expiry", "cli"...
 	Via string `json:"via"`
 }

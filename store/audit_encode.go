@@ -95,6 +95,16 @@ func appendAuditJSON(dst []byte, r *AuditRecord) ([]byte, error) {
 	if r.Error != "" {
 		dst = appendJSONString(append(dst, `,"error":`...), r.Error)
 	}
+	if len(r.Logs) > 0 {
+		dst = append(dst, `,"logs":[`...)
+		for i, l := range r.Logs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, l)
+		}
+		dst = append(dst, ']')
+	}
 	dst = append(dst, `,"via":`...)
 	dst = appendJSONString(dst, r.Via)
 	return append(dst, '}'), nil

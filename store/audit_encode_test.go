@@ -46,6 +46,10 @@ func TestAppendAuditJSONMatchesEncodingJSON(t *testing.T) {
 	checkAuditJSON(t, AuditRecord{})                           // every omitempty field empty, nil permissions
 	checkAuditJSON(t, AuditRecord{Permissions: []string{}})    // empty, not nil
 	checkAuditJSON(t, AuditRecord{Duration: -5 * time.Second}) // negative duration
+	checkAuditJSON(t, AuditRecord{Logs: []string{}})           // empty logs: omitted
+	withLogs := base
+	withLogs.Logs = append([]string{"INFO one"}, auditStrings...)
+	checkAuditJSON(t, withLogs)
 	for _, loc := range []*time.Location{time.UTC, time.FixedZone("x", -7*3600-30*60), time.FixedZone("y", 14*3600)} {
 		r := base
 		r.Time = time.Date(2024, 12, 31, 23, 59, 59, 0, loc)

@@ -429,6 +429,10 @@ func TestConsoleInBrowser(t *testing.T) {
 				t.Errorf("audit page lacks %q:\n%s", want, txt)
 			}
 		}
+		// The record's details include the plugin's own log line.
+		if all := eval[string](t, ctx, `document.querySelector("main").textContent`); !strings.Contains(all, "INFO pre-approved alice.nguyen@example.com: member of oncall-engineers") {
+			t.Errorf("audit details lack the plugin's log line:\n%s", all)
+		}
 		// Filters narrow it: no pre-approval failed; the event plugin did.
 		do(t, ctx, "audit failures", chromedp.Navigate(base+"/ui/audit?kind=pre_approval&decision=failure"), chromedp.WaitVisible(css(`table`)))
 		if txt := pageText(t, ctx); !strings.Contains(txt, "No audit records") {
