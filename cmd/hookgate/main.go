@@ -47,9 +47,9 @@ func init() {
 	commands = []command{
 		{"serve", "serve --config gateway.toml [--listen ADDR] [--data DIR]",
 			"run the gateway: Okta event hooks, inline hooks, admin API", runServe},
-		{"users", "users get <id|login|email> [--data DIR]",
+		{"users", "users get <id|login|email> [--data DIR] [--key-env NAME]",
 			"print a user from the store (the server must be stopped; else use GET /v1/users/<ref>)", runUsers},
-		{"groups", "groups get <id|name> [--data DIR]",
+		{"groups", "groups get <id|name> [--data DIR] [--key-env NAME]",
 			"print a group from the store (the server must be stopped; else use GET /v1/groups/<id>)", runGroups},
 		{"store", storeUsage,
 			"rotate the store's encryption master key (the server must be stopped)", runStore},
