@@ -88,7 +88,7 @@ run: build
 
 ## test: lint (gofmt, vet, staticcheck), every test, and a short fuzz run of the Okta envelope parser
 test: lint as-test as-plugins
-	$(GO) test -timeout 8m ./...
+	$(GO) test -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
 
 ## fuzz: brief fuzz runs of the Okta envelope parser, of the wasm
