@@ -142,7 +142,11 @@ type splitOp interface {
 // that implements splitting is split in halves while it is too big for
 // one transaction). It is what the default Writer does and what a
 // replicated log's state machine calls for each committed entry.
-func (s *Store) ApplyLocal(op Op) (any, error) {
+func (s *Store) ApplyLocal(op Op) (any, error) { return s.applyLocal(op, 0) }
+
+// applyLocal is ApplyLocal; index > 0 is the Raft log index of the entry
+// op came from, recorded as applied in the same commit (replica.go).
+func (s *Store) applyLocal(op Op, index uint64) (any, error) {
 	if _, ok := op.(identityOp); ok {
 		defer s.cache.invalidate()
 	}
@@ -150,6 +154,9 @@ func (s *Store) ApplyLocal(op Op) (any, error) {
 	fn := func(txn *badger.Txn) error {
 		var err error
 		res, err = op.run(&writeTx{txn: txn, s: s})
+		if err == nil && index > 0 {
+			err = setAppliedIndex(txn, index)
+		}
 		return err
 	}
 	var err error
@@ -161,11 +168,11 @@ func (s *Store) ApplyLocal(op Op) (any, error) {
 	if errors.Is(err, badger.ErrTxnTooBig) {
 		if sp, ok := op.(splitOp); ok {
 			if a, b, ok := sp.split(); ok {
-				ra, err := s.ApplyLocal(a)
+				ra, err := s.applyLocal(a, 0)
 				if err != nil {
 					return nil, err
 				}
-				rb, err := s.ApplyLocal(b)
+				rb, err := s.applyLocal(b, index)
 				if err != nil {
 					return nil, err
 				}

@@ -87,8 +87,14 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // for its "listening" log line.
 func startServe(t *testing.T, cfgPath, dataDir string, extraEnv ...string) *proc {
 	t.Helper()
+	return startServeArgs(t, []string{"--config", cfgPath, "--listen", "127.0.0.1:0", "--data", dataDir}, extraEnv...)
+}
+
+// startServeArgs is startServe with the serve flags given.
+func startServeArgs(t *testing.T, args []string, extraEnv ...string) *proc {
+	t.Helper()
 	p := &proc{done: make(chan error, 1)}
-	p.cmd = exec.Command(binPath, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--data", dataDir)
+	p.cmd = exec.Command(binPath, append([]string{"serve"}, args...)...)
 	p.cmd.Env = env(append(append([]string(nil), secrets...), extraEnv...)...)
 	// The server dies with the test binary even if the test is killed.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

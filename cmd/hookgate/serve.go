@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -317,10 +318,29 @@ func listenHTTP(cfg *config.Config) (net.Listener, error) {
 
 // startCluster joins this node to its cluster ([cluster]) and routes the
 // store's writes through the Raft log.
-func startCluster(cfg *config.Config, _ *store.Store, _ *slog.Logger) (*cluster.Node, error) {
+func startCluster(cfg *config.Config, st *store.Store, logger *slog.Logger) (*cluster.Node, error) {
 	c := cfg.Cluster
-	if _, err := cluster.LoadTLS(cluster.TLSFiles{CA: c.CAFile(), Cert: c.CertFile(), Key: c.KeyFile()}); err != nil {
+	conf, err := cluster.LoadTLS(cluster.TLSFiles{CA: c.CAFile(), Cert: c.CertFile(), Key: c.KeyFile()})
+	if err != nil {
 		return nil, fmt.Errorf("cluster.tls_dir: %w", err)
 	}
-	return nil, errors.New("[cluster]: the replicated store is not in this build yet (it needs the sealed store's operations); remove [cluster] / --node-id to run one node")
+	var peers []cluster.Peer
+	for _, p := range c.PeerList() {
+		peers = append(peers, cluster.Peer{ID: p.ID, Addr: p.Addr})
+	}
+	node, err := cluster.Start(cluster.Options{
+		NodeID: c.NodeID, RaftAddr: c.RaftAddr, Peers: peers,
+		Dir: filepath.Join(cfg.Server.DataDir, "raft"), TLS: conf,
+		HeartbeatTimeout: c.HeartbeatTimeout.Duration, ElectionTimeout: c.ElectionTimeout.Duration,
+		LeaderLeaseTimeout: c.LeaderLeaseTimeout.Duration, ApplyTimeout: c.ApplyTimeout.Duration,
+		SnapshotThreshold: uint64(c.SnapshotThreshold), SnapshotInterval: c.SnapshotInterval.Duration,
+		TrailingLogs: uint64(c.TrailingLogs), MaxLag: uint64(c.MaxLag),
+		State: st, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.SetWriter(cluster.Writer(node))
+	logger.Info("cluster node started", "node", c.NodeID, "raft_addr", c.RaftAddr, "peers", len(peers))
+	return node, nil
 }

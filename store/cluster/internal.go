@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -78,6 +79,12 @@ func (n *Node) forward(addr string, data []byte, timeout time.Duration) (uint64,
 	req.Header.Set("X-Timeout-Ms", strconv.FormatInt(timeout.Milliseconds(), 10))
 	resp, err := n.cli.Do(req)
 	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			// Never reached the old leader (it is gone): nothing was
+			// proposed, so wait for the new one.
+			return 0, errNotLeader
+		}
 		// Sent or not, we cannot tell: the caller must not acknowledge.
 		return 0, fmt.Errorf("%w: forwarding to the leader at %s: %v", ErrUnknownOutcome, addr, err)
 	}

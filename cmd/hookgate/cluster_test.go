@@ -1,0 +1,402 @@
+package main
+
+// Cluster tests: three real `hookgate serve` processes on 127.0.0.1, one
+// gateway.toml, told apart by --node-id, --raft-addr, --peers and --data.
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/gateway/okta/oktagen"
+	"github.com/hookgate/hookgate/store/cluster"
+)
+
+// clusterTOML is the [cluster] table the tests use: short Raft timeouts
+// so elections take a fraction of a second, small snapshots.
+const clusterTOML = `
+[cluster]
+tls_dir = %q
+heartbeat_timeout = "300ms"
+election_timeout = "300ms"
+leader_lease_timeout = "150ms"
+apply_timeout = "3s"
+snapshot_threshold = 200
+snapshot_interval = "1s"
+trailing_logs = 100
+`
+
+// testCluster is three nodes sharing one config file.
+type testCluster struct {
+	t     *testing.T
+	cfg   string
+	dir   string
+	ids   []string
+	raft  map[string]string // id -> raft addr
+	data  map[string]string // id -> data dir
+	procs map[string]*proc
+	mu    sync.Mutex
+	env   []string
+}
+
+func freeTCP(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// newCluster writes certificates and the config (body plus [cluster])
+// and starts three nodes.
+func newCluster(t *testing.T, body string, env ...string) *testCluster {
+	t.Helper()
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs")
+	c := &testCluster{t: t, dir: dir, ids: []string{"n1", "n2", "n3"}, raft: map[string]string{},
+		data: map[string]string{}, procs: map[string]*proc{}, env: env}
+	if err := cluster.WriteCerts(certs, cluster.CertOptions{Nodes: c.ids}); err != nil {
+		t.Fatal(err)
+	}
+	c.cfg = filepath.Join(dir, "gateway.toml")
+	if err := os.WriteFile(c.cfg, []byte(body+fmt.Sprintf(clusterTOML, certs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range c.ids {
+		c.raft[id] = freeTCP(t)
+		c.data[id] = filepath.Join(dir, "data-"+id)
+	}
+	for _, id := range c.ids {
+		c.start(id)
+	}
+	return c
+}
+
+func (c *testCluster) peers() string {
+	var p []string
+	for _, id := range c.ids {
+		p = append(p, id+"="+c.raft[id])
+	}
+	return strings.Join(p, ",")
+}
+
+// start (re)starts node id on its data directory and Raft address.
+func (c *testCluster) start(id string) *proc {
+	c.t.Helper()
+	p := startServeArgs(c.t, []string{"--config", c.cfg, "--listen", "127.0.0.1:0", "--data", c.data[id],
+		"--node-id", id, "--raft-addr", c.raft[id], "--peers", c.peers()}, c.env...)
+	c.mu.Lock()
+	c.procs[id] = p
+	c.mu.Unlock()
+	return p
+}
+
+func (c *testCluster) proc(id string) *proc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.procs[id]
+}
+
+var adminClientHTTP = &http.Client{Timeout: 10 * time.Second}
+
+// admin GETs path on p's admin API and decodes the JSON into out.
+func admin(p *proc, path string, out any) (int, error) {
+	req, _ := http.NewRequest("GET", p.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := adminClientHTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		_ = json.Unmarshal(b, out)
+	}
+	return resp.StatusCode, nil
+}
+
+// leader waits until the live nodes agree on a leader and returns its id.
+func (c *testCluster) leader(timeout time.Duration, skip ...string) string {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, id := range c.ids {
+			if contains(skip, id) {
+				continue
+			}
+			var st cluster.Status
+			if code, err := admin(c.proc(id), "/v1/cluster", &st); err == nil && code == 200 && st.Leader != "" && !contains(skip, st.Leader) {
+				return st.Leader
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("no leader within %v", timeout)
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// converge waits until every node applied the same index (all writes
+// replicated everywhere).
+func (c *testCluster) converge(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		var applied []uint64
+		for _, id := range c.ids {
+			var st cluster.NodeStatus
+			var s cluster.Status
+			if code, err := admin(c.proc(id), "/v1/cluster", &s); err != nil || code != 200 {
+				break
+			}
+			for _, n := range s.Nodes {
+				if n.ID == id {
+					st = n
+				}
+			}
+			applied = append(applied, st.AppliedIndex)
+		}
+		last = fmt.Sprint(applied)
+		if len(applied) == len(c.ids) && applied[0] > 0 && applied[0] == applied[1] && applied[1] == applied[2] {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("nodes did not converge within %v: applied %s", timeout, last)
+}
+
+// postBatch posts one Okta delivery adding users to group and reports
+// the status (0: no answer).
+func postBatch(client *http.Client, url, id string, users []int, group int) int {
+	evs := make([]oktagen.Event, len(users))
+	for i, n := range users {
+		evs[i] = oktagen.MembershipAdd(oktagen.UUID(9, n),
+			time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC).Add(time.Duration(n)*time.Millisecond), n, group)
+	}
+	req, _ := http.NewRequest("POST", url+"/events/okta", bytes.NewReader(oktagen.Envelope(id, evs...)))
+	req.Header.Set("Authorization", oktaSecret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		errSamples.Store(string(b), true)
+	}
+	return resp.StatusCode
+}
+
+// errSamples keeps the distinct error bodies seen (for the log).
+var errSamples sync.Map
+
+// load posts batches round-robin to every live node from senders
+// goroutines until stop is closed, recording acknowledged users.
+type load struct {
+	mu      sync.Mutex
+	acked   []int
+	lastOK  time.Time
+	codes   map[int]int
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	batches int
+}
+
+func startLoad(c *testCluster, senders, perBatch, group int) *load {
+	l := &load{codes: map[int]int{}, stop: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for s := range senders {
+		l.wg.Go(func() {
+			for b := 0; ; b++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				id := c.ids[(s+b)%len(c.ids)]
+				p := c.proc(id)
+				users := make([]int, perBatch)
+				for i := range users {
+					users[i] = (s*100000+b)*perBatch + i
+				}
+				sent := time.Now()
+				code := postBatch(client, p.url, fmt.Sprintf("s%d-b%d", s, b), users, group)
+				l.mu.Lock()
+				l.codes[code]++
+				if code == 200 {
+					l.acked = append(l.acked, users...)
+					if sent.After(l.lastOK) {
+						l.lastOK = sent // the newest request that was acknowledged
+					}
+					l.batches++
+				}
+				l.mu.Unlock()
+				if code != 200 {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return l
+}
+
+func (l *load) okSince(t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastOK.After(t)
+}
+
+func (l *load) ackedBatches() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.batches
+}
+
+// TestClusterFailover: Okta batches posted round-robin to three nodes
+// under load while the leader is killed with SIGKILL (and restarted)
+// three times: posts during an election get 5xx or 200, and every event
+// that got a 200 is readable on every node at the end. The raft port
+// refuses a raw TCP client and a self-signed-certificate client.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three real nodes under load")
+	}
+	c := newCluster(t, "")
+	first := c.leader(20 * time.Second)
+	t.Logf("leader %s", first)
+
+	const group = 42
+	l := startLoad(c, 6, 10, group)
+	waitBatches := func(n int) {
+		deadline := time.Now().Add(30 * time.Second)
+		for l.ackedBatches() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d batches acknowledged (codes %v)", l.ackedBatches(), l.codes)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitBatches(20)
+	const kills = 3
+	for k := range kills {
+		lead := c.leader(10 * time.Second)
+		killed := time.Now()
+		c.proc(lead).kill(t)
+		deadline := time.Now().Add(15 * time.Second)
+		for !l.okSince(killed) {
+			if time.Now().After(deadline) {
+				t.Fatalf("kill %d: no 200 from a survivor within 15s", k)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("kill %d of leader %s: first 200 on a survivor after %v", k, lead, time.Since(killed).Round(time.Millisecond))
+		waitBatches(l.ackedBatches() + 10)
+		c.start(lead)
+		waitBatches(l.ackedBatches() + 10)
+	}
+	close(l.stop)
+	l.wg.Wait()
+	t.Logf("%d events acknowledged; status codes %v", len(l.acked), l.codes)
+	shown := 0
+	errSamples.Range(func(k, _ any) bool {
+		t.Logf("error answer: %.300s", k)
+		shown++
+		return shown < 5
+	})
+	for code := range l.codes {
+		// 0: no answer (the killed node); else 200 or 5xx only.
+		if code != 0 && code != 200 && code < 500 {
+			t.Errorf("%d answers with status %d (want 200 or 5xx)", l.codes[code], code)
+		}
+	}
+	c.converge(30 * time.Second)
+	for _, id := range c.ids {
+		checkAcked(t, adminClientHTTP, c.proc(id), group, l.acked)
+	}
+
+	// The Raft port of a live node: a raw TCP client gets no answer and
+	// a self-signed certificate is refused.
+	lead := c.leader(10 * time.Second)
+	addr := c.raft[lead]
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = conn.Write([]byte("GET /internal/status HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(conn); bytes.Contains(b, []byte("applied_index")) {
+		t.Errorf("raw TCP read the raft port's status: %q", b)
+	}
+	conn.Close()
+	if got := selfSignedPost(t, addr, "/internal/join", `{"id":"evil","raft_addr":"127.0.0.1:1"}`); strings.HasPrefix(got, "HTTP/1.1 2") {
+		t.Errorf("self-signed join answered %q", got)
+	}
+	var st cluster.Status
+	if _, err := admin(c.proc(lead), "/v1/cluster", &st); err != nil || len(st.Nodes) != 3 {
+		t.Errorf("cluster after the intruders: %+v %v", st, err)
+	}
+	for _, id := range c.ids {
+		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
+	}
+}
+
+// selfSignedPost POSTs body to path on the raft port with a self-signed
+// client certificate (and no check of the server's) and returns the
+// status line or the error.
+func selfSignedPost(t *testing.T, addr, path, body string) string {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "n1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames:    []string{cluster.ServerName, "n1"},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, InsecureSkipVerify: true}
+	c, err := tls.Dial("tcp", addr, conf)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return line
+}
