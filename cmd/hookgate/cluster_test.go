@@ -400,3 +400,229 @@ func selfSignedPost(t *testing.T, addr, path, body string) string {
 	}
 	return line
 }
+
+// recorder is the stand-in outside system the test plugin's event work
+// calls: it counts calls per event uuid and holds each for a while, so
+// work is in flight when the leader dies.
+type recorder struct {
+	mu    sync.Mutex
+	calls map[string]int
+	hold  time.Duration
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	r.calls[strings.TrimPrefix(req.URL.Path, "/")]++
+	r.mu.Unlock()
+	time.Sleep(r.hold)
+	w.WriteHeader(204)
+}
+
+func (r *recorder) count(uuid string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[uuid]
+}
+
+func (r *recorder) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.calls {
+		n += c
+	}
+	return n
+}
+
+// hookOn posts an inline hook of kind for email to p.
+func hookOn(t *testing.T, p *proc, kind, email, comment string, accessLength int) (int, string) {
+	t.Helper()
+	al := "null"
+	if accessLength > 0 {
+		al = fmt.Sprint(accessLength)
+	}
+	body := fmt.Sprintf(`{"application":{"app_id":"aws","instance_id":"i1","user_friendly_label":"AWS"},
+ "permissions":[{"label":"Admin","value":"admin","type":"PERMISSION","source":"MANUAL"}],
+ "target_user":{"email":%q,"given_name":"A","family_name":"B"},"access_length":%s,
+ "request_comment":%q,"request_task_url":"https://example.com/t","custom_fields":null}`, email, al, comment)
+	req, _ := http.NewRequest("POST", p.url+"/hooks/"+kind, strings.NewReader(body))
+	req.Header.Set("Authorization", "x")
+	resp, err := adminClientHTTP.Do(req)
+	if err != nil {
+		t.Fatalf("hook %s on %s: %v", kind, p.url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitFor polls cond every 50 ms until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestClusterHooksQueueAndGrants: inline hooks answered by a follower
+// (decision, audit record and grant visible on the leader; kv
+// read-your-writes on the follower); deactivation work in flight on the
+// leader when it and another node die runs again under the next leader
+// (at least once overall, at most once per leadership); with no quorum a
+// follower is not ready and answers Okta with 5xx; a grant that expired
+// while there was no leader is revoked once there is one.
+func TestClusterHooksQueueAndGrants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three real nodes")
+	}
+	wasm := buildPluginWasm(t, t.TempDir(), "./cmd/hookgate/testdata/clusterplugin")[0]
+	rec := &recorder{calls: map[string]int{}, hold: 1500 * time.Millisecond}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: rec}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+	body := fmt.Sprintf(`
+[[plugin]]
+name = "clusterplugin"
+path = %q
+capabilities = ["log", "config", "kv", "http"]
+allowed_hosts = [%q]
+config = { url = "http://%s" }
+
+[[route]]
+kind = "provisioning"
+app_id = "aws"
+plugin = "clusterplugin"
+
+[[route]]
+kind = "deprovisioning"
+app_id = "aws"
+plugin = "clusterplugin"
+
+[[route]]
+kind = "pre_approval"
+app_id = "aws"
+plugin = "clusterplugin"
+
+[[on_event]]
+types = ["user.lifecycle.deactivate"]
+plugin = "clusterplugin"
+
+[queue]
+workers = 2
+initial_backoff = "200ms"
+
+[grants]
+scan_interval = "200ms"
+`, wasm, ln.Addr().String(), ln.Addr().String())
+	c := newCluster(t, body)
+	lead := c.leader(20 * time.Second)
+	var follower, other string
+	for _, id := range c.ids {
+		if id != lead {
+			if follower == "" {
+				follower = id
+			} else {
+				other = id
+			}
+		}
+	}
+	for _, id := range c.ids {
+		waitFor(t, 2*time.Minute, id+" ready", func() bool {
+			code, _ := admin(c.proc(id), "/readyz", nil)
+			return code == 200
+		})
+	}
+	fp := c.proc(follower)
+
+	// Inline hooks on a follower.
+	if code, b := hookOn(t, fp, "provisioning", "alice@example.com", "v1", 2); code != 200 || !strings.Contains(b, "PROVISIONED_USER") {
+		t.Fatalf("provisioning on follower %s: %d %s", follower, code, b)
+	}
+	if code, b := hookOn(t, fp, "pre_approval", "alice@example.com", "", 0); code != 200 || !strings.Contains(b, `v1`) {
+		t.Errorf("kv read-your-writes on follower %s: %d %s", follower, code, b)
+	}
+	var grants []struct{ ID, State, User string }
+	if _, err := admin(c.proc(lead), "/v1/grants?user=alice@example.com", &grants); err != nil || len(grants) != 1 || grants[0].State != "active" {
+		t.Fatalf("grant on the leader: %+v %v", grants, err)
+	}
+	var audit []struct{ Kind, User, Decision, Via string }
+	waitFor(t, 10*time.Second, "the follower's audit record on the leader", func() bool {
+		_, _ = admin(c.proc(lead), "/v1/audit?kind=provisioning", &audit)
+		return len(audit) == 1 && audit[0].User == "alice@example.com" && audit[0].Decision == "success"
+	})
+
+	// Deactivation work, in flight on the leader when it dies.
+	uuids := make([]string, 3)
+	evs := make([]oktagen.Event, 3)
+	for i := range evs {
+		uuids[i] = oktagen.UUID(5, i)
+		evs[i] = oktagen.Event{UUID: uuids[i], Published: time.Now().UTC(), EventType: "user.lifecycle.deactivate",
+			Targets: []oktagen.Target{oktagen.UserTarget(500 + i)}}
+	}
+	req, _ := http.NewRequest("POST", fp.url+"/events/okta", bytes.NewReader(oktagen.Envelope("deact", evs...)))
+	req.Header.Set("Authorization", oktaSecret)
+	resp, err := adminClientHTTP.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("deactivations on follower: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	waitFor(t, 20*time.Second, "the leader's worker to start the event work", func() bool { return rec.total() > 0 })
+	c.proc(lead).kill(t)
+	c.proc(other).kill(t)
+	killed := time.Now()
+
+	// No quorum: the follower is not ready and Okta gets a 5xx.
+	waitFor(t, 10*time.Second, "the lone follower to report no leader", func() bool {
+		var r struct{ Problems []string }
+		code, _ := admin(fp, "/readyz", &r)
+		return code == 503 && strings.Contains(fmt.Sprint(r.Problems), "no leader")
+	})
+	start := time.Now()
+	if code := postBatch(&http.Client{Timeout: 10 * time.Second}, fp.url, "noquorum", []int{900}, 42); code < 500 {
+		t.Errorf("Okta delivery without quorum: %d, want 5xx", code)
+	}
+	t.Logf("without quorum the 5xx came after %v", time.Since(start).Round(time.Millisecond))
+	// Let the grant (2 s) expire while there is no leader.
+	time.Sleep(time.Until(killed.Add(3 * time.Second)))
+
+	c.start(lead)
+	newLead := c.leader(20*time.Second, other)
+	c.start(other)
+	t.Logf("leader %s killed with %s; new leader %s", lead, other, newLead)
+	for _, u := range uuids {
+		waitFor(t, 30*time.Second, "event work for "+u+" to run", func() bool { return rec.count(u) >= 1 })
+	}
+	for _, id := range c.ids {
+		waitFor(t, 30*time.Second, "the expired grant revoked on "+id, func() bool {
+			_, _ = admin(c.proc(id), "/v1/grants?user=alice@example.com", &grants)
+			return len(grants) == 1 && grants[0].State == "revoked"
+		})
+	}
+	// Each item ran at most once per leadership: the old leader's run
+	// (cut short) and the new leader's; never twice under one leader.
+	waitFor(t, 30*time.Second, "the queue to drain", func() bool {
+		q := []json.RawMessage{nil}
+		code, _ := admin(c.proc(newLead), "/v1/queue", &q)
+		return code == 200 && len(q) == 0
+	})
+	for _, u := range uuids {
+		if n := rec.count(u); n < 1 || n > 2 {
+			t.Errorf("event %s ran %d times across one failover (want 1 or 2)", u, n)
+		}
+	}
+	_, _ = admin(c.proc(newLead), "/v1/audit?kind=deprovisioning", &audit)
+	if len(audit) != 1 || audit[0].Via != "grant-expiry" || audit[0].Decision != "success" {
+		t.Errorf("grant-expiry deprovisioning audit: %+v", audit)
+	}
+	for _, id := range c.ids {
+		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
+	}
+}
