@@ -626,3 +626,104 @@ scan_interval = "200ms"
 		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
 	}
 }
+
+// TestClusterCatchUp: a follower stopped with SIGSTOP while writes go on
+// catches up after SIGCONT; a node whose data directory is wiped catches
+// up from a snapshot (the leader compacted its log meanwhile). Both end
+// with every acknowledged event. GET /v1/cluster and `hookgate cluster
+// status` show the three nodes.
+func TestClusterCatchUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three real nodes")
+	}
+	c := newCluster(t, "")
+	lead := c.leader(20 * time.Second)
+	var stopped, wiped string
+	for _, id := range c.ids {
+		if id != lead {
+			if stopped == "" {
+				stopped = id
+			} else {
+				wiped = id
+			}
+		}
+	}
+	const group = 7
+	client := &http.Client{Timeout: 10 * time.Second}
+	var acked []int
+	next := 0
+	post := func(n int, to ...string) {
+		for b := range n {
+			users := make([]int, 5)
+			for i := range users {
+				users[i] = next
+				next++
+			}
+			p := c.proc(to[b%len(to)])
+			if code := postBatch(client, p.url, fmt.Sprintf("cu-%d", next), users, group); code == 200 {
+				acked = append(acked, users...)
+			}
+		}
+	}
+	post(20, c.ids...)
+
+	// SIGSTOP a follower; writes go on through the other two.
+	if err := c.proc(stopped).cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	post(300, lead, wiped)
+	if err := c.proc(stopped).cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c.converge(30 * time.Second)
+	checkAcked(t, client, c.proc(stopped), group, acked)
+
+	// Wipe a node and bring it back empty: it gets a snapshot.
+	c.proc(wiped).kill(t)
+	post(300, lead, stopped)
+	if err := os.RemoveAll(c.data[wiped]); err != nil {
+		t.Fatal(err)
+	}
+	c.start(wiped)
+	c.converge(30 * time.Second)
+	checkAcked(t, client, c.proc(wiped), group, acked)
+	if log := c.proc(wiped).log(); !strings.Contains(log, "Installed remote snapshot") {
+		t.Errorf("the wiped node did not install a snapshot:\n%.3000s", log)
+	}
+
+	var st struct {
+		Leader string
+		Term   uint64
+		Nodes  []struct {
+			ID, RaftAddr, State, LastContact string `json:"-"`
+		}
+	}
+	var raw map[string]json.RawMessage
+	if _, err := admin(c.proc(wiped), "/v1/cluster", &raw); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(raw["leader"], &st.Leader)
+	_ = json.Unmarshal(raw["term"], &st.Term)
+	var nodes []map[string]any
+	_ = json.Unmarshal(raw["nodes"], &nodes)
+	if st.Leader != lead || st.Term == 0 || len(nodes) != 3 {
+		t.Errorf("GET /v1/cluster: %s", raw)
+	}
+	for _, n := range nodes {
+		for _, k := range []string{"id", "raft_addr", "state", "applied_index", "last_contact"} {
+			if _, ok := n[k]; !ok {
+				t.Errorf("node %v lacks %q", n, k)
+			}
+		}
+		if s := n["state"]; s != "leader" && s != "follower" {
+			t.Errorf("node %v: state %v", n["id"], s)
+		}
+	}
+	code, out, errOut := runBin(t, env(secrets...), "cluster", "status", "--addr", c.proc(stopped).url)
+	if code != 0 || !strings.Contains(out, "leader "+lead) || strings.Count(out, "follower") != 2 {
+		t.Errorf("hookgate cluster status: %d\n%s%s", code, out, errOut)
+	}
+	for _, id := range c.ids {
+		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
+	}
+}

@@ -102,6 +102,15 @@ func (f *fsm) wait(index uint64, deadline time.Time) (result, error) {
 	}
 }
 
+// appliedIndex is the last entry this node's store has applied (raft's
+// own AppliedIndex counts entries handed to the state machine, which may
+// still be applying them).
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
+
 func (f *fsm) close() {
 	f.mu.Lock()
 	f.closed = true

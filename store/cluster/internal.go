@@ -131,7 +131,7 @@ func (n *Node) Local() NodeStatus {
 	st := NodeStatus{
 		ID: n.o.NodeID, RaftAddr: n.o.RaftAddr,
 		State:        stateName(n.raft.State()),
-		AppliedIndex: n.raft.AppliedIndex(),
+		AppliedIndex: n.fsm.appliedIndex(),
 		LastIndex:    n.raft.LastIndex(),
 		CommitIndex:  n.raft.CommitIndex(),
 		Term:         n.raft.CurrentTerm(),

@@ -99,7 +99,7 @@ func (n *Node) Readiness() []string {
 	if addr, _ := n.raft.LeaderWithID(); addr == "" {
 		out = append(out, "cluster: no leader known")
 	}
-	if c, a := n.raft.CommitIndex(), n.raft.AppliedIndex(); n.o.MaxLag > 0 && c > a && c-a > n.o.MaxLag {
+	if c, a := n.raft.CommitIndex(), n.fsm.appliedIndex(); n.o.MaxLag > 0 && c > a && c-a > n.o.MaxLag {
 		out = append(out, "cluster: this node lags "+itoa(c-a)+" entries behind the commit index")
 	}
 	return out
