@@ -727,3 +727,108 @@ func TestClusterCatchUp(t *testing.T) {
 		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
 	}
 }
+
+// TestClusterFromOneNode: a single node's existing data becomes the
+// cluster's first state. The node is restarted with [cluster] listing
+// only itself (it bootstraps alone and snapshots its data), two empty
+// nodes start without peers, `hookgate cluster join` adds them and they
+// get the data; `hookgate cluster remove` takes one out again. A node
+// with single-node data refuses to bootstrap together with others.
+func TestClusterFromOneNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three real nodes")
+	}
+	c := &testCluster{t: t, dir: t.TempDir(), ids: []string{"n1", "n2", "n3"}, raft: map[string]string{},
+		data: map[string]string{}, procs: map[string]*proc{}}
+	certs := filepath.Join(c.dir, "certs")
+	if code, out, errOut := runBin(t, env(), "cluster", "certs", "--dir", certs, "--nodes", "n1,n2,n3"); code != 0 {
+		t.Fatalf("cluster certs: %s %s", out, errOut)
+	}
+	c.cfg = filepath.Join(c.dir, "gateway.toml")
+	if err := os.WriteFile(c.cfg, []byte(fmt.Sprintf(clusterTOML, certs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain := writeConfig(t, "")
+	for _, id := range c.ids {
+		c.raft[id] = freeTCP(t)
+		c.data[id] = filepath.Join(c.dir, "data-"+id)
+	}
+	// One node, no cluster: some state.
+	single := startServe(t, plain, c.data["n1"])
+	client := &http.Client{Timeout: 10 * time.Second}
+	var acked []int
+	for b := range 10 {
+		users := []int{b * 2, b*2 + 1}
+		if code := postBatch(client, single.url, fmt.Sprintf("one-%d", b), users, 3); code != 200 {
+			t.Fatalf("single node post: %d", code)
+		}
+		acked = append(acked, users...)
+	}
+	if err := single.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-single.done
+
+	// Bootstrapping it together with others is refused, naming the steps.
+	code, _, errOut := runBin(t, env(secrets...), "serve", "--config", c.cfg, "--listen", "127.0.0.1:0", "--data", c.data["n1"],
+		"--node-id", "n1", "--raft-addr", c.raft["n1"], "--peers", "n1="+c.raft["n1"]+",n2="+c.raft["n2"])
+	if code == 0 || !strings.Contains(errOut, "bootstrap it alone") {
+		t.Errorf("bootstrap of single-node data with peers: exit %d\n%s", code, errOut)
+	}
+	// Alone: it seeds the cluster.
+	n1 := startServeArgs(t, []string{"--config", c.cfg, "--listen", "127.0.0.1:0", "--data", c.data["n1"],
+		"--node-id", "n1", "--raft-addr", c.raft["n1"], "--peers", "n1=" + c.raft["n1"]})
+	c.procs["n1"] = n1
+	for _, id := range []string{"n2", "n3"} {
+		c.procs[id] = startServeArgs(t, []string{"--config", c.cfg, "--listen", "127.0.0.1:0", "--data", c.data[id],
+			"--node-id", id, "--raft-addr", c.raft[id]})
+	}
+	if lead := c.leader(20*time.Second, "n2", "n3"); lead != "n1" {
+		t.Fatalf("leader %s", lead)
+	}
+	for _, id := range []string{"n2", "n3"} {
+		code, out, errOut := runBin(t, env(secrets...), "cluster", "join", "--id", id, "--raft-addr", c.raft[id], "--addr", n1.url)
+		if code != 0 {
+			t.Fatalf("cluster join %s: %d %s %s", id, code, out, errOut)
+		}
+	}
+	c.converge(30 * time.Second)
+	for _, id := range c.ids {
+		checkAcked(t, client, c.proc(id), 3, acked)
+	}
+	// A write after the join reaches everyone.
+	if code := postBatch(client, c.proc("n3").url, "after-join", []int{100}, 3); code != 200 {
+		t.Fatalf("post on a joined node: %d", code)
+	}
+	acked = append(acked, 100)
+	c.converge(30 * time.Second)
+	checkAcked(t, client, c.proc("n2"), 3, acked)
+
+	if code, out, errOut := runBin(t, env(secrets...), "cluster", "remove", "--id", "n3", "--addr", c.proc("n2").url); code != 0 {
+		t.Fatalf("cluster remove: %d %s %s", code, out, errOut)
+	}
+	var st cluster.Status
+	waitFor(t, 10*time.Second, "n3 to leave the configuration", func() bool {
+		_, _ = admin(n1, "/v1/cluster", &st)
+		return len(st.Nodes) == 2
+	})
+	var metrics string
+	if req, _ := http.NewRequest("GET", n1.url+"/metrics", nil); true {
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		metrics = string(b)
+	}
+	for _, m := range []string{"hookgate_cluster_term ", "hookgate_cluster_is_leader 1", "hookgate_cluster_leader_changes_total",
+		`hookgate_cluster_replication_lag_entries{peer="n2"}`, `hookgate_cluster_write_seconds_bucket{stage="commit"`, `hookgate_cluster_index{kind="applied"}`} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	for _, id := range c.ids {
+		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
+	}
+}
