@@ -111,11 +111,15 @@ fuzz:
 ## hook overhead (in-process Decider) vs raw fasthttp (BenchmarkHookOverhead,
 ## matched by -bench=.); warm plugin calls beside their native Go baseline
 ## (x-baseline), and with encryption at rest on vs off; Okta sync with and
-## without full profiles; ingest with encryption on vs off
+## without full profiles; ingest with encryption on vs off; the cluster
+## (real processes): ingest on 3 nodes vs one node vs raw Badger, failover
+## time and acked events lost over 5 kills, cold and warm start-up
+## (BenchmarkCluster)
 bench:
 	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(SyncProfiles|IngestEncryption)$$' -benchtime=1x -timeout 10m ./gateway/okta/
+	$(GO) test -v -run='^$$' -bench='^BenchmarkCluster$$' -benchtime=1x -timeout 20m ./cmd/hookgate/
 
 ## fmt: gofmt every Go file in place
 fmt:

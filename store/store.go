@@ -80,6 +80,12 @@ type Options struct {
 	// ValueLogFileSize caps each value log file. Default: 64 MiB, smaller
 	// than Badger's 1 GiB default so a fresh data directory stays small.
 	ValueLogFileSize int64
+	// NoSync commits without fsync. Only for a cluster node: its Raft log
+	// (fsynced on a quorum before a write is acknowledged) is the durable
+	// copy, and the store records the last log index it applied in each
+	// commit, so whatever a crash loses here is applied again from the log
+	// (or the last snapshot) at the next start.
+	NoSync bool
 	// EncryptionKey, when set, turns on Badger's encryption at rest with
 	// this 32-byte AES-256 master key: every SST block, value log and
 	// write-ahead log is encrypted with a data key, and the data keys are
@@ -144,7 +150,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	//     retried (Update) and re-reads. Event dedupe (ev/<uuid> checked,
 	//     then written) relies on it the same way.
 	bo := badger.DefaultOptions(dir).
-		WithSyncWrites(true).
+		WithSyncWrites(!opts.NoSync).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithValueLogFileSize(opts.ValueLogFileSize).
 		WithNumVersionsToKeep(1)

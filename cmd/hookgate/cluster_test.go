@@ -46,7 +46,7 @@ trailing_logs = 100
 
 // testCluster is three nodes sharing one config file.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   string
 	dir   string
 	ids   []string
@@ -57,7 +57,7 @@ type testCluster struct {
 	env   []string
 }
 
-func freeTCP(t *testing.T) string {
+func freeTCP(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +69,14 @@ func freeTCP(t *testing.T) string {
 
 // newCluster writes certificates and the config (body plus [cluster])
 // and starts three nodes.
-func newCluster(t *testing.T, body string, env ...string) *testCluster {
+func newCluster(t testing.TB, body string, env ...string) *testCluster {
+	t.Helper()
+	return newClusterWith(t, body, clusterTOML, env...)
+}
+
+// newClusterWith is newCluster with its own [cluster] table (a format
+// taking the certificate directory).
+func newClusterWith(t testing.TB, body, table string, env ...string) *testCluster {
 	t.Helper()
 	dir := t.TempDir()
 	certs := filepath.Join(dir, "certs")
@@ -79,7 +86,7 @@ func newCluster(t *testing.T, body string, env ...string) *testCluster {
 		t.Fatal(err)
 	}
 	c.cfg = filepath.Join(dir, "gateway.toml")
-	if err := os.WriteFile(c.cfg, []byte(body+fmt.Sprintf(clusterTOML, certs)), 0o600); err != nil {
+	if err := os.WriteFile(c.cfg, []byte(body+fmt.Sprintf(table, certs)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range c.ids {

@@ -33,7 +33,7 @@ var (
 // defaultSetup returns a directory holding the repository's gateway.toml
 // beside build/plugins/<example>.wasm for the Go examples (built once per
 // test binary run), so the default config runs unchanged.
-func defaultSetup(t *testing.T) string {
+func defaultSetup(t testing.TB) string {
 	t.Helper()
 	examplesOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-examples-")

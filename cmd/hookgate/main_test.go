@@ -85,13 +85,13 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startServe starts `hookgate serve` on 127.0.0.1:0 over dataDir and waits
 // for its "listening" log line.
-func startServe(t *testing.T, cfgPath, dataDir string, extraEnv ...string) *proc {
+func startServe(t testing.TB, cfgPath, dataDir string, extraEnv ...string) *proc {
 	t.Helper()
 	return startServeArgs(t, []string{"--config", cfgPath, "--listen", "127.0.0.1:0", "--data", dataDir}, extraEnv...)
 }
 
 // startServeArgs is startServe with the serve flags given.
-func startServeArgs(t *testing.T, args []string, extraEnv ...string) *proc {
+func startServeArgs(t testing.TB, args []string, extraEnv ...string) *proc {
 	t.Helper()
 	p := &proc{done: make(chan error, 1)}
 	p.cmd = exec.Command(binPath, append([]string{"serve"}, args...)...)
@@ -150,7 +150,7 @@ func (p *proc) log() string {
 }
 
 // kill SIGKILLs the process and waits for it to be gone.
-func (p *proc) kill(t *testing.T) {
+func (p *proc) kill(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func (p *proc) kill(t *testing.T) {
 	<-p.done
 }
 
-func writeConfig(t *testing.T, body string) string {
+func writeConfig(t testing.TB, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "gateway.toml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
@@ -272,7 +272,7 @@ func TestCrashSafety(t *testing.T) {
 
 // checkAcked asserts every acknowledged user is a member of the group, read
 // through the admin API of the restarted server.
-func checkAcked(t *testing.T, client *http.Client, p *proc, group int, acked []int) {
+func checkAcked(t testing.TB, client *http.Client, p *proc, group int, acked []int) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", p.url+"/v1/groups/"+oktagen.GroupID(group), nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)

@@ -53,7 +53,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: logger, EncryptionKey: cfg.Store.EncryptionKey})
+	st, err := store.Open(cfg.Server.DataDir, store.Options{Logger: logger, EncryptionKey: cfg.Store.EncryptionKey,
+		// A cluster node's durable copy is its Raft log (see store.Options).
+		NoSync: cfg.Cluster.Enabled()})
 	if err != nil {
 		return err
 	}
