@@ -463,8 +463,8 @@ func hookOn(t *testing.T, p *proc, kind, email, comment string, accessLength int
 	return resp.StatusCode, string(b)
 }
 
-// waitFor polls cond every 50 ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// waitUntil polls cond every 50 ms until it holds or timeout passes.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -542,7 +542,7 @@ scan_interval = "200ms"
 		}
 	}
 	for _, id := range c.ids {
-		waitFor(t, 2*time.Minute, id+" ready", func() bool {
+		waitUntil(t, 2*time.Minute, id+" ready", func() bool {
 			code, _ := admin(c.proc(id), "/readyz", nil)
 			return code == 200
 		})
@@ -561,7 +561,7 @@ scan_interval = "200ms"
 		t.Fatalf("grant on the leader: %+v %v", grants, err)
 	}
 	var audit []struct{ Kind, User, Decision, Via string }
-	waitFor(t, 10*time.Second, "the follower's audit record on the leader", func() bool {
+	waitUntil(t, 10*time.Second, "the follower's audit record on the leader", func() bool {
 		_, _ = admin(c.proc(lead), "/v1/audit?kind=provisioning", &audit)
 		return len(audit) == 1 && audit[0].User == "alice@example.com" && audit[0].Decision == "success"
 	})
@@ -581,13 +581,13 @@ scan_interval = "200ms"
 		t.Fatalf("deactivations on follower: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	waitFor(t, 20*time.Second, "the leader's worker to start the event work", func() bool { return rec.total() > 0 })
+	waitUntil(t, 20*time.Second, "the leader's worker to start the event work", func() bool { return rec.total() > 0 })
 	c.proc(lead).kill(t)
 	c.proc(other).kill(t)
 	killed := time.Now()
 
 	// No quorum: the follower is not ready and Okta gets a 5xx.
-	waitFor(t, 10*time.Second, "the lone follower to report no leader", func() bool {
+	waitUntil(t, 10*time.Second, "the lone follower to report no leader", func() bool {
 		var r struct{ Problems []string }
 		code, _ := admin(fp, "/readyz", &r)
 		return code == 503 && strings.Contains(fmt.Sprint(r.Problems), "no leader")
@@ -605,17 +605,17 @@ scan_interval = "200ms"
 	c.start(other)
 	t.Logf("leader %s killed with %s; new leader %s", lead, other, newLead)
 	for _, u := range uuids {
-		waitFor(t, 30*time.Second, "event work for "+u+" to run", func() bool { return rec.count(u) >= 1 })
+		waitUntil(t, 30*time.Second, "event work for "+u+" to run", func() bool { return rec.count(u) >= 1 })
 	}
 	for _, id := range c.ids {
-		waitFor(t, 30*time.Second, "the expired grant revoked on "+id, func() bool {
+		waitUntil(t, 30*time.Second, "the expired grant revoked on "+id, func() bool {
 			_, _ = admin(c.proc(id), "/v1/grants?user=alice@example.com", &grants)
 			return len(grants) == 1 && grants[0].State == "revoked"
 		})
 	}
 	// Each item ran at most once per leadership: the old leader's run
 	// (cut short) and the new leader's; never twice under one leader.
-	waitFor(t, 30*time.Second, "the queue to drain", func() bool {
+	waitUntil(t, 30*time.Second, "the queue to drain", func() bool {
 		q := []json.RawMessage{nil}
 		code, _ := admin(c.proc(newLead), "/v1/queue", &q)
 		return code == 200 && len(q) == 0
@@ -815,7 +815,7 @@ func TestClusterFromOneNode(t *testing.T) {
 		t.Fatalf("cluster remove: %d %s %s", code, out, errOut)
 	}
 	var st cluster.Status
-	waitFor(t, 10*time.Second, "n3 to leave the configuration", func() bool {
+	waitUntil(t, 10*time.Second, "n3 to leave the configuration", func() bool {
 		_, _ = admin(n1, "/v1/cluster", &st)
 		return len(st.Nodes) == 2
 	})
