@@ -2,11 +2,13 @@ package gateway
 
 // Admin API for the work queue and its dead letters:
 //
-//	GET    /v1/dlq               dead letters, oldest first (no payloads)
+//	GET    /v1/dlq               dead letters, oldest first (no payloads);
+//	                             ?limit=&after= pages with a Link rel="next"
 //	GET    /v1/dlq/{id}          one dead letter with its payload
 //	POST   /v1/dlq/{id}/replay   requeue it (attempts reset); 200 with the new item
 //	DELETE /v1/dlq/{id}          drop it for good
-//	GET    /v1/queue             queued items (pending and in flight), no payloads
+//	GET    /v1/queue             queued items (pending and in flight), no payloads;
+//	                             paged like /v1/dlq
 //
 // Nothing is deleted without an explicit DELETE.
 
@@ -67,8 +69,27 @@ func (w *Worker) RegisterAdmin(s *Server) {
 	s.HandleAdmin("GET", "/v1/queue", w.serveQueueList)
 }
 
+// paged reports whether a list request asked for a page (?limit= or
+// ?after=); without either the list is answered whole, as before.
+func paged(ctx *fasthttp.RequestCtx) bool {
+	q := ctx.QueryArgs()
+	return q.Has("limit") || q.Has("after")
+}
+
 func (w *Worker) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
-	dls, err := w.st.DeadLetters(0)
+	var dls []store.DeadLetter
+	var next string
+	var err error
+	limit := 0
+	if paged(ctx) {
+		var ok bool
+		if limit, ok = pageLimit(ctx); !ok {
+			return
+		}
+		dls, next, err = w.st.DeadLetterPage(string(ctx.QueryArgs().Peek("after")), limit)
+	} else {
+		dls, err = w.st.DeadLetters(0)
+	}
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
@@ -77,7 +98,7 @@ func (w *Worker) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
 	for i := range dls {
 		out[i] = deadView(&dls[i], false)
 	}
-	writeJSON(ctx, out)
+	writePage(ctx, out, next, limit, nil)
 }
 
 func (w *Worker) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
@@ -110,7 +131,19 @@ func (w *Worker) serveDLQDrop(ctx *fasthttp.RequestCtx, p []string) {
 }
 
 func (w *Worker) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
-	items, err := w.st.QueueItems(0)
+	var items []store.QueueItem
+	var next string
+	var err error
+	limit := 0
+	if paged(ctx) {
+		var ok bool
+		if limit, ok = pageLimit(ctx); !ok {
+			return
+		}
+		items, next, err = w.st.QueuePage(string(ctx.QueryArgs().Peek("after")), limit)
+	} else {
+		items, err = w.st.QueueItems(0)
+	}
 	if err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
@@ -123,7 +156,7 @@ func (w *Worker) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
 			out[i].NextAt = &at
 		}
 	}
-	writeJSON(ctx, out)
+	writePage(ctx, out, next, limit, nil)
 }
 
 func dlqError(ctx *fasthttp.RequestCtx, id string, err error) {

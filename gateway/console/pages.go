@@ -41,7 +41,7 @@ func (c *Console) get(ctx *fasthttp.RequestCtx, s *session, rest string) {
 	case rest == "audit":
 		c.audit(ctx, s, q("user"), q("kind"), q("plugin"), q("decision"), q("after"))
 	case rest == "dlq":
-		c.dlq(ctx, s, atoiDefault(q("page"), 0), atoiDefault(q("qpage"), 0))
+		c.dlq(ctx, s, q("after"), q("qafter"))
 	case len(parts) == 2 && parts[0] == "dlq":
 		c.deadLetter(ctx, s, parts[1])
 	case len(parts) == 3 && parts[0] == "dlq" && parts[2] == "drop":
@@ -758,32 +758,49 @@ func (c *Console) audit(ctx *fasthttp.RequestCtx, s *session, user, kind, plugin
 // --- dead letters and queue ---
 
 type dlqData struct {
-	Dead      []queueItem
-	Queue     []queueItem
-	DeadPager pager
-	QPager    pager
-	Error     string
+	Dead, Queue           []queueItem
+	DeadTotal, QueueTotal int
+	DeadNext, QueueNext   string // next page URLs
+	DeadFirst, QueueFirst string // first page URLs, when not on it
+	Error                 string
 }
 
 func (dlqData) title() (string, string) { return "Dead letters and queue", "dlq" }
 
-func (c *Console) dlq(ctx *fasthttp.RequestCtx, s *session, pg, qpg int) {
+// dlq shows a page of dead letters and a page of the queue, each paged
+// with the API's own cursor (after= for dead letters, qafter= for the
+// queue), the totals from /v1/stats.
+func (c *Console) dlq(ctx *fasthttp.RequestCtx, s *session, after, qafter string) {
 	var d dlqData
-	var dead, queue []queueItem
-	if _, err := c.getJSON("/v1/dlq", nil, &dead); err != nil {
-		d.Error = errMsg(err)
+	page := func(p, after string, out *[]queueItem) string {
+		args := url.Values{"limit": {strconv.Itoa(pageSize)}}
+		if after != "" {
+			args.Set("after", after)
+		}
+		res, err := c.getJSON(p, args, out)
+		if err != nil && d.Error == "" {
+			d.Error = errMsg(err)
+		}
+		return res.Next
 	}
-	if _, err := c.getJSON("/v1/queue", nil, &queue); err != nil && d.Error == "" {
-		d.Error = errMsg(err)
+	if next := page("/v1/dlq", after, &d.Dead); next != "" {
+		d.DeadNext = pageURL("/ui/dlq", "after", next, "qafter", qafter)
 	}
-	lo, hi, p := paginate(len(dead), pg, func(n int) string {
-		return pageURL("/ui/dlq", "page", strconv.Itoa(n), "qpage", strconv.Itoa(qpg))
-	})
-	d.Dead, d.DeadPager = dead[lo:hi], p
-	lo, hi, p = paginate(len(queue), qpg, func(n int) string {
-		return pageURL("/ui/dlq", "page", strconv.Itoa(pg), "qpage", strconv.Itoa(n))
-	})
-	d.Queue, d.QPager = queue[lo:hi], p
+	if next := page("/v1/queue", qafter, &d.Queue); next != "" {
+		d.QueueNext = pageURL("/ui/dlq", "after", after, "qafter", next)
+	}
+	if after != "" {
+		d.DeadFirst = pageURL("/ui/dlq", "qafter", qafter)
+	}
+	if qafter != "" {
+		d.QueueFirst = pageURL("/ui/dlq", "after", after)
+	}
+	var st stats
+	if _, err := c.getJSON("/v1/stats", nil, &st); err == nil {
+		d.DeadTotal, d.QueueTotal = st.Queue.Dead, st.Queue.Pending+st.Queue.InFlight
+	} else {
+		d.DeadTotal, d.QueueTotal = len(d.Dead), len(d.Queue)
+	}
 	c.render(ctx, s, "dlq", d)
 }
 
