@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -101,6 +102,14 @@ func TestEveryWriteIsAReplayableOp(t *testing.T) {
 	must(a.ApplyIdentity(TouchUser(UserFacts{ID: "u2"}, st(3)), SetAppUser("a1", "u2", true, st(3)),
 		DeleteUser("u2", st(2), true), DeleteGroup("g9", st(3), false), TouchGroup(GroupFacts{ID: "g2"}, st(3)),
 		DeleteUser("u3", st(4), false)))
+	// Full profiles and admin roles (issue 15) replay like the rest.
+	must(a.ApplyIdentity(
+		SetUserProfile("u1", ProfileFacts{Attrs: map[string]json.RawMessage{
+			"department": json.RawMessage(`"Engineering"`), "clearance": json.RawMessage(`3`), "tags": json.RawMessage(`["a", "b"]`),
+		}, Types: map[string]string{"clearance": AttrInteger}}, st(4)),
+		SetGroupProfile("g1", ProfileFacts{Attrs: map[string]json.RawMessage{"name": json.RawMessage(`"g one"`)}}, st(4)),
+		SetUserRole("u1", AdminRole{Type: "SUPER_ADMIN", Label: "Super Administrator"}, true, st(4)),
+		SetUserRoles("u2", []AdminRole{{Type: "CUSTOM", Label: "Help desk"}}, st(4))))
 	must(a.SetLastAppliedPublished(st(5).Published))
 	must(a.KVSet("p", "k1", []byte("v1"), time.Hour))
 	must(a.KVSet("p", "k2", []byte("v2"), 0))
