@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,13 +69,18 @@ func buildASExamples(t *testing.T) string {
 		if asDir, asErr = os.MkdirTemp(filepath.Dir(binPath), "as-"); asErr != nil {
 			return
 		}
-		errs := make([]error, len(asNames))
+		names := append(slices.Clone(asNames), "as-abort")
+		errs := make([]error, len(names))
 		var wg sync.WaitGroup
-		for i, n := range asNames {
+		for i, n := range names {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				cmd := exec.Command(asc, "examples/"+n+"/assembly/index.ts", "-o", filepath.Join(asDir, n+".wasm"),
+				src := "examples/" + n + "/assembly/index.ts"
+				if n == "as-abort" {
+					src = "cmd/hookgate/testdata/as-abort/assembly/index.ts"
+				}
+				cmd := exec.Command(asc, src, "-o", filepath.Join(asDir, n+".wasm"),
 					"-O3", "--use", "abort=sdk/assemblyscript/assembly/abort/abort")
 				cmd.Dir = "../.."
 				if out, err := cmd.CombinedOutput(); err != nil {
@@ -349,5 +355,49 @@ func waitReady(t *testing.T, p *proc) {
 			t.Fatalf("%s/readyz never answered 200 (%v):\n%s", p.url, err, p.log())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestASAbortLogsThenTraps: an AssemblyScript plugin that throws reaches
+// the SDK's abort handler, which logs the message and location at error
+// level and traps: the call fails (the gateway's failure answer) with the
+// line in its logs, and the next call runs on a fresh instance.
+func TestASAbortLogsThenTraps(t *testing.T) {
+	asd := buildASExamples(t)
+	dir := t.TempDir()
+	body := func(comment string) string {
+		p := filepath.Join(dir, comment+".json")
+		os.WriteFile(p, []byte(`{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"a@example.com"},"request_comment":"`+comment+`"}`), 0o644)
+		return p
+	}
+	cmd := exec.Command(binPath, "plugin", "test", "--plugin", filepath.Join(asd, "as-abort.wasm"), "--kind", "pre_approval", "--payload", body("throw"))
+	cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1:\n%s", err, out)
+	}
+	for _, want := range []string{`"response":"NOT_APPROVED"`, "ERROR [log] abort: boom for a@example.com at cmd/hookgate/testdata/as-abort/assembly/index.ts:", "decision: error:"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	cases := filepath.Join(dir, "cases.toml")
+	os.WriteFile(cases, []byte(fmt.Sprintf(`plugin = %q
+kind = "pre_approval"
+[[case]]
+name = "throws"
+payload = %q
+expect_error = "unreachable"
+expect_logs = ["abort: boom"]
+[[case]]
+name = "fine"
+payload = %q
+expect_response = "APPROVED"
+`, filepath.Join(asd, "as-abort.wasm"), body("throw"), body("ok"))), 0o644)
+	cmd = exec.Command(binPath, "plugin", "test", "--cases", cases)
+	cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("cases: %v\n%s", err, out)
 	}
 }
