@@ -69,7 +69,7 @@ func buildASExamples(t *testing.T) string {
 		if asDir, asErr = os.MkdirTemp(filepath.Dir(binPath), "as-"); asErr != nil {
 			return
 		}
-		names := append(slices.Clone(asNames), "as-abort")
+		names := append(slices.Clone(asNames), "as-kitchen")
 		errs := make([]error, len(names))
 		var wg sync.WaitGroup
 		for i, n := range names {
@@ -77,8 +77,8 @@ func buildASExamples(t *testing.T) string {
 			go func() {
 				defer wg.Done()
 				src := "examples/" + n + "/assembly/index.ts"
-				if n == "as-abort" {
-					src = "cmd/hookgate/testdata/as-abort/assembly/index.ts"
+				if n == "as-kitchen" {
+					src = "cmd/hookgate/testdata/as-kitchen/assembly/index.ts"
 				}
 				cmd := exec.Command(asc, src, "-o", filepath.Join(asDir, n+".wasm"),
 					"-O3", "--use", "abort=sdk/assemblyscript/assembly/abort/abort")
@@ -358,11 +358,13 @@ func waitReady(t *testing.T, p *proc) {
 	}
 }
 
-// TestASAbortLogsThenTraps: an AssemblyScript plugin that throws reaches
-// the SDK's abort handler, which logs the message and location at error
-// level and traps: the call fails (the gateway's failure answer) with the
-// line in its logs, and the next call runs on a fresh instance.
-func TestASAbortLogsThenTraps(t *testing.T) {
+// TestASKitchen: an AssemblyScript plugin that throws reaches the SDK's
+// abort handler, which logs the message and location at error level and
+// traps: the call fails (the gateway's failure answer) with the line in its
+// logs. And the SDK's identity reads (userGroups, lookupGroup,
+// groupMembers, lookupUser) answer the Okta fixture state, through a
+// --cases file.
+func TestASKitchen(t *testing.T) {
 	asd := buildASExamples(t)
 	dir := t.TempDir()
 	body := func(comment string) string {
@@ -370,18 +372,19 @@ func TestASAbortLogsThenTraps(t *testing.T) {
 		os.WriteFile(p, []byte(`{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"a@example.com"},"request_comment":"`+comment+`"}`), 0o644)
 		return p
 	}
-	cmd := exec.Command(binPath, "plugin", "test", "--plugin", filepath.Join(asd, "as-abort.wasm"), "--kind", "pre_approval", "--payload", body("throw"))
+	cmd := exec.Command(binPath, "plugin", "test", "--plugin", filepath.Join(asd, "as-kitchen.wasm"), "--kind", "pre_approval", "--payload", body("throw"))
 	cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1:\n%s", err, out)
 	}
-	for _, want := range []string{`"response":"NOT_APPROVED"`, "ERROR [log] abort: boom for a@example.com at cmd/hookgate/testdata/as-abort/assembly/index.ts:", "decision: error:"} {
+	for _, want := range []string{`"response":"NOT_APPROVED"`, "ERROR [log] abort: boom for a@example.com at cmd/hookgate/testdata/as-kitchen/assembly/index.ts:", "decision: error:"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	identityPath, _ := filepath.Abs("../../../shared/fixtures/okta/batch.json")
 	cases := filepath.Join(dir, "cases.toml")
 	os.WriteFile(cases, []byte(fmt.Sprintf(`plugin = %q
 kind = "pre_approval"
@@ -394,7 +397,35 @@ expect_logs = ["abort: boom"]
 name = "fine"
 payload = %q
 expect_response = "APPROVED"
-`, filepath.Join(asd, "as-abort.wasm"), body("throw"), body("ok"))), 0o644)
+[[case]]
+name = "userGroups"
+identity = %q
+body = '{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"alice.nguyen@example.com"},"request_comment":"groups"}'
+expect_response = "APPROVED"
+expect_message = "oncall-engineers"
+[[case]]
+name = "lookupGroup"
+identity = %[4]q
+body = '{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"alice.nguyen@example.com"},"request_comment":"group"}'
+expect_message = "00g9I8I2YXF3R9IKb5d7 oncall-engineers 2 members"
+[[case]]
+name = "groupMembers"
+identity = %[4]q
+body = '{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"alice.nguyen@example.com"},"request_comment":"members"}'
+expect_message = "alice.nguyen@example.com,carol.diaz@example.com"
+[[case]]
+name = "lookupUser"
+identity = %[4]q
+body = '{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"alice.nguyen@example.com"},"request_comment":"user"}'
+expect_message = "00uq2bQsGEKuDyxue5d7 Alice Nguyen ACTIVE 1 groups"
+[[case]]
+name = "identity refused without the capability"
+identity = %[4]q
+capabilities = ["log"]
+body = '{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"alice.nguyen@example.com"},"request_comment":"groups"}'
+expect_response = "NOT_APPROVED"
+expect_message = 'capability "identity" not granted'
+`, filepath.Join(asd, "as-kitchen.wasm"), body("throw"), body("ok"), identityPath)), 0o644)
 	cmd = exec.Command(binPath, "plugin", "test", "--cases", cases)
 	cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
