@@ -547,6 +547,9 @@ func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest,
 		}
 		res.GroupID, groupName = g.ID, g.Name
 		rec.Permissions = []string{g.Name}
+		if !req.Scope.AllowsGroup(g.ID, g.Name) {
+			return nil, fmt.Errorf("%w: group %s (%s) is not in the plugin's okta_groups %q (list it by id or name, or [\"*\"] for all groups)", plugins.ErrOktaOutOfScope, g.Name, g.ID, req.Scope.OktaGroups)
+		}
 	}
 	if req.App != "" {
 		app, err := a.st.App(req.App)
@@ -558,6 +561,9 @@ func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest,
 			appName = app.Name
 		}
 		rec.AppID = app.ID
+		if !req.Scope.AllowsApp(app.ID, app.Name, app.Label) {
+			return nil, fmt.Errorf("%w: app %s (%s) is not in the plugin's okta_apps %q (list it by id, name or label, or [\"*\"] for all apps)", plugins.ErrOktaOutOfScope, appName, app.ID, req.Scope.OktaApps)
+		}
 	}
 	// The message names each end as "name (id)".
 	user := userName + " (" + res.UserID + ")"

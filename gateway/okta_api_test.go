@@ -243,6 +243,19 @@ func provisionWith(ts *testServer, email, comment string) hookReply {
 	return r
 }
 
+// hookAs posts a provisioning hook for email with request_comment and one
+// permission (which picks the route), returning the decoded answer.
+func hookAs(ts *testServer, email, comment, permission string) hookReply {
+	ts.t.Helper()
+	code, _, b := ts.do("POST", "/hooks/provisioning", hookBody("aws", "0oauAvkhqZlFVNOUV5d7", email, comment, permission),
+		"Authorization", "test-hook-secret", "Content-Type", "application/json")
+	var r hookReply
+	if err := json.Unmarshal(b, &r); err != nil || code != http.StatusOK {
+		ts.t.Fatalf("POST /hooks/provisioning = %d %s", code, b)
+	}
+	return r
+}
+
 func TestPluginOktaActions(t *testing.T) {
 	org := oktatest.New(oktatest.Options{APIToken: orgToken})
 	defer org.Close()
@@ -253,6 +266,31 @@ func TestPluginOktaActions(t *testing.T) {
 name = "okta-actor"
 path = "{{wasm}}/oktaplugin.wasm"
 capabilities = ["okta"]
+okta_groups = ["Platform-Team"]
+okta_apps = ["slack"]
+
+[[plugin]]
+name = "okta-all"
+path = "{{wasm}}/oktaplugin.wasm"
+capabilities = ["okta"]
+okta_groups = ["*"]
+
+[[plugin]]
+name = "okta-none"
+path = "{{wasm}}/oktaplugin.wasm"
+capabilities = ["okta"]
+
+[[route]]
+kind = "provisioning"
+app_id = "aws"
+permission = "all"
+plugin = "okta-all"
+
+[[route]]
+kind = "provisioning"
+app_id = "aws"
+permission = "none"
+plugin = "okta-none"
 
 [[plugin]]
 name = "no-okta"
@@ -301,6 +339,39 @@ plugin = "no-okta"
 	if rep.Response != "NO_PROVISIONING_ACTION" || !strings.Contains(rep.Message, `group "no-such-group"`) || len(org.Actions()) != n {
 		t.Errorf("unknown group: %+v (org actions %d→%d), want a failure naming the group and no call", rep, n, len(org.Actions()))
 	}
+
+	// Outside okta_groups: refused before Okta is called, and audited.
+	n = len(org.Actions())
+	rep = provisionWith(ts.testServer, "dave.kim@example.com", "add:oncall-engineers")
+	if rep.Response != "NO_PROVISIONING_ACTION" || !strings.Contains(rep.Message, `group oncall-engineers (`+oktatest.OncallID+`) is not in the plugin's okta_groups ["Platform-Team"]`) ||
+		len(org.Actions()) != n || org.IsMember(oktatest.OncallID, oktatest.DaveID) {
+		t.Errorf("group outside okta_groups: %+v (org actions %d→%d), want a failure naming the group and the list, and no call", rep, n, len(org.Actions()))
+	}
+	recs = ts.audit(gateway.AuditKindOktaAction)
+	if len(recs) < 3 || recs[0].Plugin != "okta-actor" || recs[0].Decision != "error" || !strings.Contains(recs[0].Error, "is not in the plugin's okta_groups") {
+		t.Errorf("okta_action audit = %+v, want the out-of-scope refusal recorded (newest first)", recs)
+	}
+	// Apps: okta_apps names Slack (by name), not AWS.
+	rep = provisionWith(ts.testServer, "alice.nguyen@example.com", "assign:"+oktatest.AWSID)
+	if rep.Response != "NO_PROVISIONING_ACTION" || !strings.Contains(rep.Message, `app AWS (`+oktatest.AWSID+`) is not in the plugin's okta_apps ["slack"]`) ||
+		len(org.Actions()) != n || org.UserHasApp(oktatest.AWSID, oktatest.AliceID) {
+		t.Errorf("app outside okta_apps: %+v, want a refusal naming the app and no call", rep)
+	}
+	rep = provisionWith(ts.testServer, "alice.nguyen@example.com", "assign:"+oktatest.SlackID)
+	if rep.Response != "PROVISIONED_USER" || !org.UserHasApp(oktatest.SlackID, oktatest.AliceID) {
+		t.Errorf("app inside okta_apps: %+v, want alice assigned to Slack", rep)
+	}
+	n = len(org.Actions())
+	// An empty scope allows nothing; ["*"] allows every group.
+	rep = hookAs(ts.testServer, "dave.kim@example.com", "add:oncall-engineers", "none")
+	if rep.Response != "NO_PROVISIONING_ACTION" || !strings.Contains(rep.Message, "okta_groups []") || len(org.Actions()) != n {
+		t.Errorf("empty okta_groups: %+v, want a refusal and no call", rep)
+	}
+	rep = hookAs(ts.testServer, "dave.kim@example.com", "add:oncall-engineers", "all")
+	if rep.Response != "PROVISIONED_USER" || !org.IsMember(oktatest.OncallID, oktatest.DaveID) {
+		t.Errorf("okta_groups [\"*\"]: %+v, want dave added to oncall-engineers", rep)
+	}
+	n = len(org.Actions())
 
 	// Without the capability: the usual capability error, nothing sent.
 	code, _, b := ts.do("POST", "/hooks/provisioning", hookBody("aws", "0oauAvkhqZlFVNOUV5d7", "bob.okafor@example.com", "add:oncall-engineers", "nocap"),

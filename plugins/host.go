@@ -25,6 +25,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/plugins/modlimits"
+	"github.com/hookgate/hookgate/plugins/policy"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -134,6 +135,12 @@ func (h *Host) Load(ctx context.Context, cfg config.Plugin) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if qs, ok := h.opts.KV.(KVQuotaSetter); ok {
+		qs.SetKVQuota(p.cfg.Name, store.KVQuota{MaxKeys: p.cfg.KVMaxKeys, MaxBytes: p.cfg.KVMaxBytes})
+	}
+	if p.caps&capOkta != 0 && p.cfg.OktaScope.Empty() {
+		p.log.Warn("plugin has the okta capability but empty okta_groups and okta_apps: every okta_action will be refused (list ids or names, or [\"*\"] to allow all)")
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -197,4 +204,12 @@ func applyDefaults(c *config.Plugin) {
 		c.MaxOutputBytes = 1 << 20
 	}
 	c.Limits = c.Limits.Or(modlimits.Default())
+	c.KVQuota = c.KVQuota.Or(policy.DefaultKVQuota())
+}
+
+// KVQuotaSetter is implemented by a KV backend that enforces per-plugin
+// quotas (*store.Store does); Load hands it each plugin's kv_max_keys and
+// kv_max_bytes.
+type KVQuotaSetter interface {
+	SetKVQuota(plugin string, q store.KVQuota)
 }

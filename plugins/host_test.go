@@ -106,6 +106,44 @@ func TestKV(t *testing.T) {
 	}
 }
 
+// TestKVQuota: a plugin at its kv_max_keys / kv_max_bytes gets ERR_TOO_LARGE
+// with a message naming the quota and the keys to raise it; another plugin
+// on the same store keeps writing; a delete makes room again.
+func TestKVQuota(t *testing.T) {
+	st := openStore(t)
+	h := newHost(t, HostOptions{KV: st})
+	cfg := kitchenConfig("kv-small")
+	cfg.KVMaxKeys, cfg.KVMaxBytes = 2, 1000
+	small := load(t, h, cfg)
+	other := load(t, h, kitchenConfig("kv-other"))
+	for _, k := range []string{"a", "b"} {
+		if res := call(t, small, "provisioning", "kvset:"+k+"=v"); !res.Decision.Success {
+			t.Fatalf("set %s: %+v", k, res.Decision)
+		}
+	}
+	res := call(t, small, "provisioning", "kvset:c=v")
+	if res.Decision.Success || !strings.Contains(res.Decision.Message, "quota of 2 keys / 1000 bytes") ||
+		!strings.Contains(res.Decision.Message, "kv_max_keys / kv_max_bytes") {
+		t.Fatalf("third key: %+v, want a quota error naming the limits", res.Decision)
+	}
+	if _, err := st.KVGet("kv-small", "c"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused key stored: %v", err)
+	}
+	res = call(t, small, "provisioning", "kvset:a="+strings.Repeat("x", 1000))
+	if res.Decision.Success || !strings.Contains(res.Decision.Message, "quota") {
+		t.Fatalf("value over kv_max_bytes: %+v", res.Decision)
+	}
+	for i := range 5 {
+		if res := call(t, other, "provisioning", fmt.Sprintf("kvset:k%d=v", i)); !res.Decision.Success {
+			t.Fatalf("another plugin blocked by kv-small's quota: %+v", res.Decision)
+		}
+	}
+	call(t, small, "provisioning", "kvdel:a")
+	if res := call(t, small, "provisioning", "kvset:c=v"); !res.Decision.Success {
+		t.Fatalf("after a delete: %+v", res.Decision)
+	}
+}
+
 func TestKVUnavailableWithoutStore(t *testing.T) {
 	h := newHost(t, HostOptions{})
 	p := load(t, h, kitchenConfig("kv-none"))

@@ -163,6 +163,8 @@ func storeFail(in *instance, stack []uint64, op, what string, err error) {
 		in.fail(stack, op, codeNotFound, "%s not found", what)
 	case errors.Is(err, store.ErrKVTooLarge):
 		in.fail(stack, op, codeTooLarge, "%v", err)
+	case errors.Is(err, store.ErrKVQuota):
+		in.fail(stack, op, codeTooLarge, "%v (delete keys, use TTLs, or raise kv_max_keys / kv_max_bytes in the [[plugin]] table)", err)
 	case errors.Is(err, store.ErrKVBadKey), errors.Is(err, store.ErrKVNotInteger):
 		in.fail(stack, op, codeInvalid, "%v", err)
 	default:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hookgate/hookgate/plugins/policy"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -40,6 +41,11 @@ type OktaActionRequest struct {
 	User   string `json:"user,omitempty"`
 	Group  string `json:"group,omitempty"`
 	App    string `json:"app,omitempty"`
+	// Scope is the calling plugin's okta_groups / okta_apps, set by the
+	// host (never by the guest). The backend refuses, with an error
+	// wrapping ErrOktaOutOfScope, an action on a group or app outside it;
+	// the zero Scope allows nothing.
+	Scope policy.OktaScope `json:"-"`
 }
 
 // Validate checks the action is known and carries exactly the references
@@ -96,6 +102,10 @@ var (
 	// ErrOktaInvalid: Okta rejected the request as invalid (400); the
 	// guest gets ERR_INVALID.
 	ErrOktaInvalid = errors.New("the Okta API rejected the request")
+	// ErrOktaOutOfScope: the group or app is not in the plugin's
+	// okta_groups / okta_apps; nothing was sent to Okta and the guest
+	// gets ERR_DENIED.
+	ErrOktaOutOfScope = errors.New("outside the plugin's okta scope")
 )
 
 // okta_action(req_ptr, req_len) -> i32
@@ -125,13 +135,14 @@ func hOktaAction(p *Plugin, ctx context.Context, in *instance, stack []uint64) {
 		in.fail(stack, op, codeInvalid, "%v", err)
 		return
 	}
+	req.Scope = p.cfg.OktaScope
 	res, err := backend.OktaAction(ctx, p.cfg.Name, req)
 	if err != nil {
 		code := codeUnavailable
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			code = codeNotFound
-		case errors.Is(err, ErrOktaDenied):
+		case errors.Is(err, ErrOktaDenied), errors.Is(err, ErrOktaOutOfScope):
 			code = codeDenied
 		case errors.Is(err, ErrOktaInvalid):
 			code = codeInvalid

@@ -136,6 +136,9 @@ type writeTx struct {
 	ents map[string]*entity // existing records read or written in this transaction (see writeTx.load)
 	// newUsers are the users this transaction created (first seen).
 	newUsers []string
+	// kv is the quota accounting of a kv op's plugin (kv_quota.go); nil
+	// for other ops.
+	kv *kvAccount
 }
 
 // NewUsers returns the ids of the users this transaction created: users

@@ -88,7 +88,7 @@ func (s *Store) KVSet(plugin, key string, value []byte, ttl time.Duration) error
 	if len(value) > MaxKVValueBytes {
 		return fmt.Errorf("kv: plugin %s key %q: value of %d bytes exceeds %d: %w", plugin, key, len(value), MaxKVValueBytes, ErrKVTooLarge)
 	}
-	op := &OpKVSet{Plugin: plugin, Key: key, Value: append([]byte(nil), value...)}
+	op := &OpKVSet{Plugin: plugin, Key: key, Value: append([]byte(nil), value...), Quota: s.kvQuotaOf(plugin)}
 	if ttl > 0 {
 		op.ExpiresAt = time.Now().Add(max(ttl, time.Second))
 	}
@@ -155,7 +155,7 @@ func (s *Store) KVIncr(plugin, key string, delta int64, ttl time.Duration) (int6
 	if _, err := kvKey(plugin, key); err != nil {
 		return 0, err
 	}
-	op := &OpKVIncr{Plugin: plugin, Key: key, Delta: delta}
+	op := &OpKVIncr{Plugin: plugin, Key: key, Delta: delta, Quota: s.kvQuotaOf(plugin)}
 	if ttl > 0 {
 		op.ExpiresAt = time.Now().Add(max(ttl, time.Second))
 	}
@@ -193,6 +193,13 @@ func (o *OpKVIncr) run(tx *writeTx) (any, error) {
 	case !found && !o.ExpiresAt.IsZero():
 		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
 	}
+	ch := kvChange{bytes: int64(len(e.Value) - len(cur)), ttl: e.ExpiresAt != 0}
+	if !found {
+		ch.keys, ch.bytes = 1, int64(len(o.Key)+len(e.Value))
+	}
+	if err := tx.kv.check(tx.txn, o.Plugin, o.Key, ch, o.Quota); err != nil {
+		return nil, err
+	}
 	return n, tx.txn.SetEntry(e)
 }
 
@@ -208,7 +215,7 @@ func (s *Store) KVCompareAndSet(plugin, key string, old []byte, oldPresent bool,
 	if len(value) > MaxKVValueBytes {
 		return false, fmt.Errorf("kv: plugin %s key %q: value of %d bytes exceeds %d: %w", plugin, key, len(value), MaxKVValueBytes, ErrKVTooLarge)
 	}
-	op := &OpKVCompareAndSet{Plugin: plugin, Key: key, Old: old, OldPresent: oldPresent, Value: append([]byte(nil), value...)}
+	op := &OpKVCompareAndSet{Plugin: plugin, Key: key, Old: old, OldPresent: oldPresent, Value: append([]byte(nil), value...), Quota: s.kvQuotaOf(plugin)}
 	if ttl > 0 {
 		op.ExpiresAt = time.Now().Add(max(ttl, time.Second))
 	}
@@ -234,6 +241,13 @@ func (o *OpKVCompareAndSet) run(tx *writeTx) (any, error) {
 	e := badger.NewEntry(k, o.Value)
 	if !o.ExpiresAt.IsZero() {
 		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
+	}
+	ch := kvChange{bytes: int64(len(o.Value) - len(cur)), ttl: e.ExpiresAt != 0}
+	if !found {
+		ch.keys, ch.bytes = 1, int64(len(o.Key)+len(o.Value))
+	}
+	if err := tx.kv.check(tx.txn, o.Plugin, o.Key, ch, o.Quota); err != nil {
+		return false, err
 	}
 	return true, tx.txn.SetEntry(e)
 }

@@ -151,9 +151,22 @@ func (s *Store) applyLocal(op Op, index uint64) (any, error) {
 		defer s.cache.invalidate()
 	}
 	var res any
+	// A kv op runs under its plugin's quota lock, and its change to the
+	// namespace's counts is kept once it committed (kv_quota.go).
+	var acct *kvAccount
+	if ko, ok := op.(kvOp); ok {
+		u := s.kvUsageOf(ko.kvPlugin())
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		acct = &kvAccount{u: u}
+		defer func() { acct.settle() }()
+	}
 	fn := func(txn *badger.Txn) error {
 		var err error
-		res, err = op.run(&writeTx{txn: txn, s: s})
+		if acct != nil {
+			acct.reset()
+		}
+		res, err = op.run(&writeTx{txn: txn, s: s, kv: acct})
 		if err == nil && index > 0 {
 			err = setAppliedIndex(txn, index)
 		}
@@ -182,6 +195,9 @@ func (s *Store) applyLocal(op Op, index uint64) (any, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if acct != nil {
+		acct.committed = true
 	}
 	return res, nil
 }
@@ -885,12 +901,15 @@ func (o *OpGrantClaimExpired) run(tx *writeTx) (any, error) { return claimExpire
 // ---- kv and audit ----
 
 // OpKVSet stores Value under the plugin's Key, expiring at ExpiresAt
-// (second granularity) unless zero. Result: nil.
+// (second granularity) unless zero, unless that takes the namespace past
+// Quota (zero fields: DefaultKVQuota; an error wrapping ErrKVQuota).
+// Result: nil.
 type OpKVSet struct {
 	Plugin    string    `json:"plugin"`
 	Key       string    `json:"key"`
 	Value     []byte    `json:"value"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Quota     KVQuota   `json:"quota,omitzero"`
 }
 
 // OpName implements Op.
@@ -899,6 +918,17 @@ func (*OpKVSet) OpName() string { return "kv.set" }
 func (o *OpKVSet) run(tx *writeTx) (any, error) {
 	k, err := kvKey(o.Plugin, o.Key)
 	if err != nil {
+		return nil, err
+	}
+	old, found, err := kvEntrySize(tx.txn, k, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	ch := kvChange{bytes: int64(len(o.Key)+len(o.Value)) - old, ttl: !o.ExpiresAt.IsZero()}
+	if !found {
+		ch.keys = 1
+	}
+	if err := tx.kv.check(tx.txn, o.Plugin, o.Key, ch, o.Quota); err != nil {
 		return nil, err
 	}
 	e := badger.NewEntry(k, o.Value)
@@ -922,6 +952,13 @@ func (o *OpKVDelete) run(tx *writeTx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	old, found, err := kvEntrySize(tx.txn, k, o.Key)
+	if err != nil || !found {
+		return nil, err
+	}
+	if err := tx.kv.check(tx.txn, o.Plugin, o.Key, kvChange{keys: -1, bytes: -old}, KVQuota{}); err != nil {
+		return nil, err
+	}
 	return nil, tx.txn.Delete(k)
 }
 
@@ -935,6 +972,7 @@ type OpKVIncr struct {
 	Key       string    `json:"key"`
 	Delta     int64     `json:"delta"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Quota     KVQuota   `json:"quota,omitzero"` // as for OpKVSet
 }
 
 // OpName implements Op.
@@ -951,6 +989,7 @@ type OpKVCompareAndSet struct {
 	OldPresent bool      `json:"old_present"`
 	Value      []byte    `json:"value"`
 	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	Quota      KVQuota   `json:"quota,omitzero"` // as for OpKVSet
 }
 
 // OpName implements Op.

@@ -61,6 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,6 +122,9 @@ type Store struct {
 	// writer is the choke point every store operation goes through (see
 	// ops.go): ApplyLocal by default, a replicated log in a cluster.
 	writer Writer
+	// kvUsage is each plugin namespace's quota accounting (kv_quota.go).
+	kvMu    sync.Mutex
+	kvUsage map[string]*kvUsage
 }
 
 // Open opens (creating if needed) the store in dir with synced writes.

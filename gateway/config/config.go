@@ -21,6 +21,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hookgate/hookgate/plugins/modlimits"
+	"github.com/hookgate/hookgate/plugins/policy"
 )
 
 // Hook kinds the gateway serves under POST /hooks/{kind}.
@@ -255,6 +256,9 @@ type PluginDefaults struct {
 	// max_locals_per_function, max_locals, max_table_entries); defaults
 	// in modlimits.Default.
 	modlimits.Limits
+	// KVQuota caps each plugin's key/value namespace (kv_max_keys,
+	// kv_max_bytes); defaults in policy.DefaultKVQuota.
+	policy.KVQuota
 }
 
 // Plugin is one [[plugin]] table.
@@ -275,6 +279,11 @@ type Plugin struct {
 	MaxOutputBytes       int `toml:"max_output_bytes"`
 	// Module limits (see PluginDefaults); zero fields take [plugins]'.
 	modlimits.Limits
+	// KVQuota (kv_max_keys, kv_max_bytes); zero fields take [plugins]'.
+	policy.KVQuota
+	// OktaScope (okta_groups, okta_apps): the groups and apps okta_action
+	// may touch; empty allows none, ["*"] all.
+	policy.OktaScope
 }
 
 // Has reports whether the plugin was granted capability c.
@@ -563,6 +572,7 @@ func (c *Config) defaults(baseDir string) {
 	setInt(&pd.MaxHTTPResponseBytes, 4<<20)
 	setInt(&pd.MaxOutputBytes, 1<<20)
 	pd.Limits = pd.Limits.Or(modlimits.Default())
+	pd.KVQuota = pd.KVQuota.Or(policy.DefaultKVQuota())
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
@@ -578,6 +588,7 @@ func (c *Config) defaults(baseDir string) {
 		setInt(&p.MaxHTTPResponseBytes, pd.MaxHTTPResponseBytes)
 		setInt(&p.MaxOutputBytes, pd.MaxOutputBytes)
 		p.Limits = p.Limits.Or(pd.Limits)
+		p.KVQuota = p.KVQuota.Or(pd.KVQuota)
 		if p.Config == nil {
 			p.Config = map[string]string{}
 		}
@@ -680,6 +691,9 @@ func (c *Config) validate(offline bool) error {
 	if err := c.Plugins.Limits.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("plugins.%v", err))
 	}
+	if err := c.Plugins.KVQuota.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("plugins.%v", err))
+	}
 	plugins := map[string]*Plugin{}
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
@@ -714,6 +728,15 @@ func (c *Config) validate(offline bool) error {
 		}
 		if err := p.Limits.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%v", key, err))
+		}
+		if err := p.KVQuota.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%v", key, err))
+		}
+		if err := p.OktaScope.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%v", key, err))
+		}
+		if !p.OktaScope.Empty() && !p.Has(CapOkta) {
+			bad(key+".okta_groups", "okta_groups / okta_apps set but the plugin lacks the %q capability", CapOkta)
 		}
 		for _, cp := range p.Capabilities {
 			if !contains(AllCapabilities, cp) {

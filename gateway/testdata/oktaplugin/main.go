@@ -3,7 +3,8 @@
 //
 //   - provisioning with request_comment "add:<group>" adds the target user
 //     (by email) to the group in Okta through sdk.Okta (capability "okta");
-//     "remove:<group>" removes them. A host error becomes a failure whose
+//     "remove:<group>" removes them; "assign:<app id>" assigns them to
+//     the app. A host error becomes a failure whose
 //     message is the error.
 //   - okta_event: succeeds with a message naming the event, so the audit
 //     shows which events reached the plugin.
@@ -25,6 +26,8 @@ func provision(req *sdk.Request) sdk.Decision {
 		err = sdk.Okta.AddUserToGroup(req.TargetUser.Email, group)
 	case "remove":
 		err = sdk.Okta.RemoveUserFromGroup(req.TargetUser.Email, group)
+	case "assign": // "assign:<app id>": assign the user to the app
+		err = sdk.Okta.AssignUserToApp(req.TargetUser.Email, group)
 	default:
 		return sdk.Failure("unknown instruction " + req.RequestComment)
 	}
