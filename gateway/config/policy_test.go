@@ -42,7 +42,7 @@ path = "b.wasm"
 	for bad, key := range map[string]string{
 		strings.Replace(src, "kv_max_bytes = 4096", "kv_max_bytes = -1", 1):                           "plugin[0] (a).kv_max_bytes",
 		strings.Replace(src, "kv_max_keys = 50", "kv_max_keys = -5", 1):                               "plugins.kv_max_keys",
-		strings.Replace(src, `capabilities = ["okta", "kv"]`, `capabilities = ["kv"]`, 1):            "plugin[0] (a).okta_groups: okta_groups / okta_apps set but the plugin lacks the \"okta\" capability",
+		strings.Replace(src, `capabilities = ["okta", "kv"]`, `capabilities = ["kv"]`, 1):             "plugin[0] (a).okta_groups: okta_groups / okta_apps set but the plugin lacks the \"okta\" capability",
 		strings.Replace(src, `okta_groups = ["oncall-engineers", "00g123"]`, `okta_groups = [""]`, 1): "plugin[0] (a).okta_groups: empty entry",
 	} {
 		if _, err := Parse([]byte(bad), t.TempDir(), Overrides{Offline: true}); err == nil || !strings.Contains(err.Error(), key) {
