@@ -7,6 +7,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -46,7 +47,10 @@ var hookPlugins = map[string]string{
 func buildWasm(t testing.TB) string {
 	t.Helper()
 	hookWasmOnce.Do(func() {
-		hookWasmDir = filepath.Join(os.TempDir(), "hookgate-gateway-test-wasm")
+		// One directory per checkout: worktrees of one machine building
+		// different versions of a test plugin must not swap each other's.
+		wd, _ := os.Getwd()
+		hookWasmDir = filepath.Join(os.TempDir(), fmt.Sprintf("hookgate-gateway-test-wasm-%x", sha256.Sum256([]byte(wd)))[:len("hookgate-gateway-test-wasm-")+12])
 		if hookWasmErr = os.MkdirAll(filepath.Join(hookWasmDir, "cache"), 0o755); hookWasmErr != nil {
 			return
 		}
