@@ -57,6 +57,7 @@ plugin = "attribute-preapproval"
 name = "okta-actor"
 path = "{{wasm}}/oktaplugin.wasm"
 capabilities = ["okta"]
+okta_groups = ["engineering"]
 
 [[route]]
 kind = "provisioning"
