@@ -170,7 +170,7 @@ func BenchmarkKVSetQuota(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		return s.Update(func(txn *badger.Txn) error { return txn.Set(k, val) })
+		return s.update(func(txn *badger.Txn) error { return txn.Set(k, val) })
 	}
 	const workers = 8
 	run := func(plugins int, set func(plugin, key string) error) time.Duration {
