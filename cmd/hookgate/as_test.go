@@ -103,6 +103,7 @@ func buildASExamples(t *testing.T) string {
 // TestASExamplesCheckedInBuildsAreCurrent: `make` copies the checked-in
 // builds where npm is absent, so they must be what the sources compile to.
 func TestASExamplesCheckedInBuildsAreCurrent(t *testing.T) {
+	t.Parallel()
 	dir := buildASExamples(t)
 	for _, n := range asNames {
 		built, err := os.ReadFile(filepath.Join(dir, n+".wasm"))
@@ -199,6 +200,7 @@ var literal = regexp.MustCompile(`"response":"([A-Z_]+)"`)
 // and its Go twin with `hookgate plugin test` on every payload: the same
 // HTTP answer, and the same Zendesk calls.
 func TestASExamplesMatchGoTwinsInPluginTest(t *testing.T) {
+	t.Parallel()
 	asd := buildASExamples(t)
 	dir := t.TempDir()
 	gow := buildPluginWasm(t, dir, "./examples/oncall-preapproval", "./examples/zendesk-license")
@@ -253,6 +255,7 @@ func TestASExamplesMatchGoTwinsInPluginTest(t *testing.T) {
 // `hookgate serve` (identity from the Okta fixture batch) and compares the
 // answers to every payload.
 func TestASExamplesMatchGoTwinsOnServer(t *testing.T) {
+	t.Parallel()
 	asd := buildASExamples(t)
 	dir := t.TempDir()
 	gow := buildPluginWasm(t, dir, "./examples/oncall-preapproval", "./examples/zendesk-license")
@@ -365,6 +368,7 @@ func waitReady(t *testing.T, p *proc) {
 // groupMembers, lookupUser) answer the Okta fixture state, through a
 // --cases file.
 func TestASKitchen(t *testing.T) {
+	t.Parallel()
 	asd := buildASExamples(t)
 	dir := t.TempDir()
 	body := func(comment string) string {

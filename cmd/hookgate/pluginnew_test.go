@@ -14,6 +14,7 @@ import (
 // through `plugin test --cases`) pass as generated; a case file with a
 // wrong expectation fails naming the case.
 func TestPluginNew(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("make is required:", err)
 	}
@@ -22,6 +23,7 @@ func TestPluginNew(t *testing.T) {
 		{"assemblyscript", "provisioning", "PROVISIONED_USER"},
 	} {
 		t.Run(c.lang, func(t *testing.T) {
+			t.Parallel()
 			if c.lang == "assemblyscript" {
 				if _, err := exec.LookPath("npm"); err != nil {
 					t.Skip("npm is not installed (.ci/run installs it)")
