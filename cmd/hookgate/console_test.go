@@ -541,6 +541,16 @@ func TestConsoleInBrowser(t *testing.T) {
 			if err := os.WriteFile(shot, png, 0o644); err != nil {
 				t.Fatal(err)
 			}
+			// And a user page at a phone's width, beside it.
+			do(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/ui/users/"+aliceID),
+				chromedp.WaitVisible(css(`main h1`)))
+			if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(strings.TrimSuffix(shot, ".png")+"-phone.png", png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			do(t, ctx, "laptop", chromedp.EmulateViewport(1280, 900))
 		}
 		do(t, ctx, "plugins", chromedp.Navigate(base+"/ui/plugins"), chromedp.WaitVisible(css(`table`)))
 		txt = pageText(t, ctx)
