@@ -114,10 +114,13 @@ fuzz:
 ## without full profiles; ingest with encryption on vs off; the cluster
 ## (real processes): ingest on 3 nodes vs one node vs raw Badger, failover
 ## time and acked events lost over 5 kills, cold and warm start-up
-## (BenchmarkCluster)
+## (BenchmarkCluster); plugin HTTP with the address checks vs fasthttp's
+## own dialer (BenchmarkPluginHTTP) and kv writes with the per-plugin quota
+## vs without (BenchmarkKVSetQuota)
 bench:
 	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
-	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall)' -timeout 10m ./plugins/
+	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall|PluginHTTP)' -timeout 10m ./plugins/
+	$(GO) test -v -run='^$$' -bench='^BenchmarkKVSetQuota$$' -benchtime=5x -timeout 5m ./store/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(SyncProfiles|IngestEncryption)$$' -benchtime=1x -timeout 10m ./gateway/okta/
 	$(GO) test -v -run='^$$' -bench='^BenchmarkCluster$$' -benchtime=1x -timeout 20m ./cmd/hookgate/
 
