@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -39,7 +39,7 @@ func (e *UnknownKindError) Error() string {
 func (e *UnknownKindError) Is(target error) bool { return target == ErrUnknownKind }
 
 // Decision is a plugin's typed answer: success or failure plus an optional
-// message for the requester.
+// message for the requester (abi.Decision's fields, plus the call's logs).
 type Decision struct {
 	Success bool
 	Message string
@@ -86,7 +86,8 @@ type Dispatcher struct {
 	// access that cannot be time-boxed must not be reported as granted
 	// silently. raw may be a pooled request buffer: copy it to keep it
 	// beyond the call.
-	OnSuccess func(kind string, raw []byte, out Outcome) error
+	// req is the body as the Dispatcher parsed it (never parse it again).
+	OnSuccess func(kind string, req *HookRequest, raw []byte, out Outcome) error
 
 	router  *Router
 	resp    *Responder
@@ -138,7 +139,7 @@ func (d *Dispatcher) Responder() *Responder { return d.resp }
 // Audit returns the audit log (nil when auditing is off).
 func (d *Dispatcher) Audit() *store.AuditLog { return d.audit }
 
-func knownKind(kind string) bool { return slices.Contains(config.Kinds, kind) }
+func knownKind(kind string) bool { return abi.IsHookKind(kind) }
 
 // Dispatch runs one inline hook of kind with body raw. via records who
 // asked ("lumos", "grant-expiry", "cli"...). The error is only for requests
@@ -193,7 +194,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 		}
 	}
 	if out.Success && out.Err == nil && d.OnSuccess != nil {
-		if err := d.OnSuccess(kind, raw, out); err != nil {
+		if err := d.OnSuccess(kind, req, raw, out); err != nil {
 			out.Success, out.Message = false, ""
 			out.Err = fmt.Errorf("plugin %q succeeded but its result could not be recorded: %w", m.Plugin, err)
 		}

@@ -34,7 +34,7 @@ func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
 		}),
 	}})
 	calls := 0
-	d.OnSuccess = func(string, []byte, Outcome) error { calls++; return errors.New("disk full") }
+	d.OnSuccess = func(string, *HookRequest, []byte, Outcome) error { calls++; return errors.New("disk full") }
 	out, err := d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
 		t.Fatalf("literal %q, want NO_PROVISIONING_ACTION", rep.Literal)
 	}
 
-	d.OnSuccess = func(string, []byte, Outcome) error { return nil }
+	d.OnSuccess = func(string, *HookRequest, []byte, Outcome) error { return nil }
 	out, err = d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil || !out.Success || out.Err != nil {
 		t.Fatalf("outcome=%+v err=%v, want success", out, err)
@@ -64,14 +64,18 @@ func TestGrantRecordStoreFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &Grants{st: st}
-	gr, err := g.Record([]byte(provisioningBody), "p", time.Now())
+	req, err := ParseHookRequest([]byte(provisioningBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := g.Record(req, []byte(provisioningBody), "p", time.Now())
 	if err != nil || gr == nil || gr.State != store.GrantActive {
 		t.Fatalf("grant=%+v err=%v", gr, err)
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Record([]byte(provisioningBody), "p", time.Now()); err == nil {
+	if _, err := g.Record(req, []byte(provisioningBody), "p", time.Now()); err == nil {
 		t.Fatal("Record on a closed store succeeded")
 	}
 }

@@ -69,11 +69,11 @@ type grantJob struct {
 // seconds from now. If the grant cannot be stored the error makes the
 // dispatcher answer with the failure literal, so the caller never believes
 // an un-expiring grant is time-boxed.
-func (g *Grants) OnSuccess(kind string, raw []byte, out Outcome) error {
+func (g *Grants) OnSuccess(kind string, req *HookRequest, raw []byte, out Outcome) error {
 	if kind != config.KindProvisioning {
 		return nil
 	}
-	gr, err := g.Record(raw, out.Plugin, time.Now())
+	gr, err := g.Record(req, raw, out.Plugin, time.Now())
 	if err != nil {
 		g.log.Error("could not record time-boxed grant; answering failure", "err", err, "plugin", out.Plugin)
 		return err
@@ -85,13 +85,11 @@ func (g *Grants) OnSuccess(kind string, raw []byte, out Outcome) error {
 	return nil
 }
 
-// Record stores the grant a successful provisioning body raw describes, or
-// returns nil when it has no positive access_length (permanent access).
-func (g *Grants) Record(raw []byte, plugin string, now time.Time) (*store.Grant, error) {
-	req, err := ParseHookRequest(raw)
-	if err != nil {
-		return nil, fmt.Errorf("grant: parse provisioning request: %w", err)
-	}
+// Record stores the grant a successful provisioning request describes (req
+// as the Dispatcher parsed it; raw, its body, is kept on the grant for the
+// deprovisioning replay), or returns nil when it has no positive
+// access_length (permanent access).
+func (g *Grants) Record(req *HookRequest, raw []byte, plugin string, now time.Time) (*store.Grant, error) {
 	if req.AccessLength == nil || *req.AccessLength <= 0 {
 		return nil, nil
 	}

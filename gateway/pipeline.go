@@ -59,13 +59,13 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 	p.Events.srv = o.Server
 	if d := o.Dispatcher; d != nil {
 		prev := d.OnSuccess
-		d.OnSuccess = func(kind string, raw []byte, out Outcome) error {
+		d.OnSuccess = func(kind string, req *HookRequest, raw []byte, out Outcome) error {
 			if prev != nil {
-				if err := prev(kind, raw, out); err != nil {
+				if err := prev(kind, req, raw, out); err != nil {
 					return err
 				}
 			}
-			return p.Grants.OnSuccess(kind, raw, out)
+			return p.Grants.OnSuccess(kind, req, raw, out)
 		}
 	}
 	if s := o.Server; s != nil {

@@ -5,7 +5,6 @@ package gateway
 // as Deciders.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -154,38 +153,9 @@ func logSummary(lines []plugins.LogLine) []string {
 }
 
 // PluginInput is the plugin input the gateway makes of a call: the raw
-// JSON and, for an inline hook (req not nil), the parsed request, which
+// JSON and, for an inline hook (req not nil), the request it parsed, which
 // plugins with flat input read instead of the JSON (see plugins.Input).
 // hookgate plugin test uses it to run plugins exactly as the gateway does.
 func PluginInput(raw []byte, req *HookRequest) plugins.Input {
-	in := plugins.Input{Raw: raw}
-	if req != nil {
-		in.Request, in.CustomFieldsJSON = req.pluginRequest()
-	}
-	return in
-}
-
-// pluginRequest converts a parsed (validated) request for plugins.Input;
-// custom_fields stay raw JSON (nil when null).
-func (r *HookRequest) pluginRequest() (*plugins.Request, []byte) {
-	pr := &plugins.Request{
-		AccessLength:   r.AccessLength,
-		RequestComment: r.RequestComment,
-		RequestTaskURL: r.RequestTaskURL,
-		Permissions:    make([]plugins.Permission, len(r.Permissions)),
-	}
-	if a := r.Application; a != nil {
-		pr.Application = plugins.Application{AppID: a.AppID, InstanceID: a.InstanceID, UserFriendlyLabel: a.UserFriendlyLabel}
-	}
-	if u := r.TargetUser; u != nil {
-		pr.TargetUser = plugins.TargetUser{Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName}
-	}
-	for i, p := range r.Permissions {
-		pr.Permissions[i] = plugins.Permission{Label: p.Label, Value: p.Value, Type: p.Type, Source: p.Source}
-	}
-	var cf []byte
-	if t := bytes.TrimSpace(r.CustomFields); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		cf = t
-	}
-	return pr, cf
+	return plugins.Input{Raw: raw, Request: req}
 }

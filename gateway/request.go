@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // utf8BOM is the byte order mark some HTTP clients put before a JSON body.
@@ -25,50 +27,19 @@ func trimBOM(b []byte) []byte {
 	return bytes.TrimPrefix(b, utf8BOM)
 }
 
-// HookRequest is the part of an inline hook body the gateway reads.
-type HookRequest struct {
-	Application *HookApplication `json:"application"`
-	Permissions []HookPermission `json:"permissions"`
-	TargetUser  *HookTargetUser  `json:"target_user"`
-	// AccessLength is the requested duration in seconds; nil means
-	// permanent (JSON null or absent).
-	AccessLength *int64 `json:"access_length"`
-	// CustomFields is kept raw: any JSON object, or null.
-	CustomFields   json.RawMessage `json:"custom_fields"`
-	RequestComment string          `json:"request_comment"`
-	RequestTaskURL string          `json:"request_task_url"`
-}
+// HookRequest is the inline hook body as the gateway parses it, once: the
+// ABI's own type (sdk/abi), handed to the plugin (flat input) and to grant
+// recording as is.
+type HookRequest = abi.HookRequest
 
 // HookApplication is the request's application object.
-type HookApplication struct {
-	AppID             string `json:"app_id"`
-	InstanceID        string `json:"instance_id"`
-	UserFriendlyLabel string `json:"user_friendly_label"`
-}
+type HookApplication = abi.Application
 
 // HookPermission is one requested permission.
-type HookPermission struct {
-	Label  string `json:"label"`
-	Value  string `json:"value"`
-	Type   string `json:"type"`
-	Source string `json:"source"`
-}
+type HookPermission = abi.Permission
 
 // HookTargetUser is the user access is requested for.
-type HookTargetUser struct {
-	Email      string `json:"email"`
-	GivenName  string `json:"given_name"`
-	FamilyName string `json:"family_name"`
-}
-
-// PermissionValues returns the permissions' values in request order.
-func (r *HookRequest) PermissionValues() []string {
-	v := make([]string, len(r.Permissions))
-	for i, p := range r.Permissions {
-		v[i] = p.Value
-	}
-	return v
-}
+type HookTargetUser = abi.TargetUser
 
 // BadRequestError is a hook body that does not parse or validate. Field
 // names the offending JSON field ("application.app_id",

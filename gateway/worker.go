@@ -13,13 +13,14 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
 // Queue item kinds the worker pool knows.
 const (
 	// ItemOktaEvent runs one [[on_event]] plugin for one Okta event.
-	ItemOktaEvent = "okta_event"
+	ItemOktaEvent = abi.KindOktaEvent
 	// ItemDeprovisionGrant runs the deprovisioning route for an expired
 	// (or admin-revoked) grant.
 	ItemDeprovisionGrant = "deprovision-grant"

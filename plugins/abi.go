@@ -2,48 +2,50 @@ package plugins
 
 import (
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // ABIVersion is the host/guest contract version this host implements (see
 // sdk/ABI.md). Load refuses modules reporting any other version.
-const ABIVersion = 1
+const ABIVersion = abi.Version
 
 // ABIMinorVersion is the revision of version 1 this host implements (1.1:
 // kv_incr, kv_compare_and_set). Revisions only add imports, so a module
 // built for 1.0 loads unchanged.
-const ABIMinorVersion = 1
+const ABIMinorVersion = abi.MinorVersion
 
-// Names fixed by ABI v1.
+// Names fixed by ABI v1 (sdk/abi is their definition).
 const (
-	hostModuleName = "hookgate"
-	wasiModuleName = "wasi_snapshot_preview1"
-	exportVersion  = "hookgate_abi_version"
-	exportAlloc    = "hookgate_alloc"
-	exportCall     = "hookgate_call"
-	startFunction  = "_initialize"
+	hostModuleName = abi.HostModule
+	wasiModuleName = abi.WASIModule
+	exportVersion  = abi.ExportVersion
+	exportAlloc    = abi.ExportAlloc
+	exportCall     = abi.ExportCall
+	startFunction  = abi.StartFunction
 	// exportCallFlat is optional: hookgate_call for the inline hook kinds
 	// with the request in the flat layout (flat.go, ABI.md "Flat input").
-	exportCallFlat = "hookgate_call_flat"
+	exportCallFlat = abi.ExportCallFlat
 )
 
 // Error codes host functions return (negative i32). Each failure also leaves
 // a UTF-8 message as the pending result (result_len/result_read).
 const (
-	codeNotFound    int32 = -1
-	codeCapability  int32 = -2
-	codeInvalid     int32 = -3
-	codeDenied      int32 = -4
-	codeTooLarge    int32 = -5
-	codeUnavailable int32 = -6
-	codeTimeout     int32 = -7
+	codeNotFound    = abi.CodeNotFound
+	codeCapability  = abi.CodeCapability
+	codeInvalid     = abi.CodeInvalid
+	codeDenied      = abi.CodeDenied
+	codeTooLarge    = abi.CodeTooLarge
+	codeUnavailable = abi.CodeUnavailable
+	codeTimeout     = abi.CodeTimeout
 )
 
 // user_get selectors.
 const (
-	byAny   = 0
-	byID    = 1
-	byLogin = 2
-	byEmail = 3
+	byAny   = abi.UserByAny
+	byID    = abi.UserByID
+	byLogin = abi.UserByLogin
+	byEmail = abi.UserByEmail
 )
 
 const (

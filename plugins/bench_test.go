@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/hookgate/hookgate/plugins/internal/interrupt"
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -20,7 +21,7 @@ import (
 // done natively: decode the request, read one config value, encode the
 // decision, decode it on the host side.
 func baselineDecide(cfg map[string]string, input []byte) (Decision, error) {
-	var req Request
+	var req abi.Request
 	if err := json.Unmarshal(input, &req); err != nil {
 		return Decision{}, err
 	}

@@ -10,25 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
 // parsedInput parses raw the way the gateway hands requests over: the
-// Request plus custom_fields as raw JSON.
+// abi.HookRequest, custom_fields kept as raw JSON.
 func parsedInput(t *testing.T, raw []byte) Input {
 	t.Helper()
-	var req struct {
-		Request
-		CustomFields json.RawMessage `json:"custom_fields"`
-	}
+	var req abi.HookRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
 		t.Fatalf("parse %s: %v", raw, err)
 	}
-	in := Input{Raw: raw, Request: &req.Request}
-	if cf := bytes.TrimSpace(req.CustomFields); len(cf) > 0 && string(cf) != "null" {
-		in.CustomFieldsJSON = cf
-	}
-	return in
+	return Input{Raw: raw, Request: &req}
 }
 
 // TestFlatInputMatchesJSON: for every request shape, the guest decodes

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -60,14 +61,14 @@ func TestFlatGoldenVectors(t *testing.T) {
 	print := os.Getenv("HOOKGATE_PRINT_VECTORS") != ""
 	for _, c := range v.Requests {
 		w := c.Want
-		req := &Request{
-			Application:    Application{AppID: w.AppID, InstanceID: w.InstanceID, UserFriendlyLabel: w.UserFriendlyLabel},
-			TargetUser:     TargetUser{Email: w.Email, GivenName: w.GivenName, FamilyName: w.FamilyName},
+		req := &abi.HookRequest{
+			Application:    &abi.Application{AppID: w.AppID, InstanceID: w.InstanceID, UserFriendlyLabel: w.UserFriendlyLabel},
+			TargetUser:     &abi.TargetUser{Email: w.Email, GivenName: w.GivenName, FamilyName: w.FamilyName},
 			AccessLength:   w.AccessLength,
 			RequestComment: w.RequestComment, RequestTaskURL: w.RequestTaskURL,
-			Permissions: w.Permissions,
+			Permissions: w.Permissions, CustomFields: json.RawMessage(w.CustomFields),
 		}
-		got := hex.EncodeToString(appendFlat(nil, req, []byte(w.CustomFields)))
+		got := hex.EncodeToString(abi.AppendFlatRequest(nil, req))
 		if print {
 			t.Logf("request %q: %s", c.Name, got)
 		}

@@ -368,7 +368,7 @@ func TestSDKHasNoHostDependencies(t *testing.T) {
 		if !strings.Contains(first, ".") {
 			continue // standard library
 		}
-		if pkg != "github.com/hookgate/hookgate/sdk" && pkg != "github.com/hookgate/hookgate/plugins/testdata/kitchen" {
+		if pkg != "github.com/hookgate/hookgate/sdk" && pkg != "github.com/hookgate/hookgate/sdk/abi" && pkg != "github.com/hookgate/hookgate/plugins/testdata/kitchen" {
 			t.Errorf("plugin build depends on %s", pkg)
 		}
 		for _, banned := range []string{"wazero", "fasthttp", "badger"} {

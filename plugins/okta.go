@@ -9,18 +9,19 @@ import (
 	"strings"
 
 	"github.com/hookgate/hookgate/plugins/policy"
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
 // Okta write actions a plugin may ask for with okta_action (capability
 // "okta"; sdk/ABI.md section 4).
 const (
-	OktaAddUserToGroup       = "add_user_to_group"
-	OktaRemoveUserFromGroup  = "remove_user_from_group"
-	OktaAssignAppToGroup     = "assign_app_to_group"
-	OktaUnassignAppFromGroup = "unassign_app_from_group"
-	OktaAssignUserToApp      = "assign_user_to_app"
-	OktaUnassignUserFromApp  = "unassign_user_from_app"
+	OktaAddUserToGroup       = abi.OktaAddUserToGroup
+	OktaRemoveUserFromGroup  = abi.OktaRemoveUserFromGroup
+	OktaAssignAppToGroup     = abi.OktaAssignAppToGroup
+	OktaUnassignAppFromGroup = abi.OktaUnassignAppFromGroup
+	OktaAssignUserToApp      = abi.OktaAssignUserToApp
+	OktaUnassignUserFromApp  = abi.OktaUnassignUserFromApp
 )
 
 // oktaActionNeeds lists, per action, which of user, group and app it needs.
@@ -53,9 +54,7 @@ type OktaActionRequest struct {
 func (r OktaActionRequest) Validate() error {
 	need, ok := oktaActionNeeds[r.Action]
 	if !ok {
-		known := []string{OktaAddUserToGroup, OktaRemoveUserFromGroup, OktaAssignAppToGroup,
-			OktaUnassignAppFromGroup, OktaAssignUserToApp, OktaUnassignUserFromApp}
-		return fmt.Errorf("unknown action %q (known: %s)", r.Action, strings.Join(known, ", "))
+		return fmt.Errorf("unknown action %q (known: %s)", r.Action, strings.Join(abi.OktaActions, ", "))
 	}
 	for i, f := range []struct{ name, v string }{{"user", r.User}, {"group", r.Group}, {"app", r.App}} {
 		switch {
@@ -70,14 +69,7 @@ func (r OktaActionRequest) Validate() error {
 
 // OktaActionResult is the okta_action success document: what was changed,
 // by Okta id.
-type OktaActionResult struct {
-	Action  string `json:"action"`
-	UserID  string `json:"user_id,omitempty"`
-	GroupID string `json:"group_id,omitempty"`
-	AppID   string `json:"app_id,omitempty"`
-	// Message says what was done in plain words (also in the audit log).
-	Message string `json:"message"`
-}
+type OktaActionResult = abi.OktaActionResult
 
 // OktaActions performs plugin actions on the Okta org (capability "okta").
 // The gateway implements it over its Okta Management API client, resolving

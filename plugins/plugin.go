@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +26,7 @@ import (
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/plugins/internal/interrupt"
 	"github.com/hookgate/hookgate/plugins/modlimits"
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // Plugin is one loaded [[plugin]]: its compiled module, its runtime (which
@@ -465,7 +465,7 @@ func (p *Plugin) CallInput(ctx context.Context, kind string, input Input) (*Resu
 		return res, fmt.Errorf("plugin %s: %s: %w: not JSON: %v", p.cfg.Name, kind, ErrBadOutput, err)
 	}
 	switch {
-	case w.Error != nil && w.Error.Code == "no_handler":
+	case w.Error != nil && w.Error.Code == abi.GuestNoHandler:
 		err = noHandlerError(w.Error.Message)
 	case w.Error != nil:
 		err = fmt.Errorf("%w (%s): %s", ErrGuest, w.Error.Code, w.Error.Message)
@@ -792,8 +792,8 @@ func (in *instance) run(ctx context.Context, kind string, input Input) ([]byte, 
 	defer func() { in.callCtx = nil }()
 	defer in.clearPending()
 	fn, doc := in.callFn, input.Raw
-	if in.callFlat != nil && input.Request != nil && slices.Contains(config.Kinds, kind) {
-		in.scratch = appendFlat(in.scratch[:0], input.Request, input.CustomFieldsJSON)
+	if in.callFlat != nil && input.Request != nil && abi.IsHookKind(kind) {
+		in.scratch = abi.AppendFlatRequest(in.scratch[:0], input.Request)
 		fn, doc = in.callFlat, in.scratch
 	}
 	total := len(kind) + len(doc)

@@ -8,7 +8,8 @@ import (
 )
 
 // requestBox allocates a Request and its AccessLength together (each guest
-// allocation costs many guest function calls and loop iterations).
+// allocation costs many guest function calls and loop iterations). The
+// flat decoder (abi.DecodeFlatRequest) does the same.
 type requestBox struct {
 	req          Request
 	accessLength int64

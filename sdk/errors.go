@@ -3,22 +3,23 @@ package sdk
 import (
 	"errors"
 	"fmt"
+
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // Error codes a host function returns (negative i32), as listed in ABI.md.
 const (
-	codeNotFound    = -1
-	codeCapability  = -2
-	codeInvalid     = -3
-	codeDenied      = -4
-	codeTooLarge    = -5
-	codeUnavailable = -6
-	codeTimeout     = -7
+	codeNotFound    = abi.CodeNotFound
+	codeCapability  = abi.CodeCapability
+	codeInvalid     = abi.CodeInvalid
+	codeDenied      = abi.CodeDenied
+	codeTooLarge    = abi.CodeTooLarge
+	codeUnavailable = abi.CodeUnavailable
+	codeTimeout     = abi.CodeTimeout
 )
 
-// Sentinel errors for errors.Is on a *HostError. The codes mirror the host's
-// (plugins/errors.go and sdk/ABI.md section 5); the SDK cannot import the
-// host package.
+// Sentinel errors for errors.Is on a *HostError, one per abi.Code* (sdk/ABI.md
+// section 5).
 var (
 	// ErrNotFound: no such config key, KV key, user or group.
 	ErrNotFound = errors.New("not found")

@@ -3,6 +3,8 @@ package sdk
 import (
 	"errors"
 	"strconv"
+
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // The flat request (sdk/ABI.md, "Flat input"): the host passes an inline
@@ -10,98 +12,14 @@ import (
 // guest reads it with a few slice operations instead of parsing JSON,
 // which is the larger part of a simple plugin's time in wasm.
 
-// flatVersion is the layout version the first byte carries.
-const flatVersion = 1
-
-// flatReader reads the flat layout from one string (a single copy of the
-// host's buffer, so decoded strings stay valid after the call).
-type flatReader struct {
-	b   string
-	i   int
-	err error
-}
-
-func (r *flatReader) fail(what string) {
-	if r.err == nil {
-		r.err = errors.New("flat input: " + what + " at offset " + strconv.Itoa(r.i))
-	}
-	r.i = len(r.b)
-}
-
-func (r *flatReader) u8() byte {
-	if r.i >= len(r.b) {
-		r.fail("truncated")
-		return 0
-	}
-	c := r.b[r.i]
-	r.i++
-	return c
-}
-
-func (r *flatReader) u32() uint32 {
-	if len(r.b)-r.i < 4 {
-		r.fail("truncated")
-		return 0
-	}
-	b := r.b[r.i : r.i+4]
-	r.i += 4
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-}
-
-func (r *flatReader) i64() int64 {
-	if len(r.b)-r.i < 8 {
-		r.fail("truncated")
-		return 0
-	}
-	lo, hi := r.u32(), r.u32()
-	return int64(uint64(lo) | uint64(hi)<<32)
-}
-
-func (r *flatReader) str() string {
-	n := int(r.u32())
-	if n > len(r.b)-r.i {
-		r.fail("string longer than the input")
-		return ""
-	}
-	s := r.b[r.i : r.i+n]
-	r.i += n
-	return s
-}
-
-// decodeFlatRequest decodes the flat layout of a Request.
+// decodeFlatRequest decodes the flat layout of a Request (abi.DecodeFlatRequest)
+// and its custom_fields JSON.
 func decodeFlatRequest(b []byte) (*Request, error) {
-	r := &flatReader{b: string(b)}
-	if v := r.u8(); v != flatVersion && r.err == nil {
-		return nil, errors.New("flat input: layout version " + strconv.Itoa(int(v)) + ", this sdk reads version 1")
+	req, cf, err := abi.DecodeFlatRequest(b)
+	if err != nil {
+		return nil, err
 	}
-	box := &requestBox{}
-	req := &box.req
-	req.Application.AppID = r.str()
-	req.Application.InstanceID = r.str()
-	req.Application.UserFriendlyLabel = r.str()
-	req.TargetUser.Email = r.str()
-	req.TargetUser.GivenName = r.str()
-	req.TargetUser.FamilyName = r.str()
-	req.RequestComment = r.str()
-	req.RequestTaskURL = r.str()
-	if has := r.u8(); has != 0 {
-		box.accessLength = r.i64()
-		req.AccessLength = &box.accessLength
-	} else {
-		r.i64()
-	}
-	n := r.u32()
-	if uint64(n) > uint64(len(r.b)-r.i)/16 { // each permission is at least 16 bytes
-		r.fail("permission count larger than the input")
-	}
-	if r.err == nil {
-		req.Permissions = make([]Permission, n)
-		for i := range req.Permissions {
-			p := &req.Permissions[i]
-			p.Label, p.Value, p.Type, p.Source = r.str(), r.str(), r.str(), r.str()
-		}
-	}
-	if cf := r.str(); cf != "" && r.err == nil {
+	if cf != "" {
 		jr := &jreader{b: cf}
 		req.CustomFields = map[string]any{}
 		jr.object(func(k string) { req.CustomFields[k] = jr.any() })
@@ -109,23 +27,17 @@ func decodeFlatRequest(b []byte) (*Request, error) {
 			return nil, errors.New("flat input: custom_fields: " + err.Error())
 		}
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.fail("trailing bytes")
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
 	return req, nil
 }
 
 // userGetFlat is user_get's flag for a flat result (ABI.md "Flat user
 // records"); hosts before it answer codeInvalid, and the sdk then asks for
 // JSON from then on.
-const userGetFlat = 0x100
+const userGetFlat = abi.UserGetFlat
 
 // userGetProfile, with userGetFlat, asks for flat layout version 2 (the
 // profile, type, timestamps and admin roles too).
-const userGetProfile = 0x200
+const userGetProfile = abi.UserGetProfile
 
 // hostLacksFlatUser is set once the host refused userGetFlat,
 // hostLacksFlatProfile once it refused userGetProfile.
@@ -133,53 +45,50 @@ var hostLacksFlatUser, hostLacksFlatProfile bool
 
 // decodeFlatUser decodes the flat layout of a user record.
 func decodeFlatUser(b []byte) (*User, error) {
-	r := &flatReader{b: string(b)}
-	v := r.u8()
-	if v != flatVersion && v != 2 && r.err == nil {
+	r := abi.NewFlatReader(b)
+	v := r.U8()
+	if v != abi.FlatVersion && v != abi.FlatUserVersion2 && r.Err() == nil {
 		return nil, errors.New("flat user: layout version " + strconv.Itoa(int(v)) + ", this sdk reads versions 1 and 2")
 	}
 	u := &userBox{}
-	u.u.ID, u.u.Login, u.u.Email = r.str(), r.str(), r.str()
-	u.u.DisplayName, u.u.FirstName, u.u.LastName = r.str(), r.str(), r.str()
-	if has := r.u8(); has != 0 {
-		u.status = r.str()
+	u.u.ID, u.u.Login, u.u.Email = r.Str(), r.Str(), r.Str()
+	u.u.DisplayName, u.u.FirstName, u.u.LastName = r.Str(), r.Str(), r.Str()
+	if has := r.U8(); has != 0 {
+		u.status = r.Str()
 		u.u.Status = &u.status
 	} else {
-		r.str()
+		r.Str()
 	}
-	u.u.Groups = r.strs()
-	u.u.Apps = r.strs()
+	u.u.Groups = r.Strs()
+	u.u.Apps = r.Strs()
 	if v == 2 {
-		u.u.Type, u.u.Created, u.u.Activated = r.str(), r.str(), r.str()
-		u.u.StatusChanged, u.u.LastUpdated = r.str(), r.str()
-		n := r.u32()
-		if uint64(n) > uint64(len(r.b)-r.i)/9 { // name and value lengths and the type byte
-			r.fail("attribute count larger than the input")
+		u.u.Type, u.u.Created, u.u.Activated = r.Str(), r.Str(), r.Str()
+		u.u.StatusChanged, u.u.LastUpdated = r.Str(), r.Str()
+		n := r.U32()
+		if uint64(n) > uint64(r.Left())/9 { // name and value lengths and the type byte
+			r.Fail("attribute count larger than the input")
 		}
-		if r.err == nil {
+		if r.Err() == nil {
 			u.u.Profile = make(Profile, n)
-			for i := uint32(0); i < n && r.err == nil; i++ {
-				name := r.str()
-				t := r.u8()
-				u.u.Profile[name] = Attr{Type: attrTypeName(t), JSON: r.str()}
+			for i := uint32(0); i < n && r.Err() == nil; i++ {
+				name := r.Str()
+				t := r.U8()
+				u.u.Profile[name] = Attr{Type: attrTypeName(t), JSON: r.Str()}
 			}
 		}
-		n = r.u32()
-		if uint64(n) > uint64(len(r.b)-r.i)/8 {
-			r.fail("role count larger than the input")
+		n = r.U32()
+		if uint64(n) > uint64(r.Left())/8 {
+			r.Fail("role count larger than the input")
 		}
-		if r.err == nil {
+		if r.Err() == nil {
 			u.u.AdminRoles = make([]AdminRole, n)
 			for i := range u.u.AdminRoles {
-				u.u.AdminRoles[i] = AdminRole{Type: r.str(), Label: r.str()}
+				u.u.AdminRoles[i] = AdminRole{Type: r.Str(), Label: r.Str()}
 			}
 		}
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.fail("trailing bytes")
-	}
-	if r.err != nil {
-		return nil, r.err
+	if err := r.End(); err != nil {
+		return nil, err
 	}
 	return &u.u, nil
 }
@@ -188,18 +97,4 @@ func decodeFlatUser(b []byte) (*User, error) {
 type userBox struct {
 	u      User
 	status string
-}
-
-// strs reads a u32 count and that many strings (never nil).
-func (r *flatReader) strs() []string {
-	n := r.u32()
-	if uint64(n) > uint64(len(r.b)-r.i)/4 { // each string is at least 4 bytes
-		r.fail("list count larger than the input")
-		return []string{}
-	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = r.str()
-	}
-	return out
 }

@@ -81,8 +81,8 @@ func TestFlatGoldenVectors(t *testing.T) {
 			}
 		}
 		wantReq := &Request{
-			Application:    Application{want.AppID, want.InstanceID, want.Label},
-			TargetUser:     TargetUser{want.Email, want.Given, want.Family},
+			Application:    Application{AppID: want.AppID, InstanceID: want.InstanceID, UserFriendlyLabel: want.Label},
+			TargetUser:     TargetUser{Email: want.Email, GivenName: want.Given, FamilyName: want.Family},
 			AccessLength:   want.AccessLength,
 			RequestComment: want.Comment, RequestTaskURL: want.TaskURL,
 			Permissions: want.Permissions,

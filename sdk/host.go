@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 	"unsafe"
+
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // hostErr builds the error for a negative host return code, fetching the
@@ -247,10 +249,10 @@ type Group struct {
 
 // Selectors for user_get (ABI.md).
 const (
-	byAny   = 0
-	byID    = 1
-	byLogin = 2
-	byEmail = 3
+	byAny   = abi.UserByAny
+	byID    = abi.UserByID
+	byLogin = abi.UserByLogin
+	byEmail = abi.UserByEmail
 )
 
 func getUser(by int32, ref string) (*User, error) {

@@ -1,37 +1,30 @@
 package sdk
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hookgate/hookgate/sdk/abi"
+)
 
 // OktaAction is a request to change the Okta org (capability "okta"). The
 // gateway resolves User (Okta id, login or email), Group (id or name) and
 // App (Okta app id) through its identity store, calls the Okta Management
 // API with its own credentials (rate limits and retries included) and
 // writes an audit record. Action is one of the Okta* action constants.
-type OktaAction struct {
-	Action string `json:"action"`
-	User   string `json:"user,omitempty"`
-	Group  string `json:"group,omitempty"`
-	App    string `json:"app,omitempty"`
-}
+type OktaAction = abi.OktaActionRequest
 
 // Okta actions (ABI.md, okta_action).
 const (
-	OktaAddUserToGroup       = "add_user_to_group"
-	OktaRemoveUserFromGroup  = "remove_user_from_group"
-	OktaAssignAppToGroup     = "assign_app_to_group"
-	OktaUnassignAppFromGroup = "unassign_app_from_group"
-	OktaAssignUserToApp      = "assign_user_to_app"
-	OktaUnassignUserFromApp  = "unassign_user_from_app"
+	OktaAddUserToGroup       = abi.OktaAddUserToGroup
+	OktaRemoveUserFromGroup  = abi.OktaRemoveUserFromGroup
+	OktaAssignAppToGroup     = abi.OktaAssignAppToGroup
+	OktaUnassignAppFromGroup = abi.OktaUnassignAppFromGroup
+	OktaAssignUserToApp      = abi.OktaAssignUserToApp
+	OktaUnassignUserFromApp  = abi.OktaUnassignUserFromApp
 )
 
 // OktaResult says what an action changed, by Okta id.
-type OktaResult struct {
-	Action  string `json:"action"`
-	UserID  string `json:"user_id"`
-	GroupID string `json:"group_id"`
-	AppID   string `json:"app_id"`
-	Message string `json:"message"`
-}
+type OktaResult = abi.OktaActionResult
 
 // OktaClient performs Okta write actions through the gateway.
 type OktaClient struct{}

@@ -35,123 +35,63 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // ABIVersion is the version of the host/guest contract this SDK implements
 // (see sdk/ABI.md). The host refuses plugins built for a version it does not
 // know.
-const ABIVersion = 1
+const ABIVersion = abi.Version
 
 // ABIMinorVersion is the revision of ABI version 1 this SDK was written
 // against: 1.1 added kv_incr and kv_compare_and_set. Minor revisions only
 // add imports; a plugin imports one only when it calls it, so it loads on
 // any host that has the functions it uses.
-const ABIMinorVersion = 1
+const ABIMinorVersion = abi.MinorVersion
 
 // Hook kinds a plugin can handle. The first four are the inline access hooks
 // (Lumos contract); KindOktaEvent is an Okta System Log event delivered to an
 // [[on_event]] subscriber.
 const (
-	KindProvisioning      = "provisioning"
-	KindDeprovisioning    = "deprovisioning"
-	KindPreApproval       = "pre_approval"
-	KindRequestValidation = "request_validation"
-	KindOktaEvent         = "okta_event"
+	KindProvisioning      = abi.KindProvisioning
+	KindDeprovisioning    = abi.KindDeprovisioning
+	KindPreApproval       = abi.KindPreApproval
+	KindRequestValidation = abi.KindRequestValidation
+	KindOktaEvent         = abi.KindOktaEvent
 )
 
-// The payload types below mirror plugins/types.go on purpose: importing the
-// host package would pull wazero, fasthttp and Badger into every plugin.
-// sdk/ABI.md is the contract between the two sides.
+// The payload types are the ABI's own (sdk/abi, which the host imports
+// too), so the two sides cannot drift apart.
 
 // Application identifies the app access is requested for.
-type Application struct {
-	AppID             string `json:"app_id"`
-	InstanceID        string `json:"instance_id"`
-	UserFriendlyLabel string `json:"user_friendly_label"`
-}
+type Application = abi.Application
 
 // Permission is one permission (role, group, entitlement) in the request.
-type Permission struct {
-	Label  string `json:"label"`
-	Value  string `json:"value"`
-	Type   string `json:"type"`
-	Source string `json:"source"`
-}
+type Permission = abi.Permission
 
 // TargetUser is the user access is requested for.
-type TargetUser struct {
-	Email      string `json:"email"`
-	GivenName  string `json:"given_name"`
-	FamilyName string `json:"family_name"`
-}
+type TargetUser = abi.TargetUser
 
 // Request is the body of an inline access hook (the same for all four
 // kinds).
-type Request struct {
-	Application Application  `json:"application"`
-	Permissions []Permission `json:"permissions"`
-	TargetUser  TargetUser   `json:"target_user"`
-	// AccessLength is the requested duration in seconds; nil means
-	// permanent.
-	AccessLength   *int64 `json:"access_length"`
-	RequestComment string `json:"request_comment"`
-	RequestTaskURL string `json:"request_task_url"`
-	// CustomFields are the app's intake fields; nil when it has none.
-	CustomFields map[string]any `json:"custom_fields"`
-}
+type Request = abi.Request
 
 // OktaActor is an Okta System Log actor or target.
-type OktaActor struct {
-	ID          string         `json:"id"`
-	Type        string         `json:"type"`
-	AlternateID string         `json:"alternateId"`
-	DisplayName string         `json:"displayName"`
-	DetailEntry map[string]any `json:"detailEntry"`
-}
+type OktaActor = abi.OktaActor
 
 // OktaOutcome is an Okta event's outcome.
-type OktaOutcome struct {
-	Result string `json:"result"`
-	Reason string `json:"reason"`
-}
+type OktaOutcome = abi.OktaOutcome
 
 // OktaEvent is one Okta System Log event (the LogEvent object), as delivered
-// to event plugins.
-type OktaEvent struct {
-	UUID           string       `json:"uuid"`
-	Published      time.Time    `json:"published"`
-	EventType      string       `json:"eventType"`
-	DisplayMessage string       `json:"displayMessage"`
-	Severity       string       `json:"severity"`
-	Outcome        *OktaOutcome `json:"outcome"`
-	Actor          OktaActor    `json:"actor"`
-	Target         []OktaActor  `json:"target"`
-	// Raw is the whole event JSON as delivered, for fields not modelled
-	// here (decode it with encoding/json).
-	Raw []byte `json:"-"`
-}
-
-// Targets returns the event's targets of the given Okta type ("User",
-// "UserGroup", "AppInstance"...).
-func (e *OktaEvent) Targets(typ string) []OktaActor {
-	var out []OktaActor
-	for _, t := range e.Target {
-		if t.Type == typ {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+// to event plugins; Targets(typ) returns its targets of one Okta type.
+type OktaEvent = abi.OktaEvent
 
 // Decision is a handler's answer. The gateway maps it to the caller's wire
 // literals (PROVISIONED_USER, APPROVED, ...); plugins never write those.
 // Message is shown to the requester where the caller supports it and is
 // always logged and audited.
-type Decision struct {
-	Success bool   `json:"success"`
-	Message string `json:"message,omitempty"`
-}
+type Decision = abi.Decision
 
 // Success is a successful provisioning, deprovisioning or event handling.
 func Success(msg string) Decision { return Decision{Success: true, Message: msg} }
@@ -259,11 +199,11 @@ func dispatchIn(handlers map[string]handler, kind string, in []byte) []byte {
 			kinds = append(kinds, k)
 		}
 		sort.Strings(kinds)
-		return errorOutput("no_handler", fmt.Sprintf("plugin has no handler for kind %q (it handles: %s)", kind, strings.Join(kinds, ", ")))
+		return errorOutput(abi.GuestNoHandler, fmt.Sprintf("plugin has no handler for kind %q (it handles: %s)", kind, strings.Join(kinds, ", ")))
 	}
 	out, err := h(in)
 	if err != nil {
-		return errorOutput("bad_input", err.Error())
+		return errorOutput(abi.GuestBadInput, err.Error())
 	}
 	return out
 }

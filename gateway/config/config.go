@@ -22,18 +22,19 @@ import (
 
 	"github.com/hookgate/hookgate/plugins/modlimits"
 	"github.com/hookgate/hookgate/plugins/policy"
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // Hook kinds the gateway serves under POST /hooks/{kind}.
 const (
-	KindProvisioning      = "provisioning"
-	KindDeprovisioning    = "deprovisioning"
-	KindPreApproval       = "pre_approval"
-	KindRequestValidation = "request_validation"
+	KindProvisioning      = abi.KindProvisioning
+	KindDeprovisioning    = abi.KindDeprovisioning
+	KindPreApproval       = abi.KindPreApproval
+	KindRequestValidation = abi.KindRequestValidation
 )
 
 // Kinds lists every inline hook kind, in documentation order.
-var Kinds = []string{KindProvisioning, KindDeprovisioning, KindPreApproval, KindRequestValidation}
+var Kinds = abi.HookKinds
 
 // Capabilities a [[plugin]] may be granted.
 const (

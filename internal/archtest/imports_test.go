@@ -1,0 +1,92 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/hookgate/hookgate"
+
+// pkg is what `go list -json` says about one package.
+type pkg struct {
+	ImportPath   string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+	Deps         []string
+	Standard     bool
+}
+
+// list runs `go list -json` with args in the module root (env added).
+func list(t *testing.T, env []string, args ...string) []pkg {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		gobin = "go"
+	}
+	cmd := exec.Command(gobin, append([]string{"list", "-json"}, args...)...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v\n%s", args, err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go list %v listed nothing", args)
+	}
+	return pkgs
+}
+
+// under reports whether path is dir or inside it (dir relative to the module).
+func under(path, dir string) bool {
+	full := module + "/" + dir
+	return path == full || strings.HasPrefix(path, full+"/")
+}
+
+// TestImportRules enforces the layout's one-way imports:
+//   - only store/ imports Badger (everything else changes state through
+//     the store's operations);
+//   - sdk/ (every package in it, for any platform, tests included)
+//     depends on the standard library and sdk/ alone, so a plugin build
+//     never pulls wazero, fasthttp or Badger.
+func TestImportRules(t *testing.T) {
+	const badger = "github.com/dgraph-io/badger/v4"
+	for _, p := range list(t, nil, "./...") {
+		imports := append(append(append([]string{}, p.Imports...), p.TestImports...), p.XTestImports...)
+		for _, imp := range imports {
+			if (imp == badger || strings.HasPrefix(imp, badger+"/")) && !under(p.ImportPath, "store") {
+				t.Errorf("%s imports %s: only store/ may (use the store's operations, store/ops.go)", p.ImportPath, imp)
+			}
+		}
+	}
+	for _, env := range [][]string{nil, {"GOOS=wasip1", "GOARCH=wasm"}} {
+		for _, p := range list(t, env, "-deps", "-test", "./sdk/...") {
+			// Test variants are named "pkg [pkg.test]" and "pkg.test".
+			path := strings.TrimSuffix(strings.Fields(p.ImportPath)[0], ".test")
+			if p.Standard || under(path, "sdk") {
+				continue
+			}
+			t.Errorf("sdk depends on %s (%v): sdk/ must import only the standard library", p.ImportPath, env)
+		}
+	}
+}
