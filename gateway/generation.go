@@ -16,16 +16,18 @@ package gateway
 //     one atomic store swaps it in; the old generation's plugins are closed
 //     once its last holder released it.
 //
-// Settings that only take effect at start-up (restartOnly) make Reload
-// refuse with a message saying a restart is needed: a reload is all or
+// Reload fails closed: a change to any key it does not explicitly know how
+// to apply (reloadable, reload_keys.go) makes it refuse with a message
+// naming the keys and saying a restart is needed: a reload is all or
 // nothing, never half applied.
 //
 // Where things go (for whoever adds features): per-request settings
 // derived from gateway.toml belong in Generation (built in newGeneration /
 // buildGeneration) and are read with s.gen.Load() (or s.acquire() when a
-// plugin is called); anything built once at start-up (the store, the audit
-// log, the queue workers, an Okta API client) stays in cmd/hookgate/serve.go
-// and its config keys are listed in restartOnly.
+// plugin is called) and their keys are listed in reloadable; anything
+// built once at start-up (the store, the audit log, the queue workers, an
+// Okta API client) stays in cmd/hookgate/serve.go and its keys need no
+// listing: a change to them is refused.
 
 import (
 	"context"
@@ -33,9 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -163,53 +163,6 @@ func (e *ReloadError) Unwrap() error { return e.Err }
 
 // ErrReloadDisabled is returned by Reload before EnableReload.
 var ErrReloadDisabled = errors.New("reload is not enabled on this server")
-
-// restartOnly lists the settings read once at start-up. A reload whose
-// config changes one of them is refused, naming the key: the listener,
-// the store, the compilation cache, the queue workers and grant scheduler,
-// the log format and the Okta Management API client are built once.
-func restartOnly(old, cur *config.Config) error {
-	type setting struct {
-		key      string
-		old, cur any
-	}
-	list := []setting{
-		{"server.listen", old.Server.Listen, cur.Server.Listen},
-		{"server.data_dir", old.Server.DataDir, cur.Server.DataDir},
-		{"server.read_timeout", old.Server.ReadTimeout, cur.Server.ReadTimeout},
-		{"server.write_timeout", old.Server.WriteTimeout, cur.Server.WriteTimeout},
-		{"server.shutdown_timeout", old.Server.ShutdownTimeout, cur.Server.ShutdownTimeout},
-		{"server.max_conns", old.Server.MaxConns, cur.Server.MaxConns},
-		{"server.max_conns_per_ip", old.Server.MaxConnsPerIP, cur.Server.MaxConnsPerIP},
-		{"server.max_header_bytes", old.Server.MaxHeaderBytes, cur.Server.MaxHeaderBytes},
-		{"server.idle_timeout", old.Server.IdleTimeout, cur.Server.IdleTimeout},
-		{"server.tls_cert_file", old.Server.TLSCertFile, cur.Server.TLSCertFile},
-		{"server.tls_key_file", old.Server.TLSKeyFile, cur.Server.TLSKeyFile},
-		{"cluster", old.Cluster, cur.Cluster},
-		{"plugins.cache_dir", old.Plugins.CacheDir, cur.Plugins.CacheDir},
-		{"log.format", old.Log.Format, cur.Log.Format},
-		{"queue", old.Queue, cur.Queue},
-		{"grants", old.Grants, cur.Grants},
-		{"okta.event_retention", old.Okta.EventRetention, cur.Okta.EventRetention}, // Server.IngestBatch reads s.cfg
-		{"okta.org_url", old.Okta.OrgURL, cur.Okta.OrgURL},
-		{"okta.api_token_env", old.Okta.APITokenEnv, cur.Okta.APITokenEnv},
-		{"okta.oauth", old.Okta.OAuth, cur.Okta.OAuth},
-		{"okta.catchup_interval", old.Okta.CatchupInterval, cur.Okta.CatchupInterval},
-		{"store", old.Store, cur.Store}, // the key is given to Badger once, at open
-	}
-	var changed []string
-	for _, s := range list {
-		if !reflect.DeepEqual(s.old, s.cur) {
-			changed = append(changed, s.key)
-		}
-	}
-	if len(changed) > 0 {
-		return &ReloadError{RestartRequired: true, Err: fmt.Errorf(
-			"%s changed: only a restart applies it; the running configuration keeps serving (revert the change to reload the rest)",
-			strings.Join(changed, ", "))}
-	}
-	return nil
-}
 
 // Reload re-reads gateway.toml and the plugins and swaps them in
 // atomically; see the top of this file. A *ReloadError says why it was

@@ -246,6 +246,9 @@ func TestReloadRefusedChangesNothing(t *testing.T) {
 			"plugin[0] (oncall-a).config.group", false},
 		{"route to unknown plugin", strings.Replace(good, "plugin = \"oncall-a\"", "plugin = \"nope\"", 1), "route", false},
 		{"restart-only setting", good + "\n[server]\nshutdown_timeout = \"3s\"\n", "server.shutdown_timeout", true},
+		// Fail closed: a key the reload code does not apply is refused
+		// (queue.max_attempts is read once, by the worker pool).
+		{"key unknown to reload", good + "\n[queue]\nmax_attempts = 7\n", "queue.max_attempts", true},
 		{"bad module", strings.Replace(good, filepath.Join(buildWasm(t), "oncall-preapproval.wasm"), rs.Path, 1),
 			"oncall-a", false},
 		// Module limits are checked before compiling, in the serving
