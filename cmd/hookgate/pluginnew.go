@@ -151,7 +151,8 @@ func newProjectFiles(name, lang string, k kindInfo) (map[string][]byte, error) {
 		tmpls = map[string]string{"main.go": newGoMain, "go.mod": newGoMod, "Makefile": newGoMakefile, "README.md": newGoREADME}
 		out["hookgate-sdk/go.mod"] = []byte("module github.com/hookgate/hookgate\n\ngo 1.24\n")
 		if err := copyDir(".", "hookgate-sdk/sdk", func(p string) bool {
-			return !strings.Contains(p, "/") && p != "sources.go" && (strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") || p == "ABI.md")
+			top := strings.TrimPrefix(p, "abi/") // the sdk and its std-only abi package
+			return !strings.Contains(top, "/") && p != "sources.go" && (strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") || p == "ABI.md")
 		}); err != nil {
 			return nil, err
 		}
@@ -312,7 +313,7 @@ const newGoMakefile = `# [[.Name]]: ` + "`make`" + ` builds [[.Name]].wasm, ` + 
 HOOKGATE ?= hookgate
 GO ?= go
 
-[[.Name]].wasm: main.go go.mod $(wildcard hookgate-sdk/sdk/*.go)
+[[.Name]].wasm: main.go go.mod $(wildcard hookgate-sdk/sdk/*.go hookgate-sdk/sdk/abi/*.go)
 	GOOS=wasip1 GOARCH=wasm GOFLAGS=-mod=mod $(GO) build -buildmode=c-shared -o $@ .
 
 .PHONY: test clean
