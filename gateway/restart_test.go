@@ -70,7 +70,8 @@ func startBinary(t *testing.T, bin, cfg, data, addr string) *binServer {
 			t.Logf("hookgate output:\n%s", out.String())
 		}
 	})
-	eventually(t, "hookgate to listen", func() bool {
+	// /readyz waits for the plugins to compile (the listener opens first).
+	eventuallyWithin(t, 2*time.Minute, "hookgate to be ready", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
