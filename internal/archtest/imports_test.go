@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -27,9 +26,10 @@ type pkg struct {
 // list runs `go list -json` with args in the module root (env added).
 func list(t *testing.T, env []string, args ...string) []pkg {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		gobin = "go"
+	// The go command that runs this test sets GOROOT for its children.
+	gobin := "go"
+	if root := os.Getenv("GOROOT"); root != "" {
+		gobin = filepath.Join(root, "bin", "go")
 	}
 	cmd := exec.Command(gobin, append([]string{"list", "-json"}, args...)...)
 	cmd.Dir = "../.."
