@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 
@@ -368,44 +367,5 @@ func (r *reader) isMember(userRef, groupRef string) (bool, error) {
 // next cursor ("" on the last page). It looks one live entity ahead so the
 // last page never carries a cursor.
 func (r *reader) listLive(k *kind, after string, limit int) ([]string, string, error) {
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	p := []byte(k.prefix)
-	start := p
-	if after != "" {
-		// The smallest key greater than <prefix><after>: ids hold no NUL.
-		start = append(key(k.prefix, after), 0)
-	}
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = p
-	opts.PrefetchSize = min(limit+1, 100)
-	it := r.txn.NewIterator(opts)
-	defer it.Close()
-	ids := make([]string, 0, min(limit, 1024))
-	for it.Seek(start); it.ValidForPrefix(p); it.Next() {
-		item := it.Item()
-		id := string(item.Key()[len(p):])
-		if bytes.IndexByte(item.Key()[len(p):], '/') >= 0 {
-			continue
-		}
-		var e *entity
-		err := item.Value(func(v []byte) error {
-			var err error
-			e, err = decodeEntity(v, k.nfields)
-			return err
-		})
-		if err != nil {
-			return nil, "", err
-		}
-		r.cache[k.prefix+id] = e
-		if !e.live() {
-			continue
-		}
-		if len(ids) == limit {
-			return ids, ids[len(ids)-1], nil
-		}
-		ids = append(ids, id)
-	}
-	return ids, "", nil
+	return r.search(k, "", after, limit, nil)
 }

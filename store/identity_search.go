@@ -116,8 +116,9 @@ func hasFoldPrefix(s, prefix string) bool {
 }
 
 // search returns up to limit ids of live entities with id > after for which
-// match holds, and the next cursor ("" when no further match exists). Like
-// listLive it looks one match ahead so the last page carries no cursor.
+// match holds (every live one when match is nil), and the next cursor (""
+// when no further match exists). It looks one match ahead so the last page
+// carries no cursor; listLive is search without a match.
 func (r *reader) search(k *kind, q, after string, limit int, match func(id string, e *entity, q string) bool) ([]string, string, error) {
 	if limit <= 0 {
 		limit = DefaultListLimit
@@ -150,7 +151,7 @@ func (r *reader) search(k *kind, q, after string, limit int, match func(id strin
 		if err != nil {
 			return nil, "", err
 		}
-		if !e.live() || !match(id, e, q) {
+		if !e.live() || (match != nil && !match(id, e, q)) {
 			continue
 		}
 		r.cache[k.prefix+id] = e
