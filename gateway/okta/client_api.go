@@ -43,15 +43,22 @@ func (u *APIUser) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*u = APIUser(aux.plain)
-	if len(aux.Profile) > 0 && string(aux.Profile) != "null" {
-		if err := json.Unmarshal(aux.Profile, &u.Profile); err != nil {
-			return fmt.Errorf("user %s profile: %w", u.ID, err)
-		}
-		if err := json.Unmarshal(aux.Profile, &u.Attrs); err != nil {
-			return fmt.Errorf("user %s profile: %w", u.ID, err)
-		}
+	if err := decodeProfile(aux.Profile, &u.Profile, &u.Attrs); err != nil {
+		return fmt.Errorf("user %s profile: %w", u.ID, err)
 	}
 	return nil
+}
+
+// decodeProfile decodes a profile object (absent or null: nothing) into
+// its typed fields and, whole, into attrs.
+func decodeProfile(raw json.RawMessage, typed any, attrs *map[string]json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, typed); err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, attrs)
 }
 
 // APIUserProfile holds the user profile attributes hookgate keeps.
@@ -93,13 +100,8 @@ func (g *APIGroup) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*g = APIGroup(aux.plain)
-	if len(aux.Profile) > 0 && string(aux.Profile) != "null" {
-		if err := json.Unmarshal(aux.Profile, &g.Profile); err != nil {
-			return fmt.Errorf("group %s profile: %w", g.ID, err)
-		}
-		if err := json.Unmarshal(aux.Profile, &g.Attrs); err != nil {
-			return fmt.Errorf("group %s profile: %w", g.ID, err)
-		}
+	if err := decodeProfile(aux.Profile, &g.Profile, &g.Attrs); err != nil {
+		return fmt.Errorf("group %s profile: %w", g.ID, err)
 	}
 	return nil
 }
