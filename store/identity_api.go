@@ -205,13 +205,8 @@ func (s *Store) ListUsers(after string, limit int) ([]User, string, error) {
 		if err != nil {
 			return err
 		}
-		out = make([]User, 0, len(ids))
-		for _, id := range ids {
-			u, err := r.user(id)
-			if err != nil {
-				return err
-			}
-			out = append(out, *u)
+		if out, err = readAll(ids, r.user); err != nil {
+			return err
 		}
 		next = cursor
 		return nil
@@ -232,13 +227,8 @@ func (s *Store) ListGroups(after string, limit int) ([]Group, string, error) {
 		if err != nil {
 			return err
 		}
-		out = make([]Group, 0, len(ids))
-		for _, id := range ids {
-			g, err := r.group(id)
-			if err != nil {
-				return err
-			}
-			out = append(out, *g)
+		if out, err = readAll(ids, r.group); err != nil {
+			return err
 		}
 		next = cursor
 		return nil
@@ -259,13 +249,8 @@ func (s *Store) ListApps(after string, limit int) ([]App, string, error) {
 		if err != nil {
 			return err
 		}
-		out = make([]App, 0, len(ids))
-		for _, id := range ids {
-			a, err := r.app(id)
-			if err != nil {
-				return err
-			}
-			out = append(out, *a)
+		if out, err = readAll(ids, r.app); err != nil {
+			return err
 		}
 		next = cursor
 		return nil

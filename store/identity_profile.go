@@ -408,12 +408,9 @@ func (s *Store) ListUsersWithAttr(name, value, after string, limit int) ([]User,
 			ids = append(ids, string(id))
 		}
 		it.Close()
-		for _, id := range ids {
-			u, err := r.user(id)
-			if err != nil {
-				return err
-			}
-			out = append(out, *u)
+		var err error
+		if out, err = readAll(ids, r.user); err != nil {
+			return err
 		}
 		return nil
 	})

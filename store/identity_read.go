@@ -369,3 +369,16 @@ func (r *reader) isMember(userRef, groupRef string) (bool, error) {
 func (r *reader) listLive(k *kind, after string, limit int) ([]string, string, error) {
 	return r.search(k, "", after, limit, nil)
 }
+
+// readAll reads every id with get, in order, for the list and search pages.
+func readAll[T any](ids []string, get func(string) (*T, error)) ([]T, error) {
+	out := make([]T, 0, len(ids))
+	for _, id := range ids {
+		v, err := get(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
