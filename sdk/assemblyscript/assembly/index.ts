@@ -858,6 +858,8 @@ export namespace okta {
       else if (r.key("message")) o.message = r.str();
       else r.skip();
     }
+    const e = r.done();
+    if (e != null) { decodeFail("okta_action", e); return null; }
     return o;
   }
   export function addUserToGroup(user: string, group: string): OktaResult | null { return action(OKTA_ADD_USER_TO_GROUP, user, group); }

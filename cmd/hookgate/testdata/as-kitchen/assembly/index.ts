@@ -2,9 +2,16 @@
 // pre_approval handler does ("throw" makes AssemblyScript call abort, which
 // the SDK's handler logs before trapping; the others read the identity
 // state and answer what they read).
+//
+// Its provisioning handler performs one Okta action through the SDK's
+// okta.* wrappers: request_comment is "<action>:<a>:<b>" with the wrapper's
+// two arguments in its own order (addUserToGroup:user:group,
+// assignAppToGroup:app:group, assignUserToApp:user:app ...). Success answers
+// "ok <action> user=<id> group=<id> app=<id>: <message>"; a failure answers
+// "err <code> <lastError message>".
 import {
-  Request, Decision, approve, deny, handlePreApproval, userGroups, lookupGroup, groupMembers,
-  lookupUser, lastErrorMessage,
+  Request, Decision, approve, deny, success, failure, handlePreApproval, handleProvisioning,
+  userGroups, lookupGroup, groupMembers, lookupUser, lastError, lastErrorMessage, okta, OktaResult,
 } from "../../../../../sdk/assemblyscript/assembly/index";
 export * from "../../../../../sdk/assemblyscript/assembly/exports";
 
@@ -40,4 +47,23 @@ handlePreApproval((req: Request): Decision => {
     return approve(u.id + " " + u.displayName + " " + (st != null ? st : "null") + " " + u.groups.length.toString() + " groups");
   }
   return approve("fine");
+});
+
+handleProvisioning((req: Request): Decision => {
+  const parts = req.requestComment.split(":");
+  if (parts.length != 3) return failure("want <action>:<a>:<b>, got " + req.requestComment);
+  const act = parts[0], a = parts[1], b = parts[2];
+  let res: OktaResult | null = null;
+  if (act == "addUserToGroup") res = okta.addUserToGroup(a, b);
+  else if (act == "removeUserFromGroup") res = okta.removeUserFromGroup(a, b);
+  else if (act == "assignAppToGroup") res = okta.assignAppToGroup(a, b);
+  else if (act == "unassignAppFromGroup") res = okta.unassignAppFromGroup(a, b);
+  else if (act == "assignUserToApp") res = okta.assignUserToApp(a, b);
+  else if (act == "unassignUserFromApp") res = okta.unassignUserFromApp(a, b);
+  else return failure("unknown action " + act);
+  if (res == null) {
+    const e = lastError();
+    return failure("err " + (e != null ? e.code.toString() : "none") + " " + lastErrorMessage());
+  }
+  return success("ok " + res.action + " user=" + res.userId + " group=" + res.groupId + " app=" + res.appId + ": " + res.message);
 });
