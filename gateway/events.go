@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
 )
@@ -68,7 +69,7 @@ func safeKey(s string) string { return strings.ReplaceAll(s, "/", "_") }
 type Events struct {
 	subs    []config.OnEvent
 	st      *store.Store
-	plugins map[string]Decider
+	plugins map[string]hook.Decider
 	audit   *store.AuditLog
 	log     *slog.Logger
 
@@ -89,7 +90,7 @@ func (e *Events) subscriptions() []config.OnEvent {
 // NewEvents registers the okta_event queue handler on w. plugins maps
 // [[plugin]] names to loaded plugins (the same Deciders the Dispatcher
 // uses); audit may be nil.
-func NewEvents(cfg *config.Config, st *store.Store, w *Worker, plugins map[string]Decider, audit *store.AuditLog, logger *slog.Logger) *Events {
+func NewEvents(cfg *config.Config, st *store.Store, w *Worker, plugins map[string]hook.Decider, audit *store.AuditLog, logger *slog.Logger) *Events {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -207,11 +208,11 @@ func (e *Events) run(ctx context.Context, it *store.QueueItem) (string, error) {
 		g := e.srv.acquire()
 		defer g.release()
 		if g.Dispatcher != nil {
-			plugins = g.Dispatcher.plugins
+			plugins = g.Dispatcher.Plugins()
 		}
 	}
 	p := plugins[it.Plugin]
-	var dec Decision
+	var dec hook.Decision
 	var err error
 	if p == nil {
 		err = fmt.Errorf("plugin %q is subscribed but not loaded", it.Plugin)

@@ -42,6 +42,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/plugins"
 )
 
@@ -54,9 +55,9 @@ type Generation struct {
 	// Config is the validated config this generation was built from.
 	Config *config.Config
 	// Dispatcher runs the inline hooks (nil until EnableHooks).
-	Dispatcher *Dispatcher
+	Dispatcher *hook.Dispatcher
 
-	plugins *PluginSet // owned: closed when the generation retires (nil: not owned)
+	plugins *hook.PluginSet // owned: closed when the generation retires (nil: not owned)
 	loaded  []*plugins.Plugin
 	hooks   *HookHandler
 
@@ -79,12 +80,12 @@ func newGeneration(cfg *config.Config, seq uint64) *Generation {
 }
 
 // withHooks returns a copy of g serving inline hooks through d.
-func (g *Generation) withHooks(s *Server, d *Dispatcher) *Generation {
+func (g *Generation) withHooks(s *Server, d *hook.Dispatcher) *Generation {
 	n := newGeneration(g.Config, g.Seq)
 	n.plugins = g.plugins
 	n.Dispatcher = d
 	n.hooks = NewHookHandler(g.Config, d, s.log)
-	for _, dec := range d.plugins {
+	for _, dec := range d.Plugins() {
 		if p := pluginOf(dec); p != nil {
 			n.loaded = append(n.loaded, p)
 		}
@@ -124,12 +125,12 @@ type ReloadOptions struct {
 	// Plugins is the plugin set the current generation runs on. The server
 	// owns it from now on: a reload closes it once no request holds it,
 	// and ClosePlugins closes whichever set is current at shutdown.
-	Plugins *PluginSet
+	Plugins *hook.PluginSet
 	// LoadPlugins loads the plugins of a new config; default
 	// LoadPlugins(ctx, cfg, store, logger). serve passes its load options
 	// here (e.g. the Okta actions backend) so reloaded plugins get the
 	// same host functions as at start-up.
-	LoadPlugins func(ctx context.Context, cfg *config.Config) (*PluginSet, error)
+	LoadPlugins func(ctx context.Context, cfg *config.Config) (*hook.PluginSet, error)
 	// Applied, when set, runs after each successful reload with the new
 	// config (serve adjusts the log level here).
 	Applied func(*config.Config)
@@ -217,8 +218,8 @@ func (s *Server) buildNext(ctx context.Context) (*Generation, error) {
 	old := s.gen.Load()
 	load := s.reloadOpts.LoadPlugins
 	if load == nil {
-		load = func(ctx context.Context, cfg *config.Config) (*PluginSet, error) {
-			return LoadPlugins(ctx, cfg, s.st, s.log)
+		load = func(ctx context.Context, cfg *config.Config) (*hook.PluginSet, error) {
+			return hook.LoadPlugins(ctx, cfg, s.st, s.log)
 		}
 	}
 	ps, err := load(ctx, cfg)
@@ -227,7 +228,7 @@ func (s *Server) buildNext(ctx context.Context) (*Generation, error) {
 	}
 	g := newGeneration(cfg, old.Seq+1)
 	if old.Dispatcher != nil {
-		d := NewDispatcher(DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(), Logger: s.log})
+		d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(), Logger: s.log})
 		// Successful provisioning records grants (Pipeline chains this).
 		d.OnSuccess = old.Dispatcher.OnSuccess
 		s.m.instrument(d)
@@ -298,9 +299,9 @@ func (s *Server) serveReload(ctx *fasthttp.RequestCtx, _ []string) {
 }
 
 // pluginOf returns the loaded plugin behind a Decider, or nil.
-func pluginOf(d Decider) *plugins.Plugin {
+func pluginOf(d hook.Decider) *plugins.Plugin {
 	switch v := d.(type) {
-	case PluginDecider:
+	case hook.PluginDecider:
 		return v.P
 	case *instrumentedDecider:
 		return pluginOf(v.inner)
@@ -332,7 +333,7 @@ func (s *Server) readiness() []string {
 	g := s.gen.Load()
 	if g.Dispatcher != nil {
 		for _, pc := range g.Config.Plugin {
-			dec := g.Dispatcher.plugins[pc.Name]
+			dec := g.Dispatcher.Plugins()[pc.Name]
 			p := pluginOf(dec)
 			if p == nil {
 				problems = append(problems, fmt.Sprintf("plugin %s is not loaded", pc.Name))

@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -33,7 +34,7 @@ const (
 // HookDispatcher runs one inline hook through routing, the plugin and the
 // audit log; *Dispatcher implements it.
 type HookDispatcher interface {
-	Dispatch(ctx context.Context, kind string, raw []byte, via string) (Outcome, error)
+	Dispatch(ctx context.Context, kind string, raw []byte, via string) (hook.Outcome, error)
 }
 
 // Grants records time-boxed grants and revokes them when they expire.
@@ -69,7 +70,7 @@ type grantJob struct {
 // seconds from now. If the grant cannot be stored the error makes the
 // dispatcher answer with the failure literal, so the caller never believes
 // an un-expiring grant is time-boxed.
-func (g *Grants) OnSuccess(kind string, req *HookRequest, raw []byte, out Outcome) error {
+func (g *Grants) OnSuccess(kind string, req *hook.HookRequest, raw []byte, out hook.Outcome) error {
 	if kind != config.KindProvisioning {
 		return nil
 	}
@@ -89,12 +90,12 @@ func (g *Grants) OnSuccess(kind string, req *HookRequest, raw []byte, out Outcom
 // as the Dispatcher parsed it; raw, its body, is kept on the grant for the
 // deprovisioning replay), or returns nil when it has no positive
 // access_length (permanent access).
-func (g *Grants) Record(req *HookRequest, raw []byte, plugin string, now time.Time) (*store.Grant, error) {
+func (g *Grants) Record(req *hook.HookRequest, raw []byte, plugin string, now time.Time) (*store.Grant, error) {
 	if req.AccessLength == nil || *req.AccessLength <= 0 {
 		return nil, nil
 	}
-	if *req.AccessLength > MaxAccessLength { // ParseHookRequest refuses it already
-		return nil, fmt.Errorf("grant: access_length %d exceeds %d seconds", *req.AccessLength, MaxAccessLength)
+	if *req.AccessLength > hook.MaxAccessLength { // ParseHookRequest refuses it already
+		return nil, fmt.Errorf("grant: access_length %d exceeds %d seconds", *req.AccessLength, hook.MaxAccessLength)
 	}
 	gr := &store.Grant{
 		User:        req.TargetUser.Email,

@@ -18,13 +18,15 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
 // HookHandler serves /hooks/{kind}. Create it with NewHookHandler and set
 // its Serve method as Server.Hooks.
 type HookHandler struct {
-	d       *Dispatcher
+	d       *hook.Dispatcher
 	header  string
 	secret  [sha256.Size]byte
 	maxBody int
@@ -33,7 +35,7 @@ type HookHandler struct {
 
 // NewHookHandler builds the handler from the [hooks] config (auth header,
 // resolved secret, body limit) over a dispatcher.
-func NewHookHandler(cfg *config.Config, d *Dispatcher, logger *slog.Logger) *HookHandler {
+func NewHookHandler(cfg *config.Config, d *hook.Dispatcher, logger *slog.Logger) *HookHandler {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -91,13 +93,13 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 	}
 	defer releaseBody(bp)
 
-	out, err := h.d.Dispatch(requestContext{ctx}, kind, trimBOM(*bp), "lumos")
+	out, err := h.d.Dispatch(requestContext{ctx}, kind, hook.TrimBOM(*bp), "lumos")
 	if err != nil {
 		var (
-			be *BadRequestError
-			nr *NoRouteError
-			rc *RouteConflictError
-			nl *PluginNotReadyError
+			be *hook.BadRequestError
+			nr *hook.NoRouteError
+			rc *hook.RouteConflictError
+			nl *hook.PluginNotReadyError
 		)
 		switch {
 		case errors.As(err, &nl):
@@ -139,7 +141,7 @@ func kindOf(b []byte) (string, bool) {
 // generation's dispatcher (its plugin calls are measured on /metrics), sets
 // s.Hooks and adds GET /v1/audit to the admin API. Call it before Serve.
 // After a reload, requests go to the new generation's dispatcher.
-func (s *Server) EnableHooks(d *Dispatcher) {
+func (s *Server) EnableHooks(d *hook.Dispatcher) {
 	s.m.instrument(d)
 	s.gen.Store(s.gen.Load().withHooks(s, d))
 	s.Hooks = s.serveHooks
@@ -157,7 +159,7 @@ func (s *Server) serveHooks(ctx *fasthttp.RequestCtx) {
 // auditHandler serves GET /v1/audit?user=&kind=&plugin=&decision=&limit=&after=:
 // audit records, newest first, including every decision made before the
 // request; a full page carries the next page's Link like the other lists.
-func auditHandler(d *Dispatcher) AdminHandler {
+func auditHandler(d *hook.Dispatcher) AdminHandler {
 	return func(ctx *fasthttp.RequestCtx, _ []string) {
 		a := d.Audit()
 		if a == nil {
@@ -166,8 +168,8 @@ func auditHandler(d *Dispatcher) AdminHandler {
 		}
 		q := ctx.QueryArgs()
 		kind := string(q.Peek("kind"))
-		if kind != "" && !knownKind(kind) && kind != ItemOktaEvent && kind != AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
-			writeError(ctx, fasthttp.StatusBadRequest, (&UnknownKindError{Kind: kind}).Error())
+		if kind != "" && !abi.IsHookKind(kind) && kind != ItemOktaEvent && kind != AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
+			writeError(ctx, fasthttp.StatusBadRequest, (&hook.UnknownKindError{Kind: kind}).Error())
 			return
 		}
 		limit, ok := pageLimit(ctx)

@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 	"github.com/hookgate/hookgate/store"
 )
@@ -118,9 +119,9 @@ func runInlineHookBench(b *testing.B) {
 	// to the first target is what running the decision as a wasm plugin
 	// costs; the difference to the in-process endpoint is the gateway's own
 	// work (routing, metrics, audit record).
-	nd := gateway.NewDispatcher(gateway.DispatcherOptions{
+	nd := hook.NewDispatcher(hook.DispatcherOptions{
 		Config:  hs.Config,
-		Plugins: map[string]gateway.Decider{"oncall-preapproval": nativeOncall{hs.Store, "oncall-engineers"}},
+		Plugins: map[string]hook.Decider{"oncall-preapproval": nativeOncall{hs.Store, "oncall-engineers"}},
 		Audit:   hs.Audit,
 		Logger:  quietLogger(),
 	})
@@ -164,7 +165,7 @@ func runInlineHookBench(b *testing.B) {
 
 	// The bare warm plugin call, through the same Decider type the gateway
 	// uses, on a separately loaded copy over the same store.
-	ps, err := gateway.LoadPlugins(context.Background(), hs.Config, hs.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ps, err := hook.LoadPlugins(context.Background(), hs.Config, hs.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func runInlineHookBench(b *testing.B) {
 	d := ps.Deciders()["oncall-preapproval"]
 	// Parse and call, as the Dispatcher does.
 	decide := func(body []byte) error {
-		req, err := gateway.ParseHookRequest(body)
+		req, err := hook.ParseHookRequest(body)
 		if err != nil {
 			return err
 		}
@@ -270,15 +271,15 @@ type nativeOncall struct {
 	group string
 }
 
-func (n nativeOncall) Decide(_ context.Context, _ string, _ []byte, req *gateway.HookRequest) (gateway.Decision, error) {
+func (n nativeOncall) Decide(_ context.Context, _ string, _ []byte, req *hook.HookRequest) (hook.Decision, error) {
 	email := req.TargetUser.Email
 	if ok, err := n.st.IsMember(email, n.group); err != nil || !ok {
-		return gateway.Decision{Message: email + " is not in " + n.group + "; normal approval applies"}, err
+		return hook.Decision{Message: email + " is not in " + n.group + "; normal approval applies"}, err
 	}
 	if u, err := n.st.LookupUser(email); err != nil || (u.Status != nil && *u.Status != "ACTIVE") {
-		return gateway.Decision{Message: email + " is not active; normal approval applies"}, nil
+		return hook.Decision{Message: email + " is not active; normal approval applies"}, nil
 	}
-	return gateway.Decision{Success: true, Message: email + " is on call (" + n.group + ")"}, nil
+	return hook.Decision{Success: true, Message: email + " is on call (" + n.group + ")"}, nil
 }
 
 // decodeLumosEmail reads the target user's email from a Lumos hook body

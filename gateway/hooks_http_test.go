@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -124,13 +125,13 @@ func startHookServer(t testing.TB, toml string) *hookServer {
 	cfg := testConfig(t, withWasm(t, toml, ""))
 	quiet := quietLogger()
 	st := openTestStore(t, cfg, quiet)
-	ps, err := gateway.LoadPlugins(context.Background(), cfg, st, quiet)
+	ps, err := hook.LoadPlugins(context.Background(), cfg, st, quiet)
 	if err != nil {
 		st.Close()
 		t.Fatalf("plugins: %v", err)
 	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
+	d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
 	srv := gateway.New(cfg, st, quiet)
 	srv.EnableHooks(d)
 	url, done := serveLoopback(t, srv)
@@ -599,7 +600,7 @@ func TestHooksPluginFailuresAnswerFailureLiteral(t *testing.T) {
 	// p-perm has pool_size 1 and timeout 300ms.
 	for _, comment := range []string{"loop", "panic"} {
 		code, r, raw := hs.hook("pre_approval", hookBody("aws", "", "mallory@example.com", comment, "admin"))
-		if code != 200 || r.Response != "NOT_APPROVED" || r.Message != gateway.GenericFailureMessage {
+		if code != 200 || r.Response != "NOT_APPROVED" || r.Message != hook.GenericFailureMessage {
 			t.Errorf("%s: got %d %s, want NOT_APPROVED with the generic message", comment, code, raw)
 		}
 		code, r, raw = hs.hook("pre_approval", hookBody("aws", "", "mallory@example.com", "", "admin"))

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -30,10 +31,10 @@ const (
 // fixedDecider is a Decider that answers at once with a fixed decision: the
 // benchmark measures everything the gateway does around a plugin call, and
 // nothing of the plugin itself.
-type fixedDecider struct{ dec gateway.Decision }
+type fixedDecider struct{ dec hook.Decision }
 
 // Decide returns the fixed decision.
-func (f fixedDecider) Decide(context.Context, string, []byte, *gateway.HookRequest) (gateway.Decision, error) {
+func (f fixedDecider) Decide(context.Context, string, []byte, *hook.HookRequest) (hook.Decision, error) {
 	return f.dec, nil
 }
 
@@ -79,9 +80,9 @@ func runHookOverheadBench(b *testing.B) {
 	quiet := quietLogger()
 	st := openTestStore(b, cfg, quiet)
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{
+	d := hook.NewDispatcher(hook.DispatcherOptions{
 		Config:  cfg,
-		Plugins: map[string]gateway.Decider{"fixed": fixedDecider{gateway.Decision{Success: true}}},
+		Plugins: map[string]hook.Decider{"fixed": fixedDecider{hook.Decision{Success: true}}},
 		Audit:   audit,
 		Logger:  quiet,
 	})

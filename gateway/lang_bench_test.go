@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
@@ -85,11 +85,11 @@ func runLangBench(b *testing.B) {
 		p.Close()
 		h.Close()
 		h, p, f.cached = load()
-		req, err := gateway.ParseHookRequest(alice)
+		req, err := hook.ParseHookRequest(alice)
 		if err != nil {
 			b.Fatal(err)
 		}
-		in := gateway.PluginInput(alice, req)
+		in := hook.PluginInput(alice, req)
 		lat := make([]time.Duration, 0, 2000)
 		for j := range 2200 {
 			start := time.Now()

@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 )
@@ -270,7 +271,7 @@ func callKind(kind string) int {
 }
 
 // callOutcome classifies a Decide result.
-func callOutcome(dec Decision, err error) int {
+func callOutcome(dec hook.Decision, err error) int {
 	switch {
 	case err == nil && dec.Success:
 		return 0
@@ -296,7 +297,7 @@ func callOutcome(dec Decision, err error) int {
 	return 10
 }
 
-func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duration, end time.Time) {
+func (o *pluginObs) observe(kind string, dec hook.Decision, err error, d time.Duration, end time.Time) {
 	k := callKind(kind)
 	if k < 0 {
 		return
@@ -335,12 +336,12 @@ func (o *pluginObs) observe(kind string, dec Decision, err error, d time.Duratio
 
 // instrumentedDecider counts and times every call of a Decider.
 type instrumentedDecider struct {
-	inner Decider
+	inner hook.Decider
 	obs   *pluginObs
 }
 
 // Decide calls the plugin and records the outcome and duration.
-func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byte, req *HookRequest) (Decision, error) {
+func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byte, req *hook.HookRequest) (hook.Decision, error) {
 	start := time.Now()
 	dec, err := d.inner.Decide(ctx, kind, raw, req)
 	end := time.Now()
@@ -348,25 +349,26 @@ func (d *instrumentedDecider) Decide(ctx context.Context, kind string, raw []byt
 	return dec, err
 }
 
+// Unwrap returns the measured decider (hook.Dispatcher sees through it to
+// a start-up placeholder).
+func (d *instrumentedDecider) Unwrap() hook.Decider { return d.inner }
+
 // instrument wraps d's plugins so their calls are measured. Call before
 // d serves its first request.
-func (m *metrics) instrument(d *Dispatcher) {
+func (m *metrics) instrument(d *hook.Dispatcher) {
 	m.obsMu.Lock()
 	defer m.obsMu.Unlock()
-	wrapped := make(map[string]Decider, len(d.plugins))
-	for name, dec := range d.plugins {
+	d.WrapPlugins(func(name string, dec hook.Decider) hook.Decider {
 		if _, ok := dec.(*instrumentedDecider); ok {
-			wrapped[name] = dec
-			continue
+			return dec
 		}
 		o := m.obs[name]
 		if o == nil {
 			o = &pluginObs{m: m, name: name}
 			m.obs[name] = o
 		}
-		wrapped[name] = &instrumentedDecider{inner: dec, obs: o}
-	}
-	d.plugins = wrapped
+		return &instrumentedDecider{inner: dec, obs: o}
+	})
 }
 
 // serverCollector exposes the current generation and its plugin pools,

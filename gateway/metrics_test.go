@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 )
 
 // parseMetrics parses a /metrics body; a body the official parser rejects
@@ -172,12 +173,12 @@ cache_dir = "`+filepath.Join(wd, "cache")+`"
 `)
 	quiet := quietLogger()
 	st := openTestStore(t, cfg, quiet)
-	ps, err := gateway.LoadPlugins(context.Background(), cfg, st, quiet)
+	ps, err := hook.LoadPlugins(context.Background(), cfg, st, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := gateway.New(cfg, st, quiet)
-	srv.EnableHooks(gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Logger: quiet}))
+	srv.EnableHooks(hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Logger: quiet}))
 	srv.EnableReload(gateway.ReloadOptions{Plugins: ps, Load: func() (*config.Config, error) { return cfg, nil }})
 
 	type ready struct {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 	"github.com/hookgate/hookgate/store"
@@ -69,7 +70,7 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 	if err != nil {
 		t.Fatalf("okta api: %v", err)
 	}
-	ps, err := gateway.LoadPlugins(ctx, cfg, st, quiet, gateway.WithOktaActions(api))
+	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet, hook.WithOktaActions(api))
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 )
 
@@ -54,7 +55,7 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 	}
 	defer releaseBody(bp)
 
-	batch, err := okta.ParseEnvelope(trimBOM(*bp))
+	batch, err := okta.ParseEnvelope(hook.TrimBOM(*bp))
 	if err != nil {
 		s.m.batchesRejected.Inc()
 		s.log.Warn("okta: rejected delivery: not an event hook envelope", "err", err, "bytes", len(*bp))

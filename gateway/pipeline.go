@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
 )
@@ -33,9 +34,9 @@ type PipelineOptions struct {
 	Server *Server
 	// Dispatcher runs deprovisioning for expired grants; its OnSuccess is
 	// chained to record grants from successful provisioning.
-	Dispatcher *Dispatcher
+	Dispatcher *hook.Dispatcher
 	// Plugins are the loaded plugins (PluginSet.Deciders).
-	Plugins map[string]Decider
+	Plugins map[string]hook.Decider
 	// Audit receives one record per event plugin run (nil: none).
 	Audit  *store.AuditLog
 	Logger *slog.Logger
@@ -59,7 +60,7 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 	p.Events.srv = o.Server
 	if d := o.Dispatcher; d != nil {
 		prev := d.OnSuccess
-		d.OnSuccess = func(kind string, req *HookRequest, raw []byte, out Outcome) error {
+		d.OnSuccess = func(kind string, req *hook.HookRequest, raw []byte, out hook.Outcome) error {
 			if prev != nil {
 				if err := prev(kind, req, raw, out); err != nil {
 					return err
@@ -111,11 +112,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // holding the generation for the call.
 type currentDispatcher struct {
 	s        *Server
-	fallback *Dispatcher
+	fallback *hook.Dispatcher
 }
 
 // Dispatch runs one hook on the current generation.
-func (c currentDispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via string) (Outcome, error) {
+func (c currentDispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via string) (hook.Outcome, error) {
 	g := c.s.acquire()
 	defer g.release()
 	d := g.Dispatcher
@@ -123,7 +124,7 @@ func (c currentDispatcher) Dispatch(ctx context.Context, kind string, raw []byte
 		d = c.fallback
 	}
 	if d == nil {
-		return Outcome{Kind: kind}, fmt.Errorf("%s: inline hooks are not enabled on this server", kind)
+		return hook.Outcome{Kind: kind}, fmt.Errorf("%s: inline hooks are not enabled on this server", kind)
 	}
 	return d.Dispatch(ctx, kind, raw, via)
 }

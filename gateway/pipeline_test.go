@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -115,7 +116,7 @@ func (s *standIn) hostPort() string { return strings.TrimPrefix(s.URL, "http://"
 type fullServer struct {
 	*testServer
 	Pipe    *gateway.Pipeline
-	Plugins *gateway.PluginSet
+	Plugins *hook.PluginSet
 }
 
 // startFull serves toml (plugin paths absolute) with the inline hooks and
@@ -126,7 +127,7 @@ func startFull(t testing.TB, toml string) *fullServer {
 	quiet := debugLogger()
 	st := openTestStore(t, cfg, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
-	ps, err := gateway.LoadPlugins(ctx, cfg, st, quiet)
+	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet)
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}
@@ -155,8 +156,8 @@ func startFull(t testing.TB, toml string) *fullServer {
 // enableHooksAndPipeline gives srv the inline hooks on ps (a dispatcher
 // auditing to audit) and returns the event pipeline over the same, as
 // `hookgate serve` wires them.
-func enableHooksAndPipeline(cfg *config.Config, st *store.Store, srv *gateway.Server, ps *gateway.PluginSet, audit *store.AuditLog, log *slog.Logger) *gateway.Pipeline {
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: log})
+func enableHooksAndPipeline(cfg *config.Config, st *store.Store, srv *gateway.Server, ps *hook.PluginSet, audit *store.AuditLog, log *slog.Logger) *gateway.Pipeline {
+	d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: log})
 	srv.EnableHooks(d)
 	return gateway.NewPipeline(gateway.PipelineOptions{
 		Config: cfg, Store: st, Server: srv, Dispatcher: d, Plugins: ps.Deciders(), Audit: audit, Logger: log,
@@ -509,7 +510,7 @@ func TestGrantAccessLengthBounds(t *testing.T) {
 	if err := json.Unmarshal(lumosFixture(t, "provisioning.json"), &req); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int64{9223372037, gateway.MaxAccessLength + 1, 1 << 62, -1} {
+	for _, n := range []int64{9223372037, hook.MaxAccessLength + 1, 1 << 62, -1} {
 		req["access_length"] = n
 		body, _ := json.Marshal(req)
 		code, _, b := ts.do("POST", "/hooks/provisioning", body, "Authorization", "test-hook-secret", "Content-Type", "application/json")
@@ -525,9 +526,9 @@ func TestGrantAccessLengthBounds(t *testing.T) {
 	if n := len(aws.requests()); n != 0 {
 		t.Fatalf("the plugin ran %d times for refused requests", n)
 	}
-	ts.provision(gateway.MaxAccessLength)
+	ts.provision(hook.MaxAccessLength)
 	gs := ts.grants("")
-	if len(gs) != 1 || gs[0].ExpiresAt.Sub(gs[0].GrantedAt) != gateway.MaxAccessLength*time.Second || gs[0].ExpiresAt.Year() < time.Now().Year()+9 {
+	if len(gs) != 1 || gs[0].ExpiresAt.Sub(gs[0].GrantedAt) != hook.MaxAccessLength*time.Second || gs[0].ExpiresAt.Year() < time.Now().Year()+9 {
 		t.Fatalf("grant for 10 years = %+v", gs)
 	}
 }

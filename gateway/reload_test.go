@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -45,7 +46,7 @@ func startReloadServer(t *testing.T, toml string) *reloadServer {
 	}
 	quiet := quietLogger()
 	st := openTestStore(t, cfg, quiet)
-	ps, err := gateway.LoadPlugins(context.Background(), cfg, st, quiet)
+	ps, err := hook.LoadPlugins(context.Background(), cfg, st, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,67 +12,13 @@ package gateway
 // in like a reload would.
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 )
-
-// ErrPluginNotReady matches (errors.Is) a *PluginNotReadyError.
-var ErrPluginNotReady = errors.New("plugin not ready")
-
-// PluginNotReadyError is an inline hook routed to a plugin that is still
-// being compiled at start-up. The hook endpoint answers it with 503 and
-// Retry-After; nothing ran and no decision was made.
-type PluginNotReadyError struct {
-	Kind   string
-	Plugin string
-}
-
-func (e *PluginNotReadyError) Error() string {
-	return fmt.Sprintf("plugin %q is still loading (the gateway is starting up); retry shortly, GET /readyz says what is still loading", e.Plugin)
-}
-
-// Is makes errors.Is(err, ErrPluginNotReady) true.
-func (e *PluginNotReadyError) Is(target error) bool { return target == ErrPluginNotReady }
-
-// startingDecider stands in for a plugin that is still being loaded.
-type startingDecider struct{ name string }
-
-// Decide refuses: the plugin is not loaded yet.
-func (d startingDecider) Decide(_ context.Context, kind string, _ []byte, _ *HookRequest) (Decision, error) {
-	return Decision{}, &PluginNotReadyError{Kind: kind, Plugin: d.name}
-}
-
-// StartupDeciders returns a placeholder Decider for every [[plugin]] of
-// cfg: a Dispatcher built over them answers each routed hook with a
-// *PluginNotReadyError until InstallPlugins replaces them.
-func StartupDeciders(cfg *config.Config) map[string]Decider {
-	m := make(map[string]Decider, len(cfg.Plugin))
-	for _, p := range cfg.Plugin {
-		m[p.Name] = startingDecider{name: p.Name}
-	}
-	return m
-}
-
-// starting reports whether dec is a start-up placeholder (seen through
-// the metrics wrapper).
-func starting(dec Decider) bool {
-	for {
-		switch v := dec.(type) {
-		case startingDecider:
-			return true
-		case *instrumentedDecider:
-			dec = v.inner
-		default:
-			return false
-		}
-	}
-}
 
 // loadState tracks the plugins being loaded at start-up, for /readyz.
 type loadState struct {
@@ -129,7 +75,7 @@ func (s *Server) stillLoading() ([]string, bool) {
 // answering 503 and queue items run on them. The server owns ps from now
 // on. It fails (and leaves ps to the caller) when called twice or without
 // hooks enabled.
-func (s *Server) InstallPlugins(ps *PluginSet) error {
+func (s *Server) InstallPlugins(ps *hook.PluginSet) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	ls := s.loading.Load()
@@ -145,7 +91,7 @@ func (s *Server) InstallPlugins(ps *PluginSet) error {
 	if old.Dispatcher == nil {
 		return errors.New("gateway: InstallPlugins before EnableHooks")
 	}
-	d := NewDispatcher(DispatcherOptions{Config: old.Config, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(), Logger: s.log})
+	d := hook.NewDispatcher(hook.DispatcherOptions{Config: old.Config, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(), Logger: s.log})
 	d.OnSuccess = old.Dispatcher.OnSuccess
 	s.m.instrument(d)
 	g := newGeneration(old.Config, old.Seq).withHooks(s, d)

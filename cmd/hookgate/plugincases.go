@@ -21,8 +21,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
 )
@@ -193,8 +193,8 @@ func runPluginCases(path, pluginOverride string, verbose bool, stdout, stderr io
 
 // caseOutcome is what one call produced.
 type caseOutcome struct {
-	reply gateway.Reply
-	out   gateway.Outcome
+	reply hook.Reply
+	out   hook.Outcome
 	logs  []plugins.LogLine
 }
 
@@ -284,12 +284,12 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 		return nil, err
 	}
 	capd := &capturingDecider{p: p}
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{
+	d := hook.NewDispatcher(hook.DispatcherOptions{
 		Config: &config.Config{
 			Route: []config.Route{{Kind: s.Kind, Plugin: pc.Name}},
 			Hooks: config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}},
 		},
-		Plugins: map[string]gateway.Decider{pc.Name: capd},
+		Plugins: map[string]hook.Decider{pc.Name: capd},
 		Logger:  hostLog,
 	})
 	out, err := d.Dispatch(ctx, s.Kind, body, "cli")

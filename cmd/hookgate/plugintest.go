@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/plugins/modlimits"
@@ -174,18 +174,18 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	// the plugin call, the response table (--gateway-config's or the
 	// default).
 	capd := &capturingDecider{p: p}
-	d := gateway.NewDispatcher(gateway.DispatcherOptions{
+	d := hook.NewDispatcher(hook.DispatcherOptions{
 		Config: &config.Config{
 			Route:     []config.Route{{Kind: *kind, Plugin: pc.Name}},
 			Hooks:     config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}},
 			Responses: responses,
 		},
-		Plugins: map[string]gateway.Decider{pc.Name: capd},
+		Plugins: map[string]hook.Decider{pc.Name: capd},
 		Logger:  hostLog,
 	})
 	out, err := d.Dispatch(ctx, *kind, body, "cli")
 	if err != nil {
-		var be *gateway.BadRequestError
+		var be *hook.BadRequestError
 		if errors.As(err, &be) {
 			fmt.Fprintf(stdout, "response: HTTP 400 (the gateway refuses this payload before any plugin runs)\n%s\n", err)
 			return fmt.Errorf("payload %s: %w", *payload, err)
@@ -221,13 +221,13 @@ type capturingDecider struct {
 }
 
 // Decide calls the plugin and remembers its result.
-func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte, req *gateway.HookRequest) (gateway.Decision, error) {
-	res, err := c.p.CallInput(ctx, kind, gateway.PluginInput(raw, req))
+func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte, req *hook.HookRequest) (hook.Decision, error) {
+	res, err := c.p.CallInput(ctx, kind, hook.PluginInput(raw, req))
 	c.res = res
 	if err != nil {
-		return gateway.Decision{}, err
+		return hook.Decision{}, err
 	}
-	return gateway.Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
+	return hook.Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
 }
 
 // runOktaEventTest runs the plugin on each event of an Okta delivery (or

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/cluster"
 )
@@ -98,15 +99,15 @@ func runServe(args []string, _, stderr io.Writer) error {
 	// /readyz lists what is still loading, and Okta deliveries are
 	// accepted and committed as always (their [[on_event]] work waits in
 	// the queue: the workers start once the plugins are installed).
-	dispatcher := gateway.NewDispatcher(gateway.DispatcherOptions{
-		Config: cfg, Plugins: gateway.StartupDeciders(cfg), Audit: audit, Logger: logger,
+	dispatcher := hook.NewDispatcher(hook.DispatcherOptions{
+		Config: cfg, Plugins: hook.StartupDeciders(cfg), Audit: audit, Logger: logger,
 	})
 	srv.EnableHooks(dispatcher)
 	// Event pipeline: [[on_event]] plugin runs through the durable queue
 	// (retries, dead letters) and time-boxed grants revoked on expiry.
 	pipe := gateway.NewPipeline(gateway.PipelineOptions{
 		Config: cfg, Store: st, Server: srv, Dispatcher: dispatcher,
-		Plugins: gateway.StartupDeciders(cfg), Audit: audit, Logger: logger,
+		Plugins: hook.StartupDeciders(cfg), Audit: audit, Logger: logger,
 	})
 	// Live reload (SIGHUP, POST /v1/reload): gateway.toml and the plugins
 	// are rebuilt off to the side and swapped in atomically, or refused
@@ -117,8 +118,8 @@ func runServe(args []string, _, stderr io.Writer) error {
 		Load: func() (*config.Config, error) {
 			return config.Load(*cfgPath, overrides())
 		},
-		LoadPlugins: func(ctx context.Context, c *config.Config) (*gateway.PluginSet, error) {
-			return gateway.LoadPlugins(ctx, c, st, logger, gateway.WithOktaActions(oktaAPI))
+		LoadPlugins: func(ctx context.Context, c *config.Config) (*hook.PluginSet, error) {
+			return hook.LoadPlugins(ctx, c, st, logger, hook.WithOktaActions(oktaAPI))
 		},
 		Applied: func(c *config.Config) { setLogLevel(c.Log) },
 	})
@@ -166,15 +167,15 @@ func runServe(args []string, _, stderr io.Writer) error {
 
 	logger.Info("loading plugins", "plugins", len(cfg.Plugin), "cache_dir", cfg.Plugins.CacheDir)
 	type loadResult struct {
-		ps  *gateway.PluginSet
+		ps  *hook.PluginSet
 		err error
 	}
 	loadCtx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	loadedCh := make(chan loadResult, 1)
 	go func() {
-		ps, err := gateway.LoadPlugins(loadCtx, cfg, st, logger, gateway.WithOktaActions(oktaAPI),
-			gateway.WithLoaded(func(name string, took time.Duration) {
+		ps, err := hook.LoadPlugins(loadCtx, cfg, st, logger, hook.WithOktaActions(oktaAPI),
+			hook.WithLoaded(func(name string, took time.Duration) {
 				logger.Info("plugin ready", "plugin", name, "took", took.Round(time.Millisecond))
 				srv.PluginLoaded(name)
 			}))

@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 // A fast path for ParseHookRequest: encoding/json spends ~9 µs (reflection,
 // a validity pre-scan, one allocation per string) on a typical 700-byte

@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 // The Dispatcher is the one path every inline hook decision takes, whoever
 // asks: POST /hooks/{kind} (via "lumos"), the grant scheduler when a
@@ -138,6 +138,20 @@ func (d *Dispatcher) Responder() *Responder { return d.resp }
 
 // Audit returns the audit log (nil when auditing is off).
 func (d *Dispatcher) Audit() *store.AuditLog { return d.audit }
+
+// Plugins returns the deciders by [[plugin]] name (read-only).
+func (d *Dispatcher) Plugins() map[string]Decider { return d.plugins }
+
+// WrapPlugins replaces every decider with wrap(name, decider) (the
+// gateway's metrics count and time each call this way). Call it before
+// the first Dispatch.
+func (d *Dispatcher) WrapPlugins(wrap func(name string, dec Decider) Decider) {
+	wrapped := make(map[string]Decider, len(d.plugins))
+	for name, dec := range d.plugins {
+		wrapped[name] = wrap(name, dec)
+	}
+	d.plugins = wrapped
+}
 
 func knownKind(kind string) bool { return abi.IsHookKind(kind) }
 

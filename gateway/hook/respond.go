@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 // The response contract (../shared/fixtures/lumos/README.md, "hookgate's
 // response contract"): a plugin returns a typed decision and the gateway
@@ -116,6 +116,8 @@ func (r *Responder) Reply(kind string, out Outcome) Reply {
 }
 
 func encodeError(msg string) []byte {
-	b, _ := json.Marshal(errorBody{Error: msg})
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
 	return b
 }

@@ -1,15 +1,11 @@
-package gateway
+package hook
 
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/hookgate/hookgate/gateway/config"
-	"github.com/hookgate/hookgate/store"
 )
 
 // decideFunc adapts a function to Decider for dispatcher unit tests.
@@ -50,32 +46,5 @@ func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
 	out, err = d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil || !out.Success || out.Err != nil {
 		t.Fatalf("outcome=%+v err=%v, want success", out, err)
-	}
-}
-
-// Grants.Record reports a store failure instead of swallowing it.
-func TestGrantRecordStoreFailure(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &Grants{st: st}
-	req, err := ParseHookRequest([]byte(provisioningBody))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gr, err := g.Record(req, []byte(provisioningBody), "p", time.Now())
-	if err != nil || gr == nil || gr.State != store.GrantActive {
-		t.Fatalf("grant=%+v err=%v", gr, err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.Record(req, []byte(provisioningBody), "p", time.Now()); err == nil {
-		t.Fatal("Record on a closed store succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 // Parsing and validation of the inline access hook body (the Lumos request,
 // the same for all four kinds). The plugin receives the body exactly as
@@ -18,12 +18,12 @@ import (
 // utf8BOM is the byte order mark some HTTP clients put before a JSON body.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// trimBOM drops a leading UTF-8 byte order mark. RFC 8259 lets a JSON
+// TrimBOM drops a leading UTF-8 byte order mark. RFC 8259 lets a JSON
 // parser ignore one; encoding/json does not, and would answer a body a
 // client wrote through a BOM-adding encoder with a puzzling "invalid
 // character 'ï'". Both the Okta and the inline hook handlers call it before
 // parsing (the plugin then gets the body without it).
-func trimBOM(b []byte) []byte {
+func TrimBOM(b []byte) []byte {
 	return bytes.TrimPrefix(b, utf8BOM)
 }
 

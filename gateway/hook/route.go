@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 // Routing of inline hooks to plugins.
 //

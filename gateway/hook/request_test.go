@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const lumosFixtures = "../../shared/fixtures/lumos"
+const lumosFixtures = "../../../shared/fixtures/lumos"
 
 func TestParseHookRequestFixtures(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(lumosFixtures, "*.json"))

@@ -1,4 +1,4 @@
-package gateway
+package hook
 
 // PluginSet loads every [[plugin]] of the config into one wazero host and
 // hands them to the Dispatcher (inline hooks) and the event worker (on_event)
