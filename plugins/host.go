@@ -23,9 +23,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/hookgate/hookgate/gateway/config"
-	"github.com/hookgate/hookgate/plugins/modlimits"
-	"github.com/hookgate/hookgate/plugins/policy"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -121,10 +118,10 @@ func NewHost(ctx context.Context, opts HostOptions) (*Host, error) {
 
 // Load compiles cfg.Path (through the cache), checks it implements ABI v1
 // with only known imports, and fills its instance pool (cfg.PoolSize
-// instances, created now). cfg is a [[plugin]] table after config defaults;
-// zero limits get the config package's defaults. Errors name the plugin and
+// instances, created now). Zero limits in cfg take DefaultConfig's values,
+// and a cfg that then fails Validate is refused. Errors name the plugin and
 // file and wrap ErrABIVersion or ErrBadModule where they apply.
-func (h *Host) Load(ctx context.Context, cfg config.Plugin) (*Plugin, error) {
+func (h *Host) Load(ctx context.Context, cfg Config) (*Plugin, error) {
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
@@ -177,34 +174,6 @@ func (h *Host) Close() error {
 	}
 	errs = append(errs, h.cache.Close(context.Background()))
 	return errors.Join(errs...)
-}
-
-// applyDefaults fills zero limits the way gateway/config does, so a
-// hand-built config.Plugin (tests, `hookgate plugin test`) works.
-func applyDefaults(c *config.Plugin) {
-	if c.PoolSize <= 0 {
-		c.PoolSize = 4
-	}
-	if c.Timeout.Duration <= 0 {
-		c.Timeout.Duration = 2 * time.Second
-	}
-	if c.MemoryLimit == 0 {
-		c.MemoryLimit = 512
-	}
-	if c.HTTPTimeout.Duration <= 0 {
-		c.HTTPTimeout.Duration = 5 * time.Second
-	}
-	if c.MaxHTTPRequestBytes <= 0 {
-		c.MaxHTTPRequestBytes = 1 << 20
-	}
-	if c.MaxHTTPResponseBytes <= 0 {
-		c.MaxHTTPResponseBytes = 4 << 20
-	}
-	if c.MaxOutputBytes <= 0 {
-		c.MaxOutputBytes = 1 << 20
-	}
-	c.Limits = c.Limits.Or(modlimits.Default())
-	c.KVQuota = c.KVQuota.Or(policy.DefaultKVQuota())
 }
 
 // KVQuotaSetter is implemented by a KV backend that enforces per-plugin

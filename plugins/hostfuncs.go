@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -28,33 +26,27 @@ const (
 )
 
 var capBits = map[string]capSet{
-	config.CapConfig:   capConfig,
-	config.CapKV:       capKV,
-	config.CapIdentity: capIdentity,
-	config.CapHTTP:     capHTTP,
-	config.CapOkta:     capOkta,
+	CapConfig:   capConfig,
+	CapKV:       capKV,
+	CapIdentity: capIdentity,
+	CapHTTP:     capHTTP,
+	CapOkta:     capOkta,
 }
 
 var capNames = map[capSet]string{
-	capConfig: config.CapConfig, capKV: config.CapKV, capIdentity: config.CapIdentity,
-	capHTTP: config.CapHTTP, capOkta: config.CapOkta,
+	capConfig: CapConfig, capKV: CapKV, capIdentity: CapIdentity,
+	capHTTP: CapHTTP, capOkta: CapOkta,
 }
 
-// parseCaps converts capability names; "log" is accepted and always
-// granted (the guest's stdout and stderr reach the log anyway).
-func parseCaps(names []string) (capSet, error) {
+// parseCaps converts capability names, which Config.Validate has checked;
+// "log" is always granted (the guest's stdout and stderr reach the log
+// anyway).
+func parseCaps(names []string) capSet {
 	var c capSet
 	for _, n := range names {
-		if n == config.CapLog {
-			continue
-		}
-		b, ok := capBits[n]
-		if !ok {
-			return 0, fmt.Errorf("unknown capability %q (known: %s)", n, strings.Join(config.AllCapabilities, ", "))
-		}
-		c |= b
+		c |= capBits[n]
 	}
-	return c, nil
+	return c
 }
 
 // hostFunc is one import of module "hookgate".

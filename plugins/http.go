@@ -11,15 +11,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/hookgate/hookgate/gateway/config"
 )
 
 // maxRedirects bounds redirects followed for one http_request; each hop
 // must stay within allowed_hosts.
 const maxRedirects = 5
 
-func newHTTPClient(cfg *config.Plugin, allow *allowList) *fasthttp.Client {
+func newHTTPClient(cfg *Config, allow *allowList) *fasthttp.Client {
 	d := &guardedDialer{allow: allow}
 	return &fasthttp.Client{
 		Name:                     "hookgate-plugin/" + cfg.Name,

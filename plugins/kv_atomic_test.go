@@ -92,7 +92,7 @@ func TestDebugLinesOutsideTheBudget(t *testing.T) {
 		wantDebug bool
 	}{{slog.LevelInfo, false}, {slog.LevelDebug, true}} {
 		h := newHost(t, HostOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: c.level}))})
-		p := load(t, h, kitchenConfig("debug-"+c.level.String()))
+		p := load(t, h, kitchenConfig("debug-"+strings.ToLower(c.level.String())))
 		res := call(t, p, "provisioning", "debugflood")
 		var debug, info int
 		for _, l := range res.Logs {

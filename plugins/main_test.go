@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/internal/duration"
 )
 
 // guests are the test plugins under testdata/, built once per test binary.
@@ -130,19 +130,19 @@ func newHost(t testing.TB, opts HostOptions) *Host {
 
 // kitchenConfig is a [[plugin]] for the kitchen guest with every capability
 // but okta; tests adjust it.
-func kitchenConfig(name string) config.Plugin {
-	return config.Plugin{
+func kitchenConfig(name string) Config {
+	return Config{
 		Name:         name,
 		Path:         wasmPath("kitchen"),
 		PoolSize:     2,
-		Timeout:      config.Duration{Duration: 5 * time.Second},
+		Timeout:      duration.Of(5 * time.Second),
 		MemoryLimit:  512,
 		Capabilities: []string{"log", "config", "kv", "identity", "http"},
 		Config:       map[string]string{"greeting": "hello", "group": "oncall-engineers"},
 	}
 }
 
-func load(t testing.TB, h *Host, cfg config.Plugin) *Plugin {
+func load(t testing.TB, h *Host, cfg Config) *Plugin {
 	t.Helper()
 	p, err := h.Load(context.Background(), cfg)
 	if err != nil {

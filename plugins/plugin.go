@@ -23,7 +23,6 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"github.com/valyala/fasthttp"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/plugins/internal/interrupt"
 	"github.com/hookgate/hookgate/plugins/modlimits"
 	"github.com/hookgate/hookgate/sdk/abi"
@@ -35,7 +34,7 @@ import (
 // the pool size wait for a free instance.
 type Plugin struct {
 	host *Host
-	cfg  config.Plugin
+	cfg  Config
 	caps capSet
 	log  *slog.Logger
 	http *fasthttp.Client
@@ -122,13 +121,13 @@ const (
 	maxLogLineBytes    = 4 << 10
 )
 
-func newPlugin(ctx context.Context, h *Host, cfg config.Plugin) (*Plugin, error) {
-	applyDefaults(&cfg)
+func newPlugin(ctx context.Context, h *Host, cfg Config) (*Plugin, error) {
+	cfg = cfg.Or(DefaultConfig())
 	where := fmt.Sprintf("plugin %s (%s)", cfg.Name, cfg.Path)
-	caps, err := parseCaps(cfg.Capabilities)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	caps := parseCaps(cfg.Capabilities)
 	wasm, err := readModule(cfg.Path, cfg.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/internal/duration"
 	"github.com/hookgate/hookgate/plugins/modlimits"
 )
 
@@ -23,12 +23,12 @@ import (
 // limits are checked before compilation.
 
 // watConfig is a [[plugin]] for testdata/wat/<name>.wat.
-func watConfig(t *testing.T, name string, timeout time.Duration) config.Plugin {
-	return config.Plugin{
+func watConfig(t *testing.T, name string, timeout time.Duration) Config {
+	return Config{
 		Name:        name,
 		Path:        watPath(t, name),
 		PoolSize:    1,
-		Timeout:     config.Duration{Duration: timeout},
+		Timeout:     duration.Of(timeout),
 		MemoryLimit: 512,
 	}
 }
@@ -304,7 +304,7 @@ func TestManyLocalsRefused(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		_, err := h.Load(context.Background(), config.Plugin{Name: c.name, Path: path})
+		_, err := h.Load(context.Background(), Config{Name: c.name, Path: path})
 		took := time.Since(start)
 		runtime.ReadMemStats(&after)
 		alloc := after.TotalAlloc - before.TotalAlloc

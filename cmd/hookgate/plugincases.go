@@ -230,26 +230,21 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 		}
 		timeout = d
 	}
-	pc := config.Plugin{
+	pc := plugins.Config{
 		Name: s.Name, Path: s.Plugin, Config: map[string]string{}, PoolSize: 1,
 		Timeout: config.Duration{Duration: timeout}, AllowedHosts: s.AllowHosts,
 		Capabilities: s.Capabilities,
 	}
 	if pc.Name == "" {
-		pc.Name = strings.TrimSuffix(filepath.Base(s.Plugin), ".wasm")
+		pc.Name = pluginNameFrom(s.Plugin)
 	}
 	for k, v := range s.Config {
 		pc.Config[k] = os.ExpandEnv(v)
 	}
 	if pc.Capabilities == nil {
-		pc.Capabilities = []string{config.CapLog, config.CapConfig, config.CapKV, config.CapIdentity}
+		pc.Capabilities = []string{plugins.CapLog, plugins.CapConfig, plugins.CapKV, plugins.CapIdentity}
 		if len(s.AllowHosts) > 0 {
-			pc.Capabilities = append(pc.Capabilities, config.CapHTTP)
-		}
-	}
-	for _, cp := range pc.Capabilities {
-		if !slices.Contains(config.AllCapabilities, cp) {
-			return nil, fmt.Errorf("capability %q: known capabilities are %s", cp, strings.Join(config.AllCapabilities, ", "))
+			pc.Capabilities = append(pc.Capabilities, plugins.CapHTTP)
 		}
 	}
 
@@ -287,7 +282,7 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	d := hook.NewDispatcher(hook.DispatcherOptions{
 		Config: &config.Config{
 			Route: []config.Route{{Kind: s.Kind, Plugin: pc.Name}},
-			Hooks: config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}},
+			Hooks: config.Hooks{Timeout: config.Duration{Duration: config.DefaultHookTimeout}},
 		},
 		Plugins: map[string]hook.Decider{pc.Name: capd},
 		Logger:  hostLog,

@@ -98,7 +98,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 		limits = gc.Plugins.Limits
 	}
 
-	pc := config.Plugin{
+	pc := plugins.Config{
 		Name:         *name,
 		Path:         *wasm,
 		Config:       map[string]string{},
@@ -108,7 +108,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 		Limits:       limits,
 	}
 	if pc.Name == "" {
-		pc.Name = strings.TrimSuffix(filepath.Base(*wasm), ".wasm")
+		pc.Name = pluginNameFrom(*wasm)
 	}
 	for _, kv := range cfgKV {
 		k, v, ok := strings.Cut(kv, "=")
@@ -118,18 +118,19 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 		pc.Config[k] = os.ExpandEnv(v)
 	}
 	if *caps == "" {
-		pc.Capabilities = []string{config.CapLog, config.CapConfig, config.CapKV, config.CapIdentity}
+		pc.Capabilities = []string{plugins.CapLog, plugins.CapConfig, plugins.CapKV, plugins.CapIdentity}
 		if len(hosts) > 0 {
-			pc.Capabilities = append(pc.Capabilities, config.CapHTTP)
+			pc.Capabilities = append(pc.Capabilities, plugins.CapHTTP)
 		}
 	} else {
 		for _, c := range strings.Split(*caps, ",") {
-			c = strings.TrimSpace(c)
-			if !slices.Contains(config.AllCapabilities, c) {
-				return fmt.Errorf("%w: --cap %q: known capabilities are %s", errUsage, c, strings.Join(config.AllCapabilities, ", "))
-			}
-			pc.Capabilities = append(pc.Capabilities, c)
+			pc.Capabilities = append(pc.Capabilities, strings.TrimSpace(c))
 		}
+	}
+	// The checks Host.Load makes (plugins.Config.Validate), made now so
+	// a bad flag is a usage error.
+	if err := pc.Or(plugins.DefaultConfig()).Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 
 	// Debug level: the plugin's debug lines are kept (and printed below).
@@ -177,7 +178,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	d := hook.NewDispatcher(hook.DispatcherOptions{
 		Config: &config.Config{
 			Route:     []config.Route{{Kind: *kind, Plugin: pc.Name}},
-			Hooks:     config.Hooks{Timeout: config.Duration{Duration: 10 * time.Second}},
+			Hooks:     config.Hooks{Timeout: config.Duration{Duration: config.DefaultHookTimeout}},
 			Responses: responses,
 		},
 		Plugins: map[string]hook.Decider{pc.Name: capd},
@@ -349,4 +350,26 @@ func pluginTestCacheDir() string {
 		return ""
 	}
 	return filepath.Join(d, "hookgate", "wasm-cache")
+}
+
+// pluginNameFrom makes a plugin name (lower-case letters, digits, - and _;
+// plugins.ValidName) from a .wasm file's name, for runs that give none.
+func pluginNameFrom(path string) string {
+	n := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, strings.TrimSuffix(filepath.Base(path), ".wasm"))
+	n = strings.TrimLeft(n, "-_")
+	if len(n) > 63 {
+		n = n[:63]
+	}
+	if n == "" {
+		n = "plugin"
+	}
+	return n
 }

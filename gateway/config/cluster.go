@@ -108,7 +108,7 @@ func (c *Cluster) validate(offline bool, bad func(key, format string, a ...any))
 		}
 		return
 	}
-	if !pluginName.MatchString(strings.ToLower(c.NodeID)) {
+	if !nodeIDPattern.MatchString(strings.ToLower(c.NodeID)) {
 		bad("cluster.node_id", "%q must be letters, digits, - or _", c.NodeID)
 	}
 	if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil || c.RaftAddr == "" {

@@ -20,6 +20,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hookgate/hookgate/internal/duration"
+	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/plugins/modlimits"
 	"github.com/hookgate/hookgate/plugins/policy"
 	"github.com/hookgate/hookgate/sdk/abi"
@@ -36,34 +38,8 @@ const (
 // Kinds lists every inline hook kind, in documentation order.
 var Kinds = abi.HookKinds
 
-// Capabilities a [[plugin]] may be granted.
-const (
-	CapLog      = "log"
-	CapConfig   = "config"
-	CapKV       = "kv"
-	CapIdentity = "identity"
-	CapHTTP     = "http"
-	CapOkta     = "okta"
-)
-
-// AllCapabilities lists every capability name accepted in gateway.toml.
-var AllCapabilities = []string{CapLog, CapConfig, CapKV, CapIdentity, CapHTTP, CapOkta}
-
 // Duration is a time.Duration written as a Go duration string ("2s", "5m").
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("invalid duration %q (want e.g. \"2s\", \"500ms\", \"5m\")", string(b))
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalText writes the duration back as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+type Duration = duration.Duration
 
 // Config is the whole of gateway.toml after defaults and validation.
 type Config struct {
@@ -226,6 +202,13 @@ type Hooks struct {
 	Secret string `toml:"-"`
 }
 
+// DefaultHookTimeout is hooks.timeout's default, and MaxHookTimeout its
+// ceiling (Lumos waits 15 s for an answer).
+const (
+	DefaultHookTimeout = 10 * time.Second
+	MaxHookTimeout     = 14 * time.Second
+)
+
 // Admin configures the /v1 admin API.
 type Admin struct {
 	// TokenEnv names the variable holding the bearer token. Default "HOOKGATE_ADMIN_TOKEN".
@@ -234,68 +217,43 @@ type Admin struct {
 	Token string `toml:"-"`
 }
 
-// PluginDefaults applies to every [[plugin]] that does not set its own value.
+// PluginDefaults is the [plugins] table: the compilation cache and the
+// limits every [[plugin]] takes when it does not set its own. A limit not
+// set here is plugins.DefaultConfig's; the fields mean what
+// plugins.Config's of the same name mean.
 type PluginDefaults struct {
 	// CacheDir holds wazero's compilation cache. Default "<data_dir>/wasm-cache".
-	CacheDir string `toml:"cache_dir"`
-	// PoolSize is instances per plugin. Default 4.
-	PoolSize int `toml:"pool_size"`
-	// Timeout is one plugin call's deadline. Default 2s.
-	Timeout Duration `toml:"timeout"`
-	// MemoryLimit is the instance memory cap in 64 KiB pages. Default 512 (32 MiB).
-	MemoryLimit uint32 `toml:"memory_limit"`
-	// HTTPTimeout bounds one outbound plugin HTTP request. Default 5s.
-	HTTPTimeout Duration `toml:"http_timeout"`
-	// MaxHTTPRequestBytes and MaxHTTPResponseBytes cap plugin HTTP bodies.
-	// Defaults 1 MiB and 4 MiB.
-	MaxHTTPRequestBytes  int `toml:"max_http_request_bytes"`
-	MaxHTTPResponseBytes int `toml:"max_http_response_bytes"`
-	// MaxOutputBytes caps what a plugin may return from one call. Default 1 MiB.
-	MaxOutputBytes int `toml:"max_output_bytes"`
-	// Limits bound what a module may declare, checked before it is
-	// compiled (max_module_bytes, max_code_bytes, max_functions,
-	// max_locals_per_function, max_locals, max_table_entries); defaults
-	// in modlimits.Default.
+	CacheDir             string   `toml:"cache_dir"`
+	PoolSize             int      `toml:"pool_size"`
+	Timeout              Duration `toml:"timeout"`
+	MemoryLimit          uint32   `toml:"memory_limit"`
+	HTTPTimeout          Duration `toml:"http_timeout"`
+	MaxHTTPRequestBytes  int      `toml:"max_http_request_bytes"`
+	MaxHTTPResponseBytes int      `toml:"max_http_response_bytes"`
+	MaxOutputBytes       int      `toml:"max_output_bytes"`
 	modlimits.Limits
-	// KVQuota caps each plugin's key/value namespace (kv_max_keys,
-	// kv_max_bytes); defaults in policy.DefaultKVQuota.
 	policy.KVQuota
 }
 
-// Plugin is one [[plugin]] table.
-type Plugin struct {
-	Name string `toml:"name"`
-	// Path to the .wasm file, relative to the config file's directory.
-	Path         string            `toml:"path"`
-	Config       map[string]string `toml:"config"`
-	PoolSize     int               `toml:"pool_size"`
-	Timeout      Duration          `toml:"timeout"`
-	MemoryLimit  uint32            `toml:"memory_limit"`
-	AllowedHosts []string          `toml:"allowed_hosts"`
-	Capabilities []string          `toml:"capabilities"`
-	HTTPTimeout  Duration          `toml:"http_timeout"`
-	// The remaining fields take their defaults from [plugins].
-	MaxHTTPRequestBytes  int `toml:"max_http_request_bytes"`
-	MaxHTTPResponseBytes int `toml:"max_http_response_bytes"`
-	MaxOutputBytes       int `toml:"max_output_bytes"`
-	// Module limits (see PluginDefaults); zero fields take [plugins]'.
-	modlimits.Limits
-	// KVQuota (kv_max_keys, kv_max_bytes); zero fields take [plugins]'.
-	policy.KVQuota
-	// OktaScope (okta_groups, okta_apps): the groups and apps okta_action
-	// may touch; empty allows none, ["*"] all.
-	policy.OktaScope
-}
-
-// Has reports whether the plugin was granted capability c.
-func (p *Plugin) Has(c string) bool {
-	for _, x := range p.Capabilities {
-		if x == c {
-			return true
-		}
+// limits returns [plugins]'s limits as a plugins.Config (what Or takes).
+func (d *PluginDefaults) limits() plugins.Config {
+	return plugins.Config{
+		PoolSize: d.PoolSize, Timeout: d.Timeout, MemoryLimit: d.MemoryLimit, HTTPTimeout: d.HTTPTimeout,
+		MaxHTTPRequestBytes: d.MaxHTTPRequestBytes, MaxHTTPResponseBytes: d.MaxHTTPResponseBytes,
+		MaxOutputBytes: d.MaxOutputBytes, Limits: d.Limits, KVQuota: d.KVQuota,
 	}
-	return false
 }
+
+// setLimits stores l's limits in [plugins].
+func (d *PluginDefaults) setLimits(l plugins.Config) {
+	d.PoolSize, d.Timeout, d.MemoryLimit, d.HTTPTimeout = l.PoolSize, l.Timeout, l.MemoryLimit, l.HTTPTimeout
+	d.MaxHTTPRequestBytes, d.MaxHTTPResponseBytes, d.MaxOutputBytes = l.MaxHTTPRequestBytes, l.MaxHTTPResponseBytes, l.MaxOutputBytes
+	d.Limits, d.KVQuota = l.Limits, l.KVQuota
+}
+
+// Plugin is one [[plugin]] table; the plugins package owns its fields,
+// defaults (plugins.DefaultConfig) and checks (plugins.Config.Validate).
+type Plugin = plugins.Config
 
 // Route sends one hook kind (narrowed by app, instance and permission) to a
 // plugin. Without AppID it is the kind's default route.
@@ -558,38 +516,18 @@ func (c *Config) defaults(baseDir string) {
 	setStr(&h.AuthHeader, "Authorization")
 	setStr(&h.SecretEnv, "HOOKGATE_HOOK_SECRET")
 	setInt(&h.MaxBodyBytes, 1<<20)
-	setDur(&h.Timeout, 10*time.Second)
+	setDur(&h.Timeout, DefaultHookTimeout)
 	setStr(&c.Admin.TokenEnv, "HOOKGATE_ADMIN_TOKEN")
 
 	pd := &c.Plugins
 	setStr(&pd.CacheDir, filepath.Join(c.Server.DataDir, "wasm-cache"))
-	setInt(&pd.PoolSize, 4)
-	setDur(&pd.Timeout, 2*time.Second)
-	if pd.MemoryLimit == 0 {
-		pd.MemoryLimit = 512
-	}
-	setDur(&pd.HTTPTimeout, 5*time.Second)
-	setInt(&pd.MaxHTTPRequestBytes, 1<<20)
-	setInt(&pd.MaxHTTPResponseBytes, 4<<20)
-	setInt(&pd.MaxOutputBytes, 1<<20)
-	pd.Limits = pd.Limits.Or(modlimits.Default())
-	pd.KVQuota = pd.KVQuota.Or(policy.DefaultKVQuota())
+	pd.setLimits(pd.limits().Or(plugins.DefaultConfig()))
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
 			p.Path = filepath.Join(baseDir, p.Path)
 		}
-		setInt(&p.PoolSize, pd.PoolSize)
-		setDur(&p.Timeout, pd.Timeout.Duration)
-		if p.MemoryLimit == 0 {
-			p.MemoryLimit = pd.MemoryLimit
-		}
-		setDur(&p.HTTPTimeout, pd.HTTPTimeout.Duration)
-		setInt(&p.MaxHTTPRequestBytes, pd.MaxHTTPRequestBytes)
-		setInt(&p.MaxHTTPResponseBytes, pd.MaxHTTPResponseBytes)
-		setInt(&p.MaxOutputBytes, pd.MaxOutputBytes)
-		p.Limits = p.Limits.Or(pd.Limits)
-		p.KVQuota = p.KVQuota.Or(pd.KVQuota)
+		*p = p.Or(pd.limits())
 		if p.Config == nil {
 			p.Config = map[string]string{}
 		}
@@ -619,8 +557,8 @@ func (c *Config) defaults(baseDir string) {
 }
 
 var (
-	pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nodeIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	envName       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 func contains(list []string, s string) bool {
@@ -630,6 +568,24 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// under prefixes each error err joins (errors.Join) with prefix: a
+// package's Validate names keys relative to its table, the file names them
+// in full ("plugin[2] (crm).timeout: …").
+func under(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		out = append(out, fmt.Errorf("%s%w", prefix, e))
+	}
+	return out
 }
 
 func (c *Config) validate(offline bool) error {
@@ -677,8 +633,8 @@ func (c *Config) validate(offline bool) error {
 	if v := c.Store.EncryptionKeyEnv; v != "" && !envName.MatchString(v) {
 		bad("store.encryption_key_env", "%q is not an environment variable name", v)
 	}
-	if c.Hooks.Timeout.Duration > 14*time.Second {
-		bad("hooks.timeout", "%s leaves no margin inside Lumos' 15s budget (max 14s)", c.Hooks.Timeout)
+	if c.Hooks.Timeout.Duration > MaxHookTimeout {
+		bad("hooks.timeout", "%s leaves no margin inside Lumos' 15s budget (max %s)", c.Hooks.Timeout, MaxHookTimeout)
 	}
 	if c.Okta.CatchupInterval.Duration < 0 {
 		bad("okta.catchup_interval", "must not be negative (0s disables periodic catch-up)")
@@ -689,68 +645,26 @@ func (c *Config) validate(offline bool) error {
 		}
 	}
 
-	if err := c.Plugins.Limits.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("plugins.%v", err))
-	}
-	if err := c.Plugins.KVQuota.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("plugins.%v", err))
-	}
-	plugins := map[string]*Plugin{}
+	errs = append(errs, under("plugins.", c.Plugins.Limits.Validate())...)
+	errs = append(errs, under("plugins.", c.Plugins.KVQuota.Validate())...)
+	byName := map[string]*Plugin{}
 	for i := range c.Plugin {
 		p := &c.Plugin[i]
 		key := fmt.Sprintf("plugin[%d]", i)
 		if p.Name != "" {
 			key = fmt.Sprintf("plugin[%d] (%s)", i, p.Name)
 		}
-		switch {
-		case !pluginName.MatchString(p.Name):
-			bad(key+".name", "%q must be lower-case letters, digits, - or _", p.Name)
-		case plugins[p.Name] != nil:
+		errs = append(errs, under(key+".", p.Validate())...)
+		if byName[p.Name] != nil && plugins.ValidName(p.Name) {
 			bad(key+".name", "duplicate plugin name %q", p.Name)
 		}
-		plugins[p.Name] = p
-		if p.Path == "" {
-			bad(key+".path", "required")
-		} else if offline {
-			// Not loaded by offline commands.
+		byName[p.Name] = p
+		if p.Path == "" || offline {
+			// Required (Validate); not loaded by offline commands.
 		} else if st, err := os.Stat(p.Path); err != nil {
 			bad(key+".path", "%v (run `make plugins` to build the examples)", err)
 		} else if st.IsDir() {
 			bad(key+".path", "%s is a directory, want a .wasm file", p.Path)
-		}
-		if p.PoolSize < 1 || p.PoolSize > 1024 {
-			bad(key+".pool_size", "must be 1..1024, got %d", p.PoolSize)
-		}
-		if p.MemoryLimit < 40 || p.MemoryLimit > 65536 {
-			bad(key+".memory_limit", "must be 40..65536 pages of 64 KiB (a Go plugin needs about 37 to start), got %d", p.MemoryLimit)
-		}
-		if p.Timeout.Duration <= 0 {
-			bad(key+".timeout", "must be positive")
-		}
-		if err := p.Limits.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%v", key, err))
-		}
-		if err := p.KVQuota.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%v", key, err))
-		}
-		if err := p.OktaScope.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%v", key, err))
-		}
-		if !p.OktaScope.Empty() && !p.Has(CapOkta) {
-			bad(key+".okta_groups", "okta_groups / okta_apps set but the plugin lacks the %q capability", CapOkta)
-		}
-		for _, cp := range p.Capabilities {
-			if !contains(AllCapabilities, cp) {
-				bad(key+".capabilities", "unknown capability %q (known: %s)", cp, strings.Join(AllCapabilities, ", "))
-			}
-		}
-		for _, h := range p.AllowedHosts {
-			if h == "" || strings.Contains(h, "/") {
-				bad(key+".allowed_hosts", "%q must be a host or host:port, not a URL", h)
-			}
-		}
-		if len(p.AllowedHosts) > 0 && !p.Has(CapHTTP) {
-			bad(key+".allowed_hosts", "set but the plugin lacks the %q capability", CapHTTP)
 		}
 	}
 
@@ -760,7 +674,7 @@ func (c *Config) validate(offline bool) error {
 		if !contains(Kinds, r.Kind) {
 			bad(key+".kind", "%q is not one of %s", r.Kind, strings.Join(Kinds, ", "))
 		}
-		if plugins[r.Plugin] == nil {
+		if byName[r.Plugin] == nil {
 			bad(key+".plugin", "no [[plugin]] named %q", r.Plugin)
 		}
 		if r.AppID == "" && (r.Permission != "" || r.InstanceID != "") {
@@ -792,7 +706,7 @@ func (c *Config) validate(offline bool) error {
 				bad(key+".types", "%q: a pattern is an exact type or a prefix ending in *", t)
 			}
 		}
-		if plugins[o.Plugin] == nil {
+		if byName[o.Plugin] == nil {
 			bad(key+".plugin", "no [[plugin]] named %q", o.Plugin)
 		}
 	}

@@ -117,9 +117,11 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	// hooks.timeout is checked by config.Load; a hand-built Config may
+	// leave it zero.
 	timeout := o.Config.Hooks.Timeout.Duration
-	if timeout <= 0 || timeout > 14*time.Second {
-		timeout = 10 * time.Second
+	if timeout <= 0 {
+		timeout = config.DefaultHookTimeout
 	}
 	return &Dispatcher{
 		router:  NewRouter(o.Config.Route),
