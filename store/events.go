@@ -223,6 +223,14 @@ func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 	sweep := tx.s.lapCalls.Add(1)%lapSweepEvery == 0
 	var stale [][]byte
 	upToDate := false
+	// Entries of a replicated log applied in one transaction (ApplyEntries)
+	// do not see each other's keys in the committed view: the greatest
+	// key written earlier in the run is the top then (it is above
+	// everything committed, or it would not have been written).
+	var runTop []byte
+	if tx.run != nil {
+		runTop = tx.run.lap
+	}
 	err := tx.s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
@@ -233,9 +241,13 @@ func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		if !sweep {
-			it.Seek([]byte(pLastApplied + "\xff"))
-			if it.ValidForPrefix(opts.Prefix) {
-				top := it.Item().KeyCopy(nil)
+			var top []byte
+			if runTop != nil {
+				top = runTop
+			} else if it.Seek([]byte(pLastApplied + "\xff")); it.ValidForPrefix(opts.Prefix) {
+				top = it.Item().KeyCopy(nil)
+			}
+			if top != nil {
 				if string(top) >= string(k) {
 					upToDate = true
 				} else {
@@ -250,6 +262,9 @@ func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 				break
 			}
 			stale = append(stale, ik)
+		}
+		if runTop != nil && string(runTop) < string(k) {
+			stale = append(stale, runTop)
 		}
 		return nil
 	})
@@ -266,6 +281,9 @@ func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 	}
 	if err := tx.txn.Set(k, nil); err != nil {
 		return fmt.Errorf("store: set last applied: %w", err)
+	}
+	if tx.run != nil {
+		tx.run.lap = k
 	}
 	return nil
 }

@@ -139,6 +139,15 @@ type writeTx struct {
 	// kv is the quota accounting of a kv op's plugin (kv_quota.go); nil
 	// for other ops.
 	kv *kvAccount
+	// run is shared by the entries of a replicated log applied in one
+	// transaction (ApplyEntries); nil otherwise.
+	run *runState
+}
+
+// runState is what the ops of one ApplyEntries transaction pass on to
+// the next, where reading the committed view would miss it.
+type runState struct {
+	lap []byte // the greatest watermark key written in the run
 }
 
 // NewUsers returns the ids of the users this transaction created: users

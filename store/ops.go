@@ -63,13 +63,17 @@ package store
 // public method that builds it.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/fxamacker/cbor/v2"
 )
 
 // Op is one store operation (see the list at the top of ops.go). Only this
@@ -234,23 +238,72 @@ func OpNames() []string {
 	return out
 }
 
-// encodedOp is EncodeOp's wire form.
+// opFormatCBOR is the first byte of EncodeOp's form: the op name, a zero
+// byte, then the op's fields in CBOR (RFC 8949) under their json names.
+// JSON entries ({"op": name, "args": {...}}, what EncodeOp wrote before)
+// start with '{' and still decode, so a log written by an older node
+// replays.
+const opFormatCBOR = 0x01
+
+// opEnc and opDec are the CBOR modes of log entries. Times are RFC 3339
+// text with nanoseconds and their offset, as encoding/json writes them,
+// so a decoded op equals what JSON carried; byte slices (raw JSON
+// included) are byte strings, copied without being parsed. The limits
+// are raised above what any delivery or sync holds (the defaults cap
+// arrays at 131072 elements); the entries come only from the
+// authenticated log.
+var opEnc, opDec = func() (cbor.EncMode, cbor.DecMode) {
+	em, err := cbor.EncOptions{Time: cbor.TimeRFC3339Nano}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	dm, err := cbor.DecOptions{
+		MaxArrayElements: math.MaxInt32, MaxMapPairs: math.MaxInt32, MaxNestedLevels: 64,
+		DefaultMapType: reflect.TypeOf(map[string]any(nil)),
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return em, dm
+}()
+
+// EncodeOp encodes op for a replicated log (opFormatCBOR).
+func EncodeOp(op Op) ([]byte, error) {
+	name := op.OpName()
+	var buf bytes.Buffer
+	buf.Grow(len(name) + 512)
+	buf.WriteByte(opFormatCBOR)
+	buf.WriteString(name)
+	buf.WriteByte(0)
+	if err := opEnc.NewEncoder(&buf).Encode(op); err != nil {
+		return nil, fmt.Errorf("store: encode op %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// encodedOp is the JSON form of entries written before opFormatCBOR.
 type encodedOp struct {
 	Op   string          `json:"op"`
 	Args json.RawMessage `json:"args"`
 }
 
-// EncodeOp encodes op for a replicated log: {"op": name, "args": {...}}.
-func EncodeOp(op Op) ([]byte, error) {
-	args, err := json.Marshal(op)
-	if err != nil {
-		return nil, fmt.Errorf("store: encode op %s: %w", op.OpName(), err)
-	}
-	return json.Marshal(encodedOp{Op: op.OpName(), Args: args})
-}
-
-// DecodeOp is EncodeOp's inverse.
+// DecodeOp is EncodeOp's inverse (and reads the older JSON form).
 func DecodeOp(b []byte) (Op, error) {
+	if len(b) > 0 && b[0] == opFormatCBOR {
+		name, args, ok := bytes.Cut(b[1:], []byte{0})
+		if !ok {
+			return nil, errors.New("store: decode op: no operation name")
+		}
+		mk, ok := opTypes[string(name)]
+		if !ok {
+			return nil, fmt.Errorf("store: decode op: unknown operation %q", name)
+		}
+		op := mk()
+		if err := opDec.Unmarshal(args, op); err != nil {
+			return nil, fmt.Errorf("store: decode op %s: %w", name, err)
+		}
+		return op, nil
+	}
 	var e encodedOp
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("store: decode op: %w", err)

@@ -34,6 +34,96 @@ func (s *Store) ApplyEntry(index uint64, data []byte) (any, error) {
 	return s.applyLocal(op, index)
 }
 
+// Entry is one committed Raft entry for ApplyEntries.
+type Entry struct {
+	Index uint64
+	Data  []byte // EncodeOp's bytes
+}
+
+// EntryResult is one entry's outcome: what ApplyEntry would have
+// returned for it.
+type EntryResult struct {
+	Value any
+	Err   error
+}
+
+// ApplyEntries applies consecutive committed entries, in order, with the
+// same results and the same final state as ApplyEntry called for each in
+// turn, but in fewer commits: runs of ops are applied in one Badger
+// transaction (each op sees the writes of those before it, as it would
+// after their commits), the last index recorded as applied in that same
+// commit. An op that fails inside a run, a run too big for one
+// transaction or a conflict makes the whole run be discarded and applied
+// again one entry at a time, so the outcome never depends on how entries
+// were grouped (which differs between nodes). kv ops (quota accounting
+// per commit) are applied on their own.
+func (s *Store) ApplyEntries(entries []Entry) []EntryResult {
+	out := make([]EntryResult, len(entries))
+	ops := make([]Op, len(entries))
+	for i, e := range entries {
+		ops[i], out[i].Err = DecodeOp(e.Data)
+	}
+	var run []int // indexes into entries of the current run
+	flush := func() {
+		if len(run) > 1 && s.applyRun(entries, ops, run, out) {
+			run = run[:0]
+			return
+		}
+		for _, i := range run {
+			out[i].Value, out[i].Err = s.applyLocal(ops[i], entries[i].Index)
+		}
+		run = run[:0]
+	}
+	for i := range entries {
+		if ops[i] == nil {
+			continue // undecodable: its error is the result
+		}
+		if _, kv := ops[i].(kvOp); kv {
+			flush()
+			run = append(run, i)
+			flush()
+			continue
+		}
+		run = append(run, i)
+	}
+	flush()
+	return out
+}
+
+// applyRun applies the entries run (indexes into entries) in one
+// transaction; false when it must be applied entry by entry instead
+// (nothing of it was committed then).
+func (s *Store) applyRun(entries []Entry, ops []Op, run []int, out []EntryResult) bool {
+	vals := make([]any, len(run))
+	identity := false
+	err := s.update(func(txn *badger.Txn) error {
+		rs := &runState{}
+		for k, i := range run {
+			v, err := ops[i].run(&writeTx{txn: txn, s: s, run: rs})
+			if err != nil {
+				return err
+			}
+			vals[k] = v
+		}
+		return setAppliedIndex(txn, entries[run[len(run)-1]].Index)
+	})
+	for _, i := range run {
+		if _, ok := ops[i].(identityOp); ok {
+			identity = true
+		}
+	}
+	if identity {
+		s.cache.invalidate()
+	}
+	if err != nil {
+		return false
+	}
+	for k, i := range run {
+		out[i].Value = vals[k]
+	}
+	return true
+}
+
 // AppliedIndex is the index of the last Raft entry ApplyEntry applied (0:
 // none, e.g. a store that has only run as a single node).
 func (s *Store) AppliedIndex() (uint64, error) {

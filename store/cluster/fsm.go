@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // results keeps the state machine's results of the most recent entries,
@@ -59,6 +61,57 @@ func (f *fsm) Apply(l *raft.Log) any {
 	f.changed = make(chan struct{})
 	f.mu.Unlock()
 	return res
+}
+
+// BatchStateMachine is a StateMachine that applies several committed
+// entries at once (in fewer commits), each with the result ApplyEntry
+// would have given it; the store implements it.
+type BatchStateMachine interface {
+	StateMachine
+	ApplyEntries(entries []store.Entry) []store.EntryResult
+}
+
+// ApplyBatch applies the commands of a run of committed entries (raft
+// hands over up to MaxAppendEntries at once): through ApplyEntries when
+// the state machine has it, else one ApplyEntry each.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	f.mu.Lock()
+	skip := f.skip
+	f.mu.Unlock()
+	bsm, batching := f.sm.(BatchStateMachine)
+	var entries []store.Entry
+	var at []int // logs index of each entry
+	for i, l := range logs {
+		res := result{index: l.Index}
+		out[i] = res
+		if l.Type != raft.LogCommand || l.Index <= skip || len(l.Data) == 0 {
+			continue
+		}
+		if !batching {
+			res.val, res.err = f.sm.ApplyEntry(l.Index, l.Data)
+			out[i] = res
+			continue
+		}
+		entries = append(entries, store.Entry{Index: l.Index, Data: l.Data})
+		at = append(at, i)
+	}
+	if len(entries) > 0 {
+		for k, r := range bsm.ApplyEntries(entries) {
+			out[at[k]] = result{index: entries[k].Index, val: r.Value, err: r.Err}
+		}
+	}
+	f.mu.Lock()
+	for i, l := range logs {
+		f.ring[l.Index%results] = out[i].(result)
+		if l.Index > f.applied {
+			f.applied = l.Index
+		}
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+	return out
 }
 
 // errTooOld: the result of an entry was evicted before the waiter looked.

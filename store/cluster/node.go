@@ -43,6 +43,10 @@ type StateMachine interface {
 	Restore(r io.Reader) error
 }
 
+// logCacheEntries is how many of the newest log entries a node keeps in
+// memory (raft.LogCache) besides the log file.
+const logCacheEntries = 1024
+
 // Peer is one voter: its node id and Raft address.
 type Peer struct {
 	ID   string
@@ -200,6 +204,10 @@ func Start(o Options) (*Node, error) {
 		rc.TrailingLogs = o.TrailingLogs
 	}
 	rc.CommitTimeout = 5 * time.Millisecond
+	// Concurrent writes queue up while the leader writes the previous
+	// group to its log (one fsync for all of them), and committed entries
+	// reach the state machine in runs (ApplyBatch: one Badger commit).
+	rc.BatchApplyCh = true
 	// The store keeps its applied index with its data: restore the last
 	// snapshot at start only when the store is behind it (e.g. it was
 	// wiped); otherwise replay the log tail on top of it (entries it
@@ -210,8 +218,16 @@ func Start(o Options) (*Node, error) {
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify
 
+	// The newest entries stay in memory too: the leader sends them to
+	// the followers without reading them back from the log file.
+	cached, err := raft.NewLogCache(logCacheEntries, logs)
+	if err != nil {
+		_ = trans.Close()
+		_ = logs.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
 	f := newFSM(o.State, o.Dir, applied)
-	r, err := raft.NewRaft(rc, f, logs, logs, snaps, trans)
+	r, err := raft.NewRaft(rc, f, cached, logs, snaps, trans)
 	if err != nil {
 		_ = trans.Close()
 		_ = logs.Close()
