@@ -310,6 +310,8 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	}{
 		{"unknown key", "[server]\nlisten = \":0\"\nlisten_port = 9\n", secrets, []string{"server.listen_port"}},
 		{"bad value", "[log]\nlevel = \"loud\"\n", secrets, []string{"log.level"}},
+		{"okta.oauth key file", "[okta]\norg_url = \"https://example.okta.com\"\n[okta.oauth]\nclient_id = \"0oaservice\"\nprivate_key_file = \"missing-okta-key.pem\"\n", secrets,
+			[]string{"okta.oauth.private_key_file", "missing-okta-key.pem"}},
 		{"missing secret", "", []string{"HOOKGATE_OKTA_SECRET=a", "HOOKGATE_HOOK_SECRET=b"},
 			[]string{"admin.token_env", "HOOKGATE_ADMIN_TOKEN"}},
 		{"equal secrets", "", []string{"HOOKGATE_OKTA_SECRET=same-secret-0123456789", "HOOKGATE_HOOK_SECRET=hook-secret-0123456789", "HOOKGATE_ADMIN_TOKEN=same-secret-0123456789"},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/internal/duration"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/plugins/modlimits"
@@ -140,47 +141,13 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
-// Okta configures the Event Hook endpoint and the Management API client.
-type Okta struct {
-	// Path is the event hook path. Default "/events/okta".
-	Path string `toml:"path"`
-	// AuthHeader is the header Okta sends the shared secret in. Default
-	// "Authorization"; "X-API-Key" style custom headers work too.
-	AuthHeader string `toml:"auth_header"`
-	// SecretEnv names the environment variable holding the expected header
-	// value. Default "HOOKGATE_OKTA_SECRET". Required at start-up.
-	SecretEnv string `toml:"secret_env"`
-	// MaxBodyBytes caps an event hook delivery. Default 4 MiB.
-	MaxBodyBytes int `toml:"max_body_bytes"`
-	// EventRetention is how long accepted events (and their dedupe markers)
-	// are kept. Default 720h (30 days).
-	EventRetention Duration `toml:"event_retention"`
+// Okta is the [okta] table; the okta package owns its fields, defaults
+// (okta.DefaultOptions) and checks (okta.Options.Validate, [okta.oauth]
+// included).
+type Okta = okta.Options
 
-	// OrgURL is the Okta org (https://example.okta.com); HOOKGATE_OKTA_ORG_URL
-	// overrides it. Empty disables the Management API features.
-	OrgURL string `toml:"org_url"`
-	// APITokenEnv names the variable holding an SSWS API token. Default
-	// "HOOKGATE_OKTA_API_TOKEN".
-	APITokenEnv string `toml:"api_token_env"`
-	// OAuth configures OAuth 2.0 client credentials with a private-key JWT;
-	// used instead of the API token when ClientID is set.
-	OAuth OktaOAuth `toml:"oauth"`
-	// CatchupInterval is how often the System Log is read for missed events.
-	// Default 5m; 0 disables periodic catch-up (start-up catch-up still runs
-	// when OrgURL is set).
-	CatchupInterval Duration `toml:"catchup_interval"`
-
-	// Secret is the resolved value of SecretEnv.
-	Secret string `toml:"-"`
-}
-
-// OktaOAuth is the OAuth 2.0 "API services" app configuration.
-type OktaOAuth struct {
-	ClientID       string   `toml:"client_id"`
-	PrivateKeyFile string   `toml:"private_key_file"`
-	KeyID          string   `toml:"key_id"`
-	Scopes         []string `toml:"scopes"`
-}
+// OktaOAuth is the [okta.oauth] table.
+type OktaOAuth = okta.OAuthOptions
 
 // Hooks configures the inline access hook endpoints.
 type Hooks struct {
@@ -396,7 +363,7 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 	c.defaults(baseDir)
 	if !md.IsDefined("okta", "catchup_interval") {
 		// Only when absent: an explicit "0s" disables periodic catch-up.
-		c.Okta.CatchupInterval.Duration = 5 * time.Minute
+		c.Okta.CatchupInterval = okta.DefaultOptions().CatchupInterval
 	}
 	if err := c.validate(ov.Offline); err != nil {
 		return nil, err
@@ -501,15 +468,9 @@ func (c *Config) defaults(baseDir string) {
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")
 
-	o := &c.Okta
-	setStr(&o.Path, "/events/okta")
-	setStr(&o.AuthHeader, "Authorization")
-	setStr(&o.SecretEnv, "HOOKGATE_OKTA_SECRET")
-	setInt(&o.MaxBodyBytes, 4<<20)
-	setDur(&o.EventRetention, 720*time.Hour)
-	setStr(&o.APITokenEnv, "HOOKGATE_OKTA_API_TOKEN")
+	c.Okta = c.Okta.Or(okta.DefaultOptions())
 	if v := os.Getenv("HOOKGATE_OKTA_ORG_URL"); v != "" {
-		o.OrgURL = v
+		c.Okta.OrgURL = v
 	}
 
 	h := &c.Hooks
@@ -611,38 +572,23 @@ func (c *Config) validate(offline bool) error {
 	if !contains([]string{"text", "json"}, c.Log.Format) {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
-	if !strings.HasPrefix(c.Okta.Path, "/") {
-		bad("okta.path", "%q must start with /", c.Okta.Path)
-	}
+	errs = append(errs, under("okta.", c.Okta.Validate())...)
 	if strings.HasPrefix(c.Okta.Path, "/v1/") || strings.HasPrefix(c.Okta.Path, "/hooks/") {
 		bad("okta.path", "%q collides with the admin or hook endpoints", c.Okta.Path)
 	}
-	for key, v := range map[string]string{
-		"okta.secret_env": c.Okta.SecretEnv, "hooks.secret_env": c.Hooks.SecretEnv,
-		"admin.token_env": c.Admin.TokenEnv, "okta.api_token_env": c.Okta.APITokenEnv,
-	} {
+	for key, v := range map[string]string{"hooks.secret_env": c.Hooks.SecretEnv, "admin.token_env": c.Admin.TokenEnv} {
 		if !envName.MatchString(v) {
 			bad(key, "%q is not an environment variable name", v)
 		}
 	}
-	for key, v := range map[string]int{"okta.max_body_bytes": c.Okta.MaxBodyBytes, "hooks.max_body_bytes": c.Hooks.MaxBodyBytes} {
-		if v < 0 {
-			bad(key, "must be positive, got %d", v)
-		}
+	if c.Hooks.MaxBodyBytes < 0 {
+		bad("hooks.max_body_bytes", "must be positive, got %d", c.Hooks.MaxBodyBytes)
 	}
 	if v := c.Store.EncryptionKeyEnv; v != "" && !envName.MatchString(v) {
 		bad("store.encryption_key_env", "%q is not an environment variable name", v)
 	}
 	if c.Hooks.Timeout.Duration > MaxHookTimeout {
 		bad("hooks.timeout", "%s leaves no margin inside Lumos' 15s budget (max %s)", c.Hooks.Timeout, MaxHookTimeout)
-	}
-	if c.Okta.CatchupInterval.Duration < 0 {
-		bad("okta.catchup_interval", "must not be negative (0s disables periodic catch-up)")
-	}
-	if c.Okta.OrgURL != "" {
-		if err := checkOrgURL(c.Okta.OrgURL); err != nil {
-			bad("okta.org_url", "%v", err)
-		}
 	}
 
 	errs = append(errs, under("plugins.", c.Plugins.Limits.Validate())...)
@@ -722,16 +668,6 @@ func (c *Config) validate(offline bool) error {
 		bad("queue.max_backoff", "smaller than queue.initial_backoff")
 	}
 	return errors.Join(errs...)
-}
-
-func checkOrgURL(u string) error {
-	switch {
-	case strings.HasPrefix(u, "https://"):
-		return nil
-	case strings.HasPrefix(u, "http://127.0.0.1:"), strings.HasPrefix(u, "http://127.0.0.1/"), u == "http://127.0.0.1":
-		return nil
-	}
-	return fmt.Errorf("%q must be https:// (http is allowed only for 127.0.0.1, in tests)", u)
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

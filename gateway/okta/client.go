@@ -22,8 +22,6 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/hookgate/hookgate/gateway/config"
 )
 
 // RequiredScopes are the OAuth 2.0 scopes hookgate asks for when an API
@@ -48,7 +46,7 @@ type ClientConfig struct {
 	// APIToken is an SSWS API token (sent as "Authorization: SSWS <token>").
 	APIToken string
 	// APITokenEnv names the variable the token came from; it is only used
-	// to make error messages actionable. Default HOOKGATE_OKTA_API_TOKEN.
+	// to make error messages actionable. Default DefaultAPITokenEnv.
 	APITokenEnv string
 	// OAuth selects OAuth 2.0 client credentials with a private-key JWT.
 	OAuth *OAuthConfig
@@ -116,22 +114,12 @@ type cachedToken struct {
 
 // NewClient validates cfg and returns a client. No request is made.
 func NewClient(cfg ClientConfig) (*Client, error) {
-	base := strings.TrimRight(strings.TrimSpace(cfg.OrgURL), "/")
-	if base == "" {
+	if strings.TrimSpace(cfg.OrgURL) == "" {
 		return nil, errors.New("okta client: org URL is empty (set okta.org_url or HOOKGATE_OKTA_ORG_URL)")
 	}
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("okta client: org URL %q does not parse as an absolute URL", cfg.OrgURL)
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && u.Hostname() == "127.0.0.1":
-	default:
-		return nil, fmt.Errorf("okta client: org URL %q must be https:// (http is allowed only for 127.0.0.1, in tests)", cfg.OrgURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("okta client: org URL %q must be just scheme://host, without path or query", cfg.OrgURL)
+	base, err := orgBase(cfg.OrgURL)
+	if err != nil {
+		return nil, fmt.Errorf("okta client: org URL %w", err)
 	}
 	switch {
 	case cfg.APIToken != "" && cfg.OAuth != nil:
@@ -139,7 +127,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	case cfg.APIToken == "" && cfg.OAuth == nil:
 		env := cfg.APITokenEnv
 		if env == "" {
-			env = "HOOKGATE_OKTA_API_TOKEN"
+			env = DefaultAPITokenEnv
 		}
 		return nil, fmt.Errorf("okta client: no credentials: set %s to an API token, or configure [okta.oauth] client_id and private_key_file", env)
 	case cfg.OAuth != nil:
@@ -151,8 +139,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 	}
 	c := &Client{
-		base:     u.Scheme + "://" + u.Host,
-		origin:   u.Scheme + "://" + u.Host,
+		base:     base,
+		origin:   base,
 		hc:       cfg.HTTPClient,
 		log:      cfg.Logger,
 		apiToken: cfg.APIToken,
@@ -177,7 +165,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.log = slog.Default()
 	}
 	if c.tokenEnv == "" {
-		c.tokenEnv = "HOOKGATE_OKTA_API_TOKEN"
+		c.tokenEnv = DefaultAPITokenEnv
 	}
 	if c.maxTries <= 0 {
 		c.maxTries = 8
@@ -194,29 +182,23 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// NewClientFromConfig builds a client from the [okta] section of
-// gateway.toml: the API token is read from the variable okta.api_token_env
-// names, or, when okta.oauth.client_id is set, the private key is read from
-// okta.oauth.private_key_file (PEM, PKCS#1 or PKCS#8).
-func NewClientFromConfig(o config.Okta) (*Client, error) {
+// NewClientFromConfig builds a client from the [okta] table (Options, as
+// gateway/config loaded and validated it): the API token is read from the
+// variable okta.api_token_env names, or, when okta.oauth.client_id is set,
+// the private key is read from okta.oauth.private_key_file (PEM, PKCS#1 or
+// PKCS#8).
+func NewClientFromConfig(o Options) (*Client, error) {
 	cfg := ClientConfig{OrgURL: o.OrgURL, APITokenEnv: o.APITokenEnv}
 	if o.OAuth.ClientID != "" {
-		if o.OAuth.PrivateKeyFile == "" {
-			return nil, errors.New("okta client: okta.oauth.private_key_file is required with okta.oauth.client_id")
-		}
-		pemBytes, err := os.ReadFile(o.OAuth.PrivateKeyFile)
+		key, err := o.OAuth.privateKey()
 		if err != nil {
 			return nil, fmt.Errorf("okta client: okta.oauth.private_key_file: %w", err)
-		}
-		key, err := jwt.ParseRSAPrivateKeyFromPEM(pemBytes)
-		if err != nil {
-			return nil, fmt.Errorf("okta client: okta.oauth.private_key_file %s: %w (want an RSA key in PEM)", o.OAuth.PrivateKeyFile, err)
 		}
 		cfg.OAuth = &OAuthConfig{ClientID: o.OAuth.ClientID, PrivateKey: key, KeyID: o.OAuth.KeyID, Scopes: o.OAuth.Scopes}
 	} else {
 		env := o.APITokenEnv
 		if env == "" {
-			env = "HOOKGATE_OKTA_API_TOKEN"
+			env = DefaultAPITokenEnv
 		}
 		cfg.APIToken = os.Getenv(env)
 	}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 )
@@ -19,7 +18,7 @@ func TestNewClientFromConfig(t *testing.T) {
 	srv.SeedFixtureOrg()
 
 	t.Setenv("MY_OKTA_TOKEN", testToken)
-	c, err := okta.NewClientFromConfig(config.Okta{OrgURL: srv.URL, APITokenEnv: "MY_OKTA_TOKEN"})
+	c, err := okta.NewClientFromConfig(okta.Options{OrgURL: srv.URL, APITokenEnv: "MY_OKTA_TOKEN"})
 	if err != nil || c.AuthKind() != "ssws" {
 		t.Fatalf("ssws from config: %v", err)
 	}
@@ -35,7 +34,7 @@ func TestNewClientFromConfig(t *testing.T) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err = okta.NewClientFromConfig(config.Okta{OrgURL: srv.URL, OAuth: config.OktaOAuth{ClientID: "0oaservice0000000001", PrivateKeyFile: path}})
+	c, err = okta.NewClientFromConfig(okta.Options{OrgURL: srv.URL, OAuth: okta.OAuthOptions{ClientID: "0oaservice0000000001", PrivateKeyFile: path}})
 	if err != nil || c.AuthKind() != "oauth" {
 		t.Fatalf("oauth from config: %v", err)
 	}
@@ -43,11 +42,11 @@ func TestNewClientFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := okta.NewClientFromConfig(config.Okta{OrgURL: srv.URL, OAuth: config.OktaOAuth{ClientID: "x", PrivateKeyFile: filepath.Join(t.TempDir(), "missing.pem")}}); err == nil {
+	if _, err := okta.NewClientFromConfig(okta.Options{OrgURL: srv.URL, OAuth: okta.OAuthOptions{ClientID: "x", PrivateKeyFile: filepath.Join(t.TempDir(), "missing.pem")}}); err == nil {
 		t.Error("a missing key file was accepted")
 	}
 	t.Setenv("HOOKGATE_OKTA_API_TOKEN", "")
-	if _, err := okta.NewClientFromConfig(config.Okta{OrgURL: srv.URL}); err == nil {
+	if _, err := okta.NewClientFromConfig(okta.Options{OrgURL: srv.URL}); err == nil {
 		t.Error("no credentials were accepted")
 	}
 }
