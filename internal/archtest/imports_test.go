@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -66,16 +67,32 @@ func under(path, dir string) bool {
 // TestImportRules enforces the layout's one-way imports:
 //   - only store/ imports Badger (everything else changes state through
 //     the store's operations);
+//   - nothing below gateway (plugins/, gateway/okta/, store/, sdk/,
+//     internal/; tests included) imports or depends on gateway/config:
+//     each package owns its option structs and their defaults and checks
+//     (plugins.Config, okta.Options), and gateway/config decodes the file
+//     into them;
 //   - sdk/ (every package in it, for any platform, tests included)
 //     depends on the standard library and sdk/ alone, so a plugin build
 //     never pulls wazero, fasthttp or Badger.
 func TestImportRules(t *testing.T) {
 	const badger = "github.com/dgraph-io/badger/v4"
+	const config = module + "/gateway/config"
+	below := []string{"plugins", "gateway/okta", "store", "sdk", "internal"}
 	for _, p := range list(t, nil, "./...") {
 		imports := append(append(append([]string{}, p.Imports...), p.TestImports...), p.XTestImports...)
 		for _, imp := range imports {
 			if (imp == badger || strings.HasPrefix(imp, badger+"/")) && !under(p.ImportPath, "store") {
 				t.Errorf("%s imports %s: only store/ may (use the store's operations, store/ops.go)", p.ImportPath, imp)
+			}
+		}
+		if !slices.ContainsFunc(below, func(dir string) bool { return under(p.ImportPath, dir) }) {
+			continue
+		}
+		for _, imp := range append(imports, p.Deps...) {
+			if under(imp, "gateway/config") {
+				t.Errorf("%s depends on %s: packages below gateway own their config (an option struct with Default…() and Validate()); only gateway/config reads the file", p.ImportPath, config)
+				break
 			}
 		}
 	}
