@@ -27,8 +27,12 @@ type AdminHandler func(ctx *fasthttp.RequestCtx, params []string)
 type adminRoute struct {
 	method  string
 	pattern string
-	segs    []string // pattern split on "/", "{...}" marks a parameter
 	h       AdminHandler
+	// off leaves the route out: its part is not in this server (no
+	// cluster, no pipeline, ...), so the path answers 404 like any other
+	// unknown one.
+	off  bool
+	segs []string // pattern split on "/", "{...}" marks a parameter
 }
 
 // adminRouter serves /v1/: bearer auth, then the first route whose pattern
@@ -39,41 +43,26 @@ type adminRouter struct {
 	routes []adminRoute
 }
 
-// adminRoutes is the admin API. A later issue adds an endpoint with one
-// line here (or with Server.HandleAdmin before Serve).
-func (s *Server) adminRoutes() []adminRoute {
-	return []adminRoute{
-		{method: "GET", pattern: "/v1/users", h: s.listUsers},
-		{method: "GET", pattern: "/v1/users/{ref}", h: s.getUser},
-		{method: "GET", pattern: "/v1/groups", h: s.listGroups},
-		{method: "GET", pattern: "/v1/groups/{id}", h: s.getGroup},
-		{method: "GET", pattern: "/v1/apps", h: s.listApps},
-		{method: "GET", pattern: "/v1/apps/{id}", h: s.getApp},
-		{method: "GET", pattern: "/v1/events/rejected", h: s.listRejected},
-		{method: "GET", pattern: "/v1/events", h: s.listEvents},
-	}
-}
-
-func (s *Server) newAdminRouter() *adminRouter {
+// newAdminRouter builds the router over the route table (routes.go),
+// leaving out the routes marked off.
+func newAdminRouter(s *Server, table []adminRoute) *adminRouter {
 	r := &adminRouter{s: s}
-	for _, rt := range append(s.adminRoutes(), s.statsRoutes()...) {
-		r.add(rt.method, rt.pattern, rt.h)
+	for _, rt := range table {
+		if rt.off {
+			continue
+		}
+		rt.segs = strings.Split(strings.Trim(rt.pattern, "/"), "/")
+		r.routes = append(r.routes, rt)
 	}
 	return r
 }
 
-func (r *adminRouter) add(method, pattern string, h AdminHandler) {
-	r.routes = append(r.routes, adminRoute{
-		method: method, pattern: pattern, h: h,
-		segs: strings.Split(strings.Trim(pattern, "/"), "/"),
-	})
-}
-
-// HandleAdmin adds an admin API route (pattern like "/v1/grants/{id}") that
-// runs behind the admin bearer token. Routes are tried in the order added;
-// built-in routes come first. Call it before Serve.
-func (s *Server) HandleAdmin(method, pattern string, h AdminHandler) {
-	s.admin.add(method, pattern, h)
+// adminRoutes returns the admin router, built from the route table on
+// first use (after the server's parts are in place: Build, or the Enable
+// calls before Serve).
+func (s *Server) adminRoutes() *adminRouter {
+	s.adminOnce.Do(func() { s.admin = newAdminRouter(s, s.routes()) })
+	return s.admin
 }
 
 func (r *adminRouter) serve(ctx *fasthttp.RequestCtx) {

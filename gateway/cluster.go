@@ -18,24 +18,30 @@ import (
 func (s *Server) EnableCluster(n *cluster.Node) {
 	s.cluster = n
 	s.m.reg.MustRegister(n.Collector())
-	s.HandleAdmin("GET", "/v1/cluster", func(ctx *fasthttp.RequestCtx, _ []string) {
-		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		writeJSON(ctx, n.Status(c))
-	})
-	s.HandleAdmin("POST", "/v1/cluster/join", func(ctx *fasthttp.RequestCtx, _ []string) {
-		q := ctx.QueryArgs()
-		if err := n.Join(string(q.Peek("id")), string(q.Peek("raft_addr"))); err != nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
-			return
-		}
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
-	})
-	s.HandleAdmin("POST", "/v1/cluster/remove", func(ctx *fasthttp.RequestCtx, _ []string) {
-		if err := n.Remove(string(ctx.QueryArgs().Peek("id"))); err != nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
-			return
-		}
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
-	})
+}
+
+// getCluster serves GET /v1/cluster.
+func (s *Server) getCluster(ctx *fasthttp.RequestCtx, _ []string) {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	writeJSON(ctx, s.cluster.Status(c))
+}
+
+// postClusterJoin serves POST /v1/cluster/join?id=&raft_addr=.
+func (s *Server) postClusterJoin(ctx *fasthttp.RequestCtx, _ []string) {
+	q := ctx.QueryArgs()
+	if err := s.cluster.Join(string(q.Peek("id")), string(q.Peek("raft_addr"))); err != nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// postClusterRemove serves POST /v1/cluster/remove?id=.
+func (s *Server) postClusterRemove(ctx *fasthttp.RequestCtx, _ []string) {
+	if err := s.cluster.Remove(string(ctx.QueryArgs().Peek("id"))); err != nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

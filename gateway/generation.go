@@ -26,8 +26,9 @@ package gateway
 // buildGeneration) and are read with s.gen.Load() (or s.acquire() when a
 // plugin is called) and their keys are listed in reloadable; anything
 // built once at start-up (the store, the audit log, the queue workers, an
-// Okta API client) stays in cmd/hookgate/serve.go and its keys need no
-// listing: a change to them is refused.
+// Okta API client) is assembled once by Build (build.go) from what
+// cmd/hookgate/serve.go opened, and its keys need no listing: a change to
+// them is refused.
 
 import (
 	"context"
@@ -136,7 +137,7 @@ type ReloadOptions struct {
 	Applied func(*config.Config)
 }
 
-// EnableReload turns on Reload and adds POST /v1/reload to the admin API.
+// EnableReload turns on Reload and POST /v1/reload on the admin API.
 // Call it after EnableHooks and before Serve.
 func (s *Server) EnableReload(o ReloadOptions) {
 	s.reloadOpts = o
@@ -148,7 +149,7 @@ func (s *Server) EnableReload(o ReloadOptions) {
 	}
 	g.plugins = o.Plugins
 	s.gen.Store(g)
-	s.HandleAdmin("POST", "/v1/reload", s.serveReload)
+	s.reloadOn = true
 }
 
 // ReloadError is a refused reload. The running generation is unchanged.
@@ -228,9 +229,9 @@ func (s *Server) buildNext(ctx context.Context) (*Generation, error) {
 	}
 	g := newGeneration(cfg, old.Seq+1)
 	if old.Dispatcher != nil {
-		d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(), Logger: s.log})
-		// Successful provisioning records grants (Pipeline chains this).
-		d.OnSuccess = old.Dispatcher.OnSuccess
+		// Successful provisioning records grants (the same recorder).
+		d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(),
+			Recorder: old.Dispatcher.Recorder(), Logger: s.log})
 		s.m.instrument(d)
 		g = g.withHooks(s, d)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
@@ -139,13 +140,13 @@ func kindOf(b []byte) (string, bool) {
 
 // EnableHooks serves the inline hooks through d: it makes d the current
 // generation's dispatcher (its plugin calls are measured on /metrics), sets
-// s.Hooks and adds GET /v1/audit to the admin API. Call it before Serve.
+// s.Hooks and turns on GET /v1/audit (d's audit log). Call it before Serve.
 // After a reload, requests go to the new generation's dispatcher.
 func (s *Server) EnableHooks(d *hook.Dispatcher) {
 	s.m.instrument(d)
 	s.gen.Store(s.gen.Load().withHooks(s, d))
 	s.Hooks = s.serveHooks
-	s.HandleAdmin("GET", "/v1/audit", auditHandler(d))
+	s.audit = d.Audit()
 }
 
 // serveHooks runs one hook request on the current generation, held until
@@ -159,31 +160,29 @@ func (s *Server) serveHooks(ctx *fasthttp.RequestCtx) {
 // auditHandler serves GET /v1/audit?user=&kind=&plugin=&decision=&limit=&after=:
 // audit records, newest first, including every decision made before the
 // request; a full page carries the next page's Link like the other lists.
-func auditHandler(d *hook.Dispatcher) AdminHandler {
-	return func(ctx *fasthttp.RequestCtx, _ []string) {
-		a := d.Audit()
-		if a == nil {
-			writeError(ctx, fasthttp.StatusNotFound, "auditing is disabled")
-			return
-		}
-		q := ctx.QueryArgs()
-		kind := string(q.Peek("kind"))
-		if kind != "" && !abi.IsHookKind(kind) && kind != ItemOktaEvent && kind != AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
-			writeError(ctx, fasthttp.StatusBadRequest, (&hook.UnknownKindError{Kind: kind}).Error())
-			return
-		}
-		limit, ok := pageLimit(ctx)
-		if !ok {
-			return
-		}
-		recs, err := a.List(store.AuditFilter{
-			User: string(q.Peek("user")), Kind: kind, Limit: limit,
-			Plugin: string(q.Peek("plugin")), Decision: string(q.Peek("decision")), After: string(q.Peek("after")),
-		})
-		next := ""
-		if err == nil && len(recs) == limit {
-			next = store.AuditCursor(&recs[len(recs)-1])
-		}
-		writePage(ctx, recs, next, limit, err)
+func (s *Server) serveAudit(ctx *fasthttp.RequestCtx, _ []string) {
+	a := s.audit
+	if a == nil {
+		writeError(ctx, fasthttp.StatusNotFound, "auditing is disabled")
+		return
 	}
+	q := ctx.QueryArgs()
+	kind := string(q.Peek("kind"))
+	if kind != "" && !abi.IsHookKind(kind) && kind != work.ItemOktaEvent && kind != AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
+		writeError(ctx, fasthttp.StatusBadRequest, (&hook.UnknownKindError{Kind: kind}).Error())
+		return
+	}
+	limit, ok := pageLimit(ctx)
+	if !ok {
+		return
+	}
+	recs, err := a.List(store.AuditFilter{
+		User: string(q.Peek("user")), Kind: kind, Limit: limit,
+		Plugin: string(q.Peek("plugin")), Decision: string(q.Peek("decision")), After: string(q.Peek("after")),
+	})
+	next := ""
+	if err == nil && len(recs) == limit {
+		next = store.AuditCursor(&recs[len(recs)-1])
+	}
+	writePage(ctx, recs, next, limit, err)
 }

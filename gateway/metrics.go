@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 )
@@ -218,7 +219,7 @@ func (m *metrics) serve(ctx *fasthttp.RequestCtx) {
 
 // Plugin call kinds and outcomes, as label values and slot indexes.
 var (
-	callKinds    = append(append([]string(nil), config.Kinds...), ItemOktaEvent)
+	callKinds    = append(append([]string(nil), config.Kinds...), work.ItemOktaEvent)
 	callOutcomes = []string{"success", "failure", "timeout", "trap", "memory", "canceled", "closed",
 		"no_handler", "bad_output", "guest_error", "error"}
 )
@@ -317,9 +318,9 @@ func (o *pluginObs) observe(kind string, dec hook.Decision, err error, d time.Du
 		o.dur[k].Store(h)
 	}
 	(*h).Observe(d.Seconds())
-	o.m.minutes.pluginCall(callKinds[k] != ItemOktaEvent, oc, d, end)
+	o.m.minutes.pluginCall(callKinds[k] != work.ItemOktaEvent, oc, d, end)
 	// Errors, and event plugin failures (the queue retries those as errors).
-	if err != nil || (oc == 1 && callKinds[k] == ItemOktaEvent) {
+	if err != nil || (oc == 1 && callKinds[k] == work.ItemOktaEvent) {
 		e := dec.Message
 		if err != nil {
 			e = err.Error()

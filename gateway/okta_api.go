@@ -81,10 +81,10 @@ var ErrSyncRunning = errors.New("an Okta sync is already running")
 type OktaAPIOptions struct {
 	Config *config.Config
 	Store  *store.Store
-	// Server gets the /v1/okta/ admin routes, and catch-up ingests through
-	// its IngestBatch (the event hook's own path: dedupe, [[on_event]]
-	// enqueue, worker wake-up). Nil: routes are not served and catch-up
-	// ingests with okta.Ingest alone.
+	// Server: catch-up ingests through its IngestBatch (the event hook's
+	// own path: dedupe, [[on_event]] enqueue, worker wake-up) and follows
+	// its reloaded [[on_event]] types. Nil: catch-up ingests with
+	// okta.Ingest alone.
 	Server *Server
 	// Client talks to Okta. Nil: built from Config.Okta when okta.org_url
 	// (or HOOKGATE_OKTA_ORG_URL) is set; without an org the Management API
@@ -131,7 +131,8 @@ type OktaAPI struct {
 
 // NewOktaAPI builds the Okta client from the config when none is given
 // (an error names what is missing when okta.org_url is set but the
-// credentials are not usable) and registers the admin routes.
+// credentials are not usable). Its /v1/okta/ handlers are in the route
+// table (routes.go).
 func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -161,17 +162,16 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 		}
 		a.refresh = okta.NewRefresher(c, o.Store, ro)
 		a.refresh.Start(ctx)
-		if s := o.Server; s != nil {
-			s.OnLookups = func(ids []string) { a.refresh.Enqueue(ids...) }
-		}
-	}
-	if s := o.Server; s != nil {
-		s.HandleAdmin("POST", "/v1/okta/sync", a.postSync)
-		s.HandleAdmin("GET", "/v1/okta/sync", a.getSync)
-		s.HandleAdmin("GET", "/v1/okta/catchup", a.getCatchUp)
-		s.HandleAdmin("GET", "/v1/okta/refresh", a.getRefresh)
 	}
 	return a, nil
+}
+
+// lookUp reads users first seen in an event from the Management API in
+// the background (nothing without an org). It never blocks.
+func (a *OktaAPI) lookUp(userIDs []string) {
+	if a != nil && a.refresh != nil {
+		a.refresh.Enqueue(userIDs...)
+	}
 }
 
 // Configured reports whether an Okta org is configured (a client exists).
@@ -200,22 +200,24 @@ func (a *OktaAPI) release() { <-a.work }
 
 // IngestBatch is the one path every Okta event takes into the store, from
 // the event hook and from System Log catch-up alike: okta.Ingest with the
-// configured retention (dedupe by uuid, apply, PlanWork's plugin work
-// enqueued in the same transaction), then OnCommitted when something new was
-// accepted (the event worker wakes up). It returns after the commit.
+// configured retention (dedupe by uuid, apply, the [[on_event]] plugin
+// work planned by the pipeline enqueued in the same transaction), then the
+// queue worker is woken when something new was accepted, and users first
+// seen are looked up in Okta. It returns after the commit.
 func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
-	res, err := okta.Ingest(s.st, batch, okta.IngestOptions{
-		Retention: s.cfg.Okta.EventRetention.Duration,
-		Work:      s.PlanWork,
-	})
+	opts := okta.IngestOptions{Retention: s.cfg.Okta.EventRetention.Duration}
+	if s.work != nil {
+		opts.Work = s.work.Events.PlanWork
+	}
+	res, err := okta.Ingest(s.st, batch, opts)
 	if err != nil {
 		return res, err
 	}
-	if res.Accepted > 0 && s.OnCommitted != nil {
-		s.OnCommitted()
+	if res.Accepted > 0 && s.work != nil {
+		s.work.Worker.Kick()
 	}
-	if len(res.Lookups) > 0 && s.OnLookups != nil {
-		s.OnLookups(res.Lookups)
+	if len(res.Lookups) > 0 {
+		s.okta.lookUp(res.Lookups)
 	}
 	return res, nil
 }

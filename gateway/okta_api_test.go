@@ -64,20 +64,22 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 	quiet := debugLogger()
 	st := openTestStore(t, cfg, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := gateway.New(cfg, st, quiet)
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	api, err := gateway.NewOktaAPI(gateway.OktaAPIOptions{Config: cfg, Store: st, Server: srv, Client: client, Audit: audit, Logger: quiet})
-	if err != nil {
-		t.Fatalf("okta api: %v", err)
-	}
+	// As `hookgate serve`: the plugins get the Okta API part's actions, so
+	// they load after Build and are installed over the placeholders.
+	srv := buildFull(t, gateway.Options{Config: cfg, Store: st, Logger: quiet, Audit: audit, Okta: gateway.OktaOptions{Client: client}})
+	api := srv.Okta()
 	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet, hook.WithOktaActions(api))
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}
-	pipe := enableHooksAndPipeline(cfg, st, srv, ps, audit, quiet)
+	srv.StartLoading()
+	if err := srv.InstallPlugins(ps); err != nil {
+		t.Fatalf("install plugins: %v", err)
+	}
 	url, served := serveLoopback(t, srv)
 	piped := make(chan error, 1)
-	go func() { piped <- pipe.Run(ctx) }()
+	go func() { piped <- srv.RunWork(ctx) }()
 	var runs sync.WaitGroup
 	t.Cleanup(func() {
 		shutdown(t, srv)

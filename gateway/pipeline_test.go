@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,8 +22,8 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -115,7 +114,6 @@ func (s *standIn) hostPort() string { return strings.TrimPrefix(s.URL, "http://"
 
 type fullServer struct {
 	*testServer
-	Pipe    *gateway.Pipeline
 	Plugins *hook.PluginSet
 }
 
@@ -132,11 +130,10 @@ func startFull(t testing.TB, toml string) *fullServer {
 		t.Fatalf("plugins: %v", err)
 	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	srv := gateway.New(cfg, st, quiet)
-	pipe := enableHooksAndPipeline(cfg, st, srv, ps, audit, quiet)
+	srv := buildFull(t, gateway.Options{Config: cfg, Store: st, Logger: quiet, Audit: audit, Deciders: ps.Deciders()})
 	url, served := serveLoopback(t, srv)
 	piped := make(chan error, 1)
-	go func() { piped <- pipe.Run(ctx) }()
+	go func() { piped <- srv.RunWork(ctx) }()
 	t.Cleanup(func() {
 		shutdown(t, srv)
 		<-served
@@ -150,18 +147,18 @@ func startFull(t testing.TB, toml string) *fullServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &fullServer{testServer: newTestServer(t, url, srv, st, cfg), Pipe: pipe, Plugins: ps}
+	return &fullServer{testServer: newTestServer(t, url, srv, st, cfg), Plugins: ps}
 }
 
-// enableHooksAndPipeline gives srv the inline hooks on ps (a dispatcher
-// auditing to audit) and returns the event pipeline over the same, as
-// `hookgate serve` wires them.
-func enableHooksAndPipeline(cfg *config.Config, st *store.Store, srv *gateway.Server, ps *hook.PluginSet, audit *store.AuditLog, log *slog.Logger) *gateway.Pipeline {
-	d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: log})
-	srv.EnableHooks(d)
-	return gateway.NewPipeline(gateway.PipelineOptions{
-		Config: cfg, Store: st, Server: srv, Dispatcher: d, Plugins: ps.Deciders(), Audit: audit, Logger: log,
-	})
+// buildFull assembles the whole gateway (inline hooks, event pipeline,
+// Okta API part) with gateway.Build, as `hookgate serve` does.
+func buildFull(t testing.TB, o gateway.Options) *gateway.Server {
+	t.Helper()
+	srv, err := gateway.Build(o)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return srv
 }
 
 // pipelineTOML is the test config: terminate-revoke subscribed to the
@@ -466,7 +463,7 @@ func TestGrantExpiresAndIsRevoked(t *testing.T) {
 	}
 	var deprov []auditEntry
 	for _, r := range ts.audit("deprovisioning") {
-		if r.Via == gateway.ViaGrantExpiry {
+		if r.Via == work.ViaGrantExpiry {
 			deprov = append(deprov, r)
 		}
 	}

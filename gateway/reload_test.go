@@ -51,16 +51,15 @@ func startReloadServer(t *testing.T, toml string) *reloadServer {
 		t.Fatal(err)
 	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	srv := gateway.New(cfg, st, quiet)
-	pipe := enableHooksAndPipeline(cfg, st, srv, ps, audit, quiet)
-	srv.EnableReload(gateway.ReloadOptions{
-		Load:    func() (*config.Config, error) { return config.Load(path, ov) },
-		Plugins: ps,
-	})
+	srv := buildFull(t, gateway.Options{Config: cfg, Store: st, Logger: quiet, Audit: audit, Deciders: ps.Deciders(),
+		Reload: &gateway.ReloadOptions{
+			Load:    func() (*config.Config, error) { return config.Load(path, ov) },
+			Plugins: ps,
+		}})
 	url, served := serveLoopback(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	piped := make(chan error, 1)
-	go func() { piped <- pipe.Run(ctx) }()
+	go func() { piped <- srv.RunWork(ctx) }()
 	t.Cleanup(func() {
 		shutdown(t, srv)
 		<-served

@@ -26,7 +26,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/console"
-	"github.com/hookgate/hookgate/gateway/okta"
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/cluster"
 )
@@ -43,45 +43,46 @@ const adminMaxBodyBytes = 64 << 10
 // than this still get the 413 written, followed by a close.
 const maxDrainBytes = 64 << 20
 
-// Server is the gateway's HTTP server. Create it with New, optionally set
-// Hooks and PlanWork, then call Serve. It is safe for concurrent use.
+// Server is the gateway's HTTP server. Build assembles the whole gateway
+// (New is the bare server Build starts from); then call Serve. It is safe
+// for concurrent use.
 type Server struct {
-	// Hooks serves POST /hooks/{kind} (the inline access hooks). Nil until
-	// the hooks issue lands: requests under /hooks/ then get a JSON 404.
-	// Set it before Serve.
+	// Hooks serves POST /hooks/{kind} (the inline access hooks), set by
+	// EnableHooks. Nil: requests under /hooks/ get a JSON 404.
 	Hooks fasthttp.RequestHandler
 
-	// PlanWork is okta.IngestOptions.Work: it plans the plugin work of
-	// each event not seen before; the store enqueues it in the batch's
-	// commit if the event is newly accepted there, so the enqueue commits
-	// atomically with the event. Set it before Serve.
-	PlanWork func(*okta.LogEvent) ([]store.QueueItem, error)
+	// work is the durable work (Build): its Events plan the plugin work of
+	// each Okta event not seen before (the store enqueues it in the
+	// batch's commit if the event is newly accepted there), and its worker
+	// is woken after such a commit, before Okta gets its 200. Nil: events
+	// are applied and plan no work.
+	work *work.Pipeline
+	// okta is the Okta Management API part (Build); when an org is
+	// configured, users first seen in an event are looked up through it.
+	okta *OktaAPI
 
-	// OnCommitted, when set, is called after a batch with newly accepted
-	// events committed, before Okta gets its 200 (the event queue worker is
-	// woken here). Set it before Serve.
-	OnCommitted func()
-	// OnLookups, when set, is called after a committed batch with the
-	// users worth reading from the Management API (okta.IngestResult
-	// Lookups); it must not block. Set by OktaAPI when an org is
-	// configured; without one, events apply as they are.
-	OnLookups func(userIDs []string)
-
-	cfg   *config.Config // as at start-up; restart-only settings come from here
-	st    *store.Store
-	log   *slog.Logger
-	http  *fasthttp.Server
-	admin *adminRouter
-	m     *metrics
-	ui    *console.Console // the operator console under /ui/
+	cfg  *config.Config // as at start-up; restart-only settings come from here
+	st   *store.Store
+	log  *slog.Logger
+	http *fasthttp.Server
+	// admin is the /v1 router, built from the route table (routes.go) on
+	// first use.
+	admin     *adminRouter
+	adminOnce sync.Once
+	m         *metrics
+	ui        *console.Console // the operator console under /ui/
 
 	// gen is the generation serving new requests (generation.go): the
 	// per-request settings, plugins, routes and responses of gateway.toml,
 	// replaced atomically by Reload.
 	gen        atomic.Pointer[Generation]
 	reloadOpts ReloadOptions
-	reloadMu   sync.Mutex
-	retiring   sync.WaitGroup
+	reloadOn   bool // EnableReload was called: POST /v1/reload is served
+	// audit is the hook dispatcher's audit log, served on GET /v1/audit
+	// (EnableHooks).
+	audit    *store.AuditLog
+	reloadMu sync.Mutex
+	retiring sync.WaitGroup
 
 	ready atomic.Bool
 	// loading is set while the start-up plugins load in the background
@@ -104,7 +105,6 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) *Server {
 	}
 	s.gen.Store(newGeneration(cfg, 1))
 	s.m = newMetrics(s)
-	s.admin = s.newAdminRouter()
 	s.ui = s.newConsole()
 	maxBody := max(cfg.Okta.MaxBodyBytes, cfg.Hooks.MaxBodyBytes, adminMaxBodyBytes)
 	s.http = &fasthttp.Server{
@@ -169,7 +169,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == string(s.gen.Load().oktaPath):
 		s.serveOkta(ctx)
 	case hasPrefix(path, "/v1/"):
-		s.admin.serve(ctx)
+		s.adminRoutes().serve(ctx)
 	case hasPrefix(path, console.Prefix) || string(path) == "/ui":
 		s.ui.Serve(ctx)
 	case hasPrefix(path, "/hooks/"):

@@ -91,8 +91,8 @@ func (s *Server) InstallPlugins(ps *hook.PluginSet) error {
 	if old.Dispatcher == nil {
 		return errors.New("gateway: InstallPlugins before EnableHooks")
 	}
-	d := hook.NewDispatcher(hook.DispatcherOptions{Config: old.Config, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(), Logger: s.log})
-	d.OnSuccess = old.Dispatcher.OnSuccess
+	d := hook.NewDispatcher(hook.DispatcherOptions{Config: old.Config, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(),
+		Recorder: old.Dispatcher.Recorder(), Logger: s.log})
 	s.m.instrument(d)
 	g := newGeneration(old.Config, old.Seq).withHooks(s, d)
 	g.plugins = ps

@@ -60,14 +60,6 @@ type PluginStats struct {
 	LastErrors []PluginError `json:"last_errors"`
 }
 
-// statsRoutes are the console's admin endpoints.
-func (s *Server) statsRoutes() []adminRoute {
-	return []adminRoute{
-		{method: "GET", pattern: "/v1/stats", h: s.serveStats},
-		{method: "GET", pattern: "/v1/plugins", h: s.servePlugins},
-	}
-}
-
 // serveStats serves GET /v1/stats.
 func (s *Server) serveStats(ctx *fasthttp.RequestCtx, _ []string) {
 	st := Stats{

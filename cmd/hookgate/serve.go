@@ -76,53 +76,43 @@ func runServe(args []string, _, stderr io.Writer) error {
 		}
 		return errors.Join(err, st.Close())
 	}
-	srv := gateway.New(cfg, st, logger)
-	if node != nil {
-		srv.EnableCluster(node)
-	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: logger})
-
-	// Okta Management API (when okta.org_url is set): /v1/okta/sync,
-	// System Log catch-up, and the okta_action host function for plugins.
-	oktaAPI, err := gateway.NewOktaAPI(gateway.OktaAPIOptions{
-		Config: cfg, Store: st, Server: srv, Audit: audit, Logger: logger,
+	// The gateway, assembled in one place (gateway.Build): the Okta
+	// Management API part (when okta.org_url is set: /v1/okta/sync, System
+	// Log catch-up, the okta_action host function for plugins), the event
+	// pipeline ([[on_event]] plugin runs through the durable queue with
+	// retries and dead letters, time-boxed grants revoked on expiry), the
+	// inline hooks and live reload (SIGHUP, POST /v1/reload: gateway.toml
+	// and the plugins are rebuilt off to the side and swapped in
+	// atomically, or refused with the reason while this generation keeps
+	// serving; settings built once here need a restart, see
+	// gateway/reload_keys.go).
+	//
+	// Every [[plugin]] is compiled in the background (in parallel; seconds
+	// each on a cold cache) while the listener already serves. Until a
+	// hook's plugin is ready the hook answers 503 JSON, /readyz lists what
+	// is still loading, and Okta deliveries are accepted and committed as
+	// always (their [[on_event]] work waits in the queue: the workers start
+	// once the plugins are installed).
+	var srv *gateway.Server
+	srv, err = gateway.Build(gateway.Options{
+		Config: cfg, Store: st, Logger: logger, Audit: audit, Cluster: node,
+		Reload: &gateway.ReloadOptions{
+			Load: func() (*config.Config, error) {
+				return config.Load(*cfgPath, overrides())
+			},
+			LoadPlugins: func(ctx context.Context, c *config.Config) (*hook.PluginSet, error) {
+				return hook.LoadPlugins(ctx, c, st, logger, hook.WithOktaActions(srv.Okta()))
+			},
+			Applied: func(c *config.Config) { setLogLevel(c.Log) },
+		},
 	})
 	if err != nil {
 		_ = audit.Close()
 		_ = closeStore()
 		return err
 	}
-
-	// Inline hooks: every [[plugin]] is compiled in the background (in
-	// parallel; seconds each on a cold cache) while the listener already
-	// serves. Until a hook's plugin is ready the hook answers 503 JSON,
-	// /readyz lists what is still loading, and Okta deliveries are
-	// accepted and committed as always (their [[on_event]] work waits in
-	// the queue: the workers start once the plugins are installed).
-	dispatcher := hook.NewDispatcher(hook.DispatcherOptions{
-		Config: cfg, Plugins: hook.StartupDeciders(cfg), Audit: audit, Logger: logger,
-	})
-	srv.EnableHooks(dispatcher)
-	// Event pipeline: [[on_event]] plugin runs through the durable queue
-	// (retries, dead letters) and time-boxed grants revoked on expiry.
-	pipe := gateway.NewPipeline(gateway.PipelineOptions{
-		Config: cfg, Store: st, Server: srv, Dispatcher: dispatcher,
-		Plugins: hook.StartupDeciders(cfg), Audit: audit, Logger: logger,
-	})
-	// Live reload (SIGHUP, POST /v1/reload): gateway.toml and the plugins
-	// are rebuilt off to the side and swapped in atomically, or refused
-	// with the reason while this generation keeps serving. Settings built
-	// here once (listener, store, queue, Okta API client) need a restart;
-	// see gateway/generation.go (restartOnly) when adding one.
-	srv.EnableReload(gateway.ReloadOptions{
-		Load: func() (*config.Config, error) {
-			return config.Load(*cfgPath, overrides())
-		},
-		LoadPlugins: func(ctx context.Context, c *config.Config) (*hook.PluginSet, error) {
-			return hook.LoadPlugins(ctx, c, st, logger, hook.WithOktaActions(oktaAPI))
-		},
-		Applied: func(c *config.Config) { setLogLevel(c.Log) },
-	})
+	oktaAPI := srv.Okta()
 	srv.StartLoading()
 	// closeHooks runs after the server stopped and before the store closes.
 	closeHooks := func() {
@@ -220,7 +210,7 @@ wait:
 			}
 			piped = make(chan error, 1)
 			if node == nil {
-				go func() { piped <- pipe.Run(pipeCtx) }()
+				go func() { piped <- srv.RunWork(pipeCtx) }()
 				continue
 			}
 			// Cluster: queue workers, grant scheduler and System Log
@@ -232,7 +222,7 @@ wait:
 			node.OnLeader(func(ctx context.Context) {
 				var wg sync.WaitGroup
 				wg.Go(func() {
-					if err := pipe.Run(ctx); err != nil {
+					if err := srv.RunWork(ctx); err != nil {
 						logger.Error("leader: event pipeline stopped", "err", err)
 					}
 				})

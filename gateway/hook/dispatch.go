@@ -4,7 +4,8 @@ package hook
 // asks: POST /hooks/{kind} (via "lumos"), the grant scheduler when a
 // time-boxed grant expires ("grant-expiry"), the CLI ("cli"). It parses and
 // validates the body, routes it, calls the plugin within the hooks budget,
-// writes the audit record and tells OnSuccess about successful decisions.
+// writes the audit record and tells the SuccessRecorder about successful
+// decisions.
 
 import (
 	"context"
@@ -76,18 +77,21 @@ type Outcome struct {
 	Logs []string
 }
 
-// Dispatcher runs inline hooks. Create it with NewDispatcher; set
-// OnSuccess before the first Dispatch. It is safe for concurrent use.
+// SuccessRecorder is told about every successful plugin decision (not
+// failures or errors), synchronously, before the caller is answered. The
+// grant scheduler records time-boxed grants here. An error turns the
+// outcome into a failure: access that cannot be time-boxed must not be
+// reported as granted silently. raw may be a pooled request buffer: copy
+// it to keep it beyond the call. req is the body as the Dispatcher parsed
+// it (never parse it again).
+type SuccessRecorder interface {
+	OnSuccess(kind string, req *HookRequest, raw []byte, out Outcome) error
+}
+
+// Dispatcher runs inline hooks. Create it with NewDispatcher. It is safe
+// for concurrent use.
 type Dispatcher struct {
-	// OnSuccess, when set, is called synchronously after every successful
-	// plugin decision (not after failures or errors), with the raw body,
-	// before the caller is answered. The grants scheduler records
-	// time-boxed grants here. An error turns the outcome into a failure:
-	// access that cannot be time-boxed must not be reported as granted
-	// silently. raw may be a pooled request buffer: copy it to keep it
-	// beyond the call.
-	// req is the body as the Dispatcher parsed it (never parse it again).
-	OnSuccess func(kind string, req *HookRequest, raw []byte, out Outcome) error
+	recorder SuccessRecorder
 
 	router  *Router
 	resp    *Responder
@@ -107,6 +111,9 @@ type DispatcherOptions struct {
 	Plugins map[string]Decider
 	// Audit receives one record per call; nil disables auditing.
 	Audit *store.AuditLog
+	// Recorder, when set, is told about every successful decision (the
+	// grant scheduler).
+	Recorder SuccessRecorder
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -124,13 +131,14 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		timeout = config.DefaultHookTimeout
 	}
 	return &Dispatcher{
-		router:  NewRouter(o.Config.Route),
-		resp:    NewResponder(o.Config.Responses),
-		plugins: o.Plugins,
-		audit:   o.Audit,
-		durable: o.Config.Hooks.DurableAudit,
-		timeout: timeout,
-		log:     o.Logger.With("component", "hooks"),
+		recorder: o.Recorder,
+		router:   NewRouter(o.Config.Route),
+		resp:     NewResponder(o.Config.Responses),
+		plugins:  o.Plugins,
+		audit:    o.Audit,
+		durable:  o.Config.Hooks.DurableAudit,
+		timeout:  timeout,
+		log:      o.Logger.With("component", "hooks"),
 	}
 }
 
@@ -140,6 +148,10 @@ func (d *Dispatcher) Responder() *Responder { return d.resp }
 
 // Audit returns the audit log (nil when auditing is off).
 func (d *Dispatcher) Audit() *store.AuditLog { return d.audit }
+
+// Recorder returns the SuccessRecorder the dispatcher was built with (a
+// reload builds the next dispatcher with the same one).
+func (d *Dispatcher) Recorder() SuccessRecorder { return d.recorder }
 
 // Plugins returns the deciders by [[plugin]] name (read-only).
 func (d *Dispatcher) Plugins() map[string]Decider { return d.plugins }
@@ -209,8 +221,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via 
 			out.Success, out.Message = dec.Success, dec.Message
 		}
 	}
-	if out.Success && out.Err == nil && d.OnSuccess != nil {
-		if err := d.OnSuccess(kind, req, raw, out); err != nil {
+	if out.Success && out.Err == nil && d.recorder != nil {
+		if err := d.recorder.OnSuccess(kind, req, raw, out); err != nil {
 			out.Success, out.Message = false, ""
 			out.Err = fmt.Errorf("plugin %q succeeded but its result could not be recorded: %w", m.Plugin, err)
 		}

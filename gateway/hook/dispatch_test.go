@@ -15,6 +15,14 @@ func (f decideFunc) Decide(ctx context.Context, kind string, raw []byte, _ *Hook
 	return f(ctx, kind, raw)
 }
 
+// recordFunc adapts a function to SuccessRecorder (through a pointer, so a
+// test can swap the function after building the dispatcher).
+type recordFunc func(kind string, req *HookRequest, raw []byte, out Outcome) error
+
+func (f *recordFunc) OnSuccess(kind string, req *HookRequest, raw []byte, out Outcome) error {
+	return (*f)(kind, req, raw, out)
+}
+
 const provisioningBody = `{"application":{"app_id":"aws","instance_id":"i1","user_friendly_label":"AWS"},
  "permissions":[{"label":"RO","value":"ro","type":"PERMISSION","source":"MANUAL"}],
  "target_user":{"email":"alice.nguyen@example.com","given_name":"Alice","family_name":"Nguyen"},
@@ -24,13 +32,14 @@ const provisioningBody = `{"application":{"app_id":"aws","instance_id":"i1","use
 // success: the access would never expire.
 func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
 	cfg := &config.Config{Route: []config.Route{{Kind: config.KindProvisioning, Plugin: "p"}}}
+	var onSuccess recordFunc
 	d := NewDispatcher(DispatcherOptions{Config: cfg, Plugins: map[string]Decider{
 		"p": decideFunc(func(context.Context, string, []byte) (Decision, error) {
 			return Decision{Success: true, Message: "done"}, nil
 		}),
-	}})
+	}, Recorder: &onSuccess})
 	calls := 0
-	d.OnSuccess = func(string, *HookRequest, []byte, Outcome) error { calls++; return errors.New("disk full") }
+	onSuccess = func(string, *HookRequest, []byte, Outcome) error { calls++; return errors.New("disk full") }
 	out, err := d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +51,7 @@ func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
 		t.Fatalf("literal %q, want NO_PROVISIONING_ACTION", rep.Literal)
 	}
 
-	d.OnSuccess = func(string, *HookRequest, []byte, Outcome) error { return nil }
+	onSuccess = func(string, *HookRequest, []byte, Outcome) error { return nil }
 	out, err = d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil || !out.Success || out.Err != nil {
 		t.Fatalf("outcome=%+v err=%v, want success", out, err)

@@ -1,8 +1,7 @@
-package gateway
+package work
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,14 +9,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate/gateway/config"
-	"github.com/hookgate/hookgate/gateway/hook"
-	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
 )
 
-// Pipeline wires the durable event work together: [[on_event]]
-// subscriptions enqueue plugin runs inside the Okta batch transaction, the
-// worker pool drains the queue, and the grant scheduler revokes expired
+// Pipeline is the durable event work: [[on_event]] subscriptions plan
+// plugin runs that the store enqueues inside the Okta batch transaction,
+// the worker pool drains the queue, and the grant scheduler revokes expired
 // time-boxed grants through the deprovisioning route.
 type Pipeline struct {
 	Worker *Worker
@@ -25,75 +22,35 @@ type Pipeline struct {
 	Grants *Grants
 }
 
-// PipelineOptions are NewPipeline's inputs.
-type PipelineOptions struct {
-	Config *config.Config
-	Store  *store.Store
-	// Server gets PlanWork, OnCommitted and the /v1/dlq, /v1/queue and
-	// /v1/grants admin routes. May be nil (tests of the pipeline alone).
-	Server *Server
-	// Dispatcher runs deprovisioning for expired grants; its OnSuccess is
-	// chained to record grants from successful provisioning.
-	Dispatcher *hook.Dispatcher
-	// Plugins are the loaded plugins (PluginSet.Deciders).
-	Plugins map[string]hook.Decider
+// Options are New's inputs.
+type Options struct {
+	Store *store.Store
+	// Queue and Grants are the [queue] and [grants] settings.
+	Queue  config.Queue
+	Grants config.Grants
+	// Hooks runs the deprovisioning route for expired grants (the
+	// gateway's current dispatcher).
+	Hooks HookDispatcher
+	// Live supplies the [[on_event]] subscriptions and the plugins that
+	// run them.
+	Live Live
 	// Audit receives one record per event plugin run (nil: none).
 	Audit  *store.AuditLog
 	Logger *slog.Logger
 }
 
-// NewPipeline builds the pipeline and hooks it into the server and the
-// dispatcher. Call before Server.Serve; then Run it.
-func NewPipeline(o PipelineOptions) *Pipeline {
-	w := NewWorker(o.Store, o.Config.Queue, o.Logger)
-	var hooks HookDispatcher = o.Dispatcher
-	if o.Server != nil {
-		// Expired grants are deprovisioned by the current generation's
-		// dispatcher (live reload).
-		hooks = currentDispatcher{s: o.Server, fallback: o.Dispatcher}
-	}
-	p := &Pipeline{
+// New builds the pipeline: the worker pool with the okta_event and
+// deprovision-grant handlers registered. Give p.Grants to the dispatcher
+// (hook.DispatcherOptions.Recorder) so successful provisioning records
+// grants, p.Events.PlanWork to the Okta ingest path and p.Worker.Kick to
+// what commits new work; then Run it.
+func New(o Options) *Pipeline {
+	w := NewWorker(o.Store, o.Queue, o.Logger)
+	return &Pipeline{
 		Worker: w,
-		Events: NewEvents(o.Config, o.Store, w, o.Plugins, o.Audit, o.Logger),
-		Grants: NewGrants(o.Store, o.Config.Grants, w, hooks, o.Logger),
+		Events: NewEvents(o.Store, w, o.Live, o.Audit, o.Logger),
+		Grants: NewGrants(o.Store, o.Grants, w, o.Hooks, o.Logger),
 	}
-	p.Events.srv = o.Server
-	if d := o.Dispatcher; d != nil {
-		prev := d.OnSuccess
-		d.OnSuccess = func(kind string, req *hook.HookRequest, raw []byte, out hook.Outcome) error {
-			if prev != nil {
-				if err := prev(kind, req, raw, out); err != nil {
-					return err
-				}
-			}
-			return p.Grants.OnSuccess(kind, req, raw, out)
-		}
-	}
-	if s := o.Server; s != nil {
-		prev := s.PlanWork
-		s.PlanWork = func(ev *okta.LogEvent) ([]store.QueueItem, error) {
-			var items []store.QueueItem
-			if prev != nil {
-				var err error
-				if items, err = prev(ev); err != nil {
-					return nil, err
-				}
-			}
-			more, err := p.Events.PlanWork(ev)
-			return append(items, more...), err
-		}
-		prevC := s.OnCommitted
-		s.OnCommitted = func() {
-			if prevC != nil {
-				prevC()
-			}
-			p.Worker.Kick()
-		}
-		p.Worker.RegisterAdmin(s)
-		p.Grants.RegisterAdmin(s)
-		s.m.reg.MustRegister(&pipelineCollector{p: p})
-	}
-	return p
 }
 
 // Run drains the queue and scans grant expiries until ctx ends; it
@@ -108,26 +65,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return werr
 }
 
-// currentDispatcher dispatches on the current generation's dispatcher,
-// holding the generation for the call.
-type currentDispatcher struct {
-	s        *Server
-	fallback *hook.Dispatcher
-}
-
-// Dispatch runs one hook on the current generation.
-func (c currentDispatcher) Dispatch(ctx context.Context, kind string, raw []byte, via string) (hook.Outcome, error) {
-	g := c.s.acquire()
-	defer g.release()
-	d := g.Dispatcher
-	if d == nil {
-		d = c.fallback
-	}
-	if d == nil {
-		return hook.Outcome{Kind: kind}, fmt.Errorf("%s: inline hooks are not enabled on this server", kind)
-	}
-	return d.Dispatch(ctx, kind, raw, via)
-}
+// Collector returns the queue and grant gauges and this run's worker
+// counters for /metrics.
+func (p *Pipeline) Collector() prometheus.Collector { return &pipelineCollector{p: p} }
 
 // pipelineCollector exposes the queue and grant gauges and this run's
 // worker counters. The gauges scan the store, so they are computed at most

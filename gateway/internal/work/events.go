@@ -1,4 +1,4 @@
-package gateway
+package work
 
 // Okta events drive [[on_event]] plugins. For every event not seen before,
 // Events.PlanWork (okta.Ingest's Work) plans one queue item per matching
@@ -65,36 +65,49 @@ func (e *EventInfo) OrderKey() string {
 
 func safeKey(s string) string { return strings.ReplaceAll(s, "/", "_") }
 
+// Live supplies what a reload changes: the [[on_event]] subscriptions and
+// the plugins in effect now. The gateway implements it over its current
+// generation, so a reload takes effect for the next event and the next
+// queue item.
+type Live interface {
+	// Subscriptions returns the [[on_event]] tables in effect now.
+	Subscriptions() []config.OnEvent
+	// AcquirePlugins returns the plugins in effect now, held (not closed by
+	// a reload) until release is called.
+	AcquirePlugins() (plugins map[string]hook.Decider, release func())
+}
+
+// Fixed is a Live that never changes (tests and tools without reloads).
+type Fixed struct {
+	OnEvent []config.OnEvent
+	Plugins map[string]hook.Decider
+}
+
+// Subscriptions returns f.OnEvent.
+func (f Fixed) Subscriptions() []config.OnEvent { return f.OnEvent }
+
+// AcquirePlugins returns f.Plugins.
+func (f Fixed) AcquirePlugins() (map[string]hook.Decider, func()) { return f.Plugins, func() {} }
+
 // Events enqueues and runs [[on_event]] plugin work.
 type Events struct {
-	subs    []config.OnEvent
-	st      *store.Store
-	plugins map[string]hook.Decider
-	audit   *store.AuditLog
-	log     *slog.Logger
-
-	// srv, when set (NewPipeline with a Server), supplies the
-	// subscriptions and plugins of the current generation, so a reload
-	// takes effect for the next event and the next queue item.
-	srv *Server
+	live  Live
+	st    *store.Store
+	audit *store.AuditLog
+	log   *slog.Logger
 }
 
 // subscriptions are the [[on_event]] tables in effect now.
-func (e *Events) subscriptions() []config.OnEvent {
-	if e.srv != nil {
-		return e.srv.gen.Load().Config.OnEvent
-	}
-	return e.subs
-}
+func (e *Events) subscriptions() []config.OnEvent { return e.live.Subscriptions() }
 
-// NewEvents registers the okta_event queue handler on w. plugins maps
-// [[plugin]] names to loaded plugins (the same Deciders the Dispatcher
-// uses); audit may be nil.
-func NewEvents(cfg *config.Config, st *store.Store, w *Worker, plugins map[string]hook.Decider, audit *store.AuditLog, logger *slog.Logger) *Events {
+// NewEvents registers the okta_event queue handler on w. live supplies the
+// subscriptions and the plugins (the same Deciders the Dispatcher uses);
+// audit may be nil.
+func NewEvents(st *store.Store, w *Worker, live Live, audit *store.AuditLog, logger *slog.Logger) *Events {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	e := &Events{subs: cfg.OnEvent, st: st, plugins: plugins, audit: audit, log: logger.With("component", "events")}
+	e := &Events{live: live, st: st, audit: audit, log: logger.With("component", "events")}
 	w.Handle(ItemOktaEvent, QueueHandler{Run: e.run})
 	return e
 }
@@ -111,7 +124,7 @@ func (e *Events) Subscribed(eventType string) bool {
 	return false
 }
 
-// PlanWork is okta.IngestOptions.Work (Server.PlanWork): the plugin work
+// PlanWork is okta.IngestOptions.Work: the plugin work
 // the subscriptions ask for, for an event not seen before.
 func (e *Events) PlanWork(ev *okta.LogEvent) ([]store.QueueItem, error) {
 	if !e.Subscribed(ev.EventType) {
@@ -201,16 +214,10 @@ func (e *Events) matchApp(ev *EventInfo, app string) bool {
 // error makes the worker retry.
 func (e *Events) run(ctx context.Context, it *store.QueueItem) (string, error) {
 	start := time.Now()
-	plugins := e.plugins
-	if e.srv != nil {
-		// Run on the current generation's plugins, held until done so a
-		// reload does not close the plugin under this call.
-		g := e.srv.acquire()
-		defer g.release()
-		if g.Dispatcher != nil {
-			plugins = g.Dispatcher.Plugins()
-		}
-	}
+	// Run on the plugins in effect now, held until done so a reload does
+	// not close the plugin under this call.
+	plugins, release := e.live.AcquirePlugins()
+	defer release()
 	p := plugins[it.Plugin]
 	var dec hook.Decision
 	var err error

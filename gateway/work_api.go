@@ -1,6 +1,7 @@
 package gateway
 
-// Admin API for the work queue and its dead letters:
+// Admin API for the durable work (gateway/internal/work): the queue, its
+// dead letters and the time-boxed grants:
 //
 //	GET    /v1/dlq               dead letters, oldest first (no payloads);
 //	                             ?limit=&after= pages with a Link rel="next"
@@ -9,16 +10,20 @@ package gateway
 //	DELETE /v1/dlq/{id}          drop it for good
 //	GET    /v1/queue             queued items (pending and in flight), no payloads;
 //	                             paged like /v1/dlq
+//	GET    /v1/grants            time-boxed grants (?user=&app=&state=)
+//	POST   /v1/grants/{id}/revoke  deprovision it now
 //
 // Nothing is deleted without an explicit DELETE.
 
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -60,13 +65,12 @@ func deadView(d *store.DeadLetter, withPayload bool) QueueItemView {
 	return v
 }
 
-// RegisterAdmin adds the /v1/dlq and /v1/queue admin routes to s.
-func (w *Worker) RegisterAdmin(s *Server) {
-	s.HandleAdmin("GET", "/v1/dlq", w.serveDLQList)
-	s.HandleAdmin("GET", "/v1/dlq/{id}", w.serveDLQShow)
-	s.HandleAdmin("POST", "/v1/dlq/{id}/replay", w.serveDLQReplay)
-	s.HandleAdmin("DELETE", "/v1/dlq/{id}", w.serveDLQDrop)
-	s.HandleAdmin("GET", "/v1/queue", w.serveQueueList)
+// queueAPI serves /v1/dlq and /v1/queue over the store, waking the
+// worker after a replay.
+type queueAPI struct {
+	st  *store.Store
+	w   *work.Worker
+	log *slog.Logger
 }
 
 // paged reports whether a list request asked for a page (?limit= or
@@ -76,7 +80,7 @@ func paged(ctx *fasthttp.RequestCtx) bool {
 	return q.Has("limit") || q.Has("after")
 }
 
-func (w *Worker) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
+func (w queueAPI) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
 	var dls []store.DeadLetter
 	var next string
 	var err error
@@ -101,7 +105,7 @@ func (w *Worker) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
 	writePage(ctx, out, next, limit, nil)
 }
 
-func (w *Worker) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
+func (w queueAPI) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
 	d, err := w.st.DeadLetter(p[0])
 	if err != nil {
 		dlqError(ctx, p[0], err)
@@ -110,18 +114,18 @@ func (w *Worker) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
 	writeJSON(ctx, deadView(d, true))
 }
 
-func (w *Worker) serveDLQReplay(ctx *fasthttp.RequestCtx, p []string) {
+func (w queueAPI) serveDLQReplay(ctx *fasthttp.RequestCtx, p []string) {
 	it, err := w.st.ReplayDeadLetter(p[0])
 	if err != nil {
 		dlqError(ctx, p[0], err)
 		return
 	}
 	w.log.Info("dead letter replayed", "dead_letter", p[0], "item", it.ID, "kind", it.Kind, "plugin", it.Plugin)
-	w.Kick()
+	w.w.Kick()
 	writeJSON(ctx, itemView(it, false))
 }
 
-func (w *Worker) serveDLQDrop(ctx *fasthttp.RequestCtx, p []string) {
+func (w queueAPI) serveDLQDrop(ctx *fasthttp.RequestCtx, p []string) {
 	if err := w.st.DropDeadLetter(p[0]); err != nil {
 		dlqError(ctx, p[0], err)
 		return
@@ -130,7 +134,7 @@ func (w *Worker) serveDLQDrop(ctx *fasthttp.RequestCtx, p []string) {
 	writeJSON(ctx, map[string]string{"dropped": p[0]})
 }
 
-func (w *Worker) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
+func (w queueAPI) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
 	var items []store.QueueItem
 	var next string
 	var err error
@@ -165,4 +169,51 @@ func dlqError(ctx *fasthttp.RequestCtx, id string, err error) {
 		return
 	}
 	writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+}
+
+// grantsAPI serves /v1/grants.
+type grantsAPI struct {
+	st *store.Store
+	g  *work.Grants
+}
+
+// grantView is a grant as the admin API lists it: the stored grant
+// without its request body (Request is omitempty, so the JSON leaves it out).
+func grantView(g *store.Grant) store.Grant {
+	v := *g
+	v.Request = nil
+	return v
+}
+
+func (g grantsAPI) serveList(ctx *fasthttp.RequestCtx, _ []string) {
+	a := ctx.QueryArgs()
+	f := store.GrantFilter{User: string(a.Peek("user")), App: string(a.Peek("app")), State: string(a.Peek("state"))}
+	switch f.State {
+	case "", store.GrantActive, store.GrantRevoked, store.GrantFailed:
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "state: want active, revoked or failed, got "+f.State)
+		return
+	}
+	list, err := g.st.ListGrants(f)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	out := make([]store.Grant, len(list))
+	for i := range list {
+		out[i] = grantView(&list[i])
+	}
+	writeJSON(ctx, out)
+}
+
+func (g grantsAPI) serveRevoke(ctx *fasthttp.RequestCtx, p []string) {
+	gr, err := g.g.Revoke(ctx, p[0])
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "no grant "+p[0])
+	case err != nil:
+		writeError(ctx, fasthttp.StatusBadGateway, err.Error())
+	default:
+		writeJSON(ctx, grantView(gr))
+	}
 }

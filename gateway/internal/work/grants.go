@@ -1,4 +1,4 @@
-package gateway
+package work
 
 // Time-boxed grants: a provisioning hook that succeeds with an
 // access_length records a grant; one scheduler scans the grant expiry index
@@ -13,12 +13,9 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
@@ -32,7 +29,7 @@ const (
 )
 
 // HookDispatcher runs one inline hook through routing, the plugin and the
-// audit log; *Dispatcher implements it.
+// audit log; *hook.Dispatcher implements it.
 type HookDispatcher interface {
 	Dispatch(ctx context.Context, kind string, raw []byte, via string) (hook.Outcome, error)
 }
@@ -65,7 +62,7 @@ type grantJob struct {
 	Via string `json:"via"`
 }
 
-// OnSuccess is the Dispatcher.OnSuccess hook: a successful provisioning
+// OnSuccess makes Grants the dispatcher's hook.SuccessRecorder: a successful provisioning
 // with access_length > 0 becomes an active grant expiring access_length
 // seconds from now. If the grant cannot be stored the error makes the
 // dispatcher answer with the failure literal, so the caller never believes
@@ -229,51 +226,4 @@ func (g *Grants) Revoke(ctx context.Context, id string) (*store.Grant, error) {
 		return gr, err
 	}
 	return g.st.TransitionGrant(store.OpGrantTransition{ID: id, To: store.GrantRevoked, At: time.Now(), By: ViaAdmin})
-}
-
-// grantView is a grant as the admin API lists it: the stored grant
-// without its request body (Request is omitempty, so the JSON leaves it out).
-func grantView(g *store.Grant) store.Grant {
-	v := *g
-	v.Request = nil
-	return v
-}
-
-// RegisterAdmin adds GET /v1/grants and POST /v1/grants/{id}/revoke.
-func (g *Grants) RegisterAdmin(s *Server) {
-	s.HandleAdmin("GET", "/v1/grants", g.serveList)
-	s.HandleAdmin("POST", "/v1/grants/{id}/revoke", g.serveRevoke)
-}
-
-func (g *Grants) serveList(ctx *fasthttp.RequestCtx, _ []string) {
-	a := ctx.QueryArgs()
-	f := store.GrantFilter{User: string(a.Peek("user")), App: string(a.Peek("app")), State: string(a.Peek("state"))}
-	switch f.State {
-	case "", store.GrantActive, store.GrantRevoked, store.GrantFailed:
-	default:
-		writeError(ctx, fasthttp.StatusBadRequest, "state: want active, revoked or failed, got "+f.State)
-		return
-	}
-	list, err := g.st.ListGrants(f)
-	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
-		return
-	}
-	out := make([]store.Grant, len(list))
-	for i := range list {
-		out[i] = grantView(&list[i])
-	}
-	writeJSON(ctx, out)
-}
-
-func (g *Grants) serveRevoke(ctx *fasthttp.RequestCtx, p []string) {
-	gr, err := g.Revoke(ctx, p[0])
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "no grant "+p[0])
-	case err != nil:
-		writeError(ctx, fasthttp.StatusBadGateway, err.Error())
-	default:
-		writeJSON(ctx, grantView(gr))
-	}
 }
