@@ -52,6 +52,14 @@ func TestASOktaActions(t *testing.T) {
 	org := oktatest.New(oktatest.Options{APIToken: orgToken})
 	defer org.Close()
 	org.SeedFixtureOrg()
+	// Eve has a full profile (custom attributes with schema types, a user
+	// type, admin roles) for the SDK's flat user record version 2.
+	org.AddSchemaAttr(oktatest.SchemaAttr{Name: "isContractor", Title: "Contractor", Type: "boolean"})
+	org.AddSchemaAttr(oktatest.SchemaAttr{Name: "clearance", Title: "Clearance", Type: "integer"})
+	org.AddUser(oktatest.User{ID: "00ueve", Status: "ACTIVE", Login: "eve.adams@example.com", FirstName: "Eve", LastName: "Adams",
+		Activated: time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC), TypeID: "otyEmployee",
+		Attrs: map[string]any{"department": "R&D \"Ops\"", "isContractor": true, "clearance": 3, "projects": []string{"atlas", "zeus"}, "manager": nil},
+		Roles: []oktatest.Role{{ID: "ra1", Type: "SUPER_ADMIN", Label: "Super Administrator"}, {ID: "ra2", Type: "CUSTOM", Label: "Help desk lite"}}})
 	kitchen := filepath.Join(asd, "as-kitchen.wasm")
 	cfg := writeConfig(t, fmt.Sprintf(`
 [okta]
@@ -76,6 +84,14 @@ name = "nocap"
 path = %[4]q
 capabilities = ["log", "identity"]
 
+[[plugin]]
+name = "reader"
+path = %[4]q
+capabilities = ["log", "identity"]
+
+[[route]]
+kind = "pre_approval"
+plugin = "reader"
 [[route]]
 kind = "provisioning"
 plugin = "scoped"
@@ -111,13 +127,13 @@ plugin = "nocap"
 	}
 
 	client := &http.Client{Timeout: 20 * time.Second}
-	hook := func(comment, permission string) (string, string) {
+	post := func(kind, email, comment, permission string) (string, string) {
 		t.Helper()
 		body := `{"application":{"app_id":"aws","instance_id":"0oauAvkhqZlFVNOUV5d7","user_friendly_label":"AWS"},` +
 			`"permissions":[{"label":"L","value":"` + permission + `","type":"PERMISSION","source":"OKTA"}],` +
-			`"target_user":{"email":"alice.nguyen@example.com","given_name":"A","family_name":"N"},"access_length":null,` +
+			`"target_user":{"email":"` + email + `","given_name":"A","family_name":"N"},"access_length":null,` +
 			`"request_comment":"` + comment + `","request_task_url":"","custom_fields":null}`
-		req, _ := http.NewRequest("POST", p.url+"/hooks/provisioning", bytes.NewReader([]byte(body)))
+		req, _ := http.NewRequest("POST", p.url+"/hooks/"+kind, bytes.NewReader([]byte(body)))
 		req.Header.Set("Authorization", "x")
 		resp, err := client.Do(req)
 		if err != nil {
@@ -130,6 +146,29 @@ plugin = "nocap"
 			t.Fatalf("%s: %d %s", comment, resp.StatusCode, b)
 		}
 		return r.Response, r.Message
+	}
+	hook := func(comment, permission string) (string, string) {
+		t.Helper()
+		return post("provisioning", "alice.nguyen@example.com", comment, permission)
+	}
+
+	// The full profile as the plugin reads it (lookupUser: flat user
+	// record version 2 from this host). Attribute text is the host's JSON
+	// (& as \u0026), which profile.string decodes.
+	lit, msg := post("pre_approval", "eve.adams@example.com", "profile", "admin")
+	for _, want := range []string{"type=otyEmployee ", "activated=2026-01-06T09:00:00", `department=R&D "Ops" `, "clearance=3.0 ", "contractor=yes ", "super=yes ",
+		"roles=CUSTOM/Help desk lite,SUPER_ADMIN/Super Administrator ", `clearance:integer=3 `, `department:string="R\u0026D \"Ops\"" `,
+		`isContractor:boolean=true `, `projects:array=["atlas","zeus"]`, `login:string="eve.adams@example.com"`} {
+		if lit != "APPROVED" || !strings.Contains(msg, want) {
+			t.Errorf("eve's profile as the AS plugin read it: %s %q, want APPROVED containing %q", lit, msg, want)
+		}
+	}
+	if strings.Contains(msg, "manager") {
+		t.Errorf("eve's profile holds the null attribute manager: %q", msg)
+	}
+	// Alice has no custom attributes and no admin role.
+	if lit, msg := post("pre_approval", "alice.nguyen@example.com", "profile", "admin"); lit != "APPROVED" || !strings.Contains(msg, "super=no roles= attrs=") {
+		t.Errorf("alice's profile: %s %q, want no roles", lit, msg)
 	}
 	// calls runs one hook and returns the Okta calls it caused.
 	calls := func(comment, permission string) (string, string, []oktatest.Action) {

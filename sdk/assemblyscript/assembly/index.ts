@@ -23,10 +23,12 @@ import {
 import { ByteBuf, argA, argB, resultBuf } from "./buf";
 import { JReader } from "./json";
 import { Field, FlatReader } from "./flat";
+import { Attr, AdminRole, Profile, attrTypeName, readProfile, readProfileTypes, readAdminRoles } from "./profile";
 
 export { ByteBuf } from "./buf";
 export { JReader } from "./json";
 export { Field, FlatReader } from "./flat";
+export { Attr, AdminRole, Profile } from "./profile";
 export { base64Encode, queryEscape, quote, jsonBytes } from "./text";
 
 /** ABI major version (hookgate_abi_version) and the revision this SDK uses. */
@@ -586,8 +588,38 @@ export class User {
   lastName: string = "";
   /** Okta status (ACTIVE, SUSPENDED...), null until known. */
   status: string | null = null;
+  /** Group ids; apps are the ids of apps Okta logged an app-user
+   * assignment for (direct, group- or rule-driven). */
   groups: string[] = [];
   apps: string[] = [];
+  /** The Okta user type id; created, activated, statusChanged and
+   * lastUpdated are Okta's timestamps (RFC 3339). All "" until the gateway
+   * has read the user from Okta (sync or lookup), or from a host before
+   * full profiles. */
+  type: string = "";
+  created: string = "";
+  activated: string = "";
+  statusChanged: string = "";
+  lastUpdated: string = "";
+  /** Every attribute of the user's Okta profile, base and custom
+   * (department, title, employeeType, costCenter, manager, ...):
+   * profile.string("department"). */
+  profile: Profile = new Profile();
+  /** The user's Okta admin role assignments. */
+  adminRoles: AdminRole[] = [];
+
+  /** Whether the user holds the SUPER_ADMIN role. */
+  isSuperAdmin(): bool { return this.hasAdminRole("SUPER_ADMIN"); }
+
+  /** Whether the user holds an admin role of this type, or, for custom
+   * roles, with this label. */
+  hasAdminRole(typeOrLabel: string): bool {
+    for (let i = 0; i < this.adminRoles.length; i++) {
+      const r = this.adminRoles[i];
+      if (r.type == typeOrLabel || (r.type == "CUSTOM" && r.label == typeOrLabel)) return true;
+    }
+    return false;
+  }
 }
 
 /** A group of the live identity state. */
@@ -598,16 +630,28 @@ export class Group {
   /** User ids (empty in userGroups results). */
   members: string[] = [];
   apps: string[] = [];
+  /** OKTA_GROUP, APP_GROUP or BUILT_IN ("" until a sync; not in
+   * userGroups results). */
+  type: string = "";
+  /** The group's Okta profile from the last sync (empty in userGroups
+   * results). */
+  profile: Profile = new Profile();
 }
 
+// user_get selectors' flags (ABI.md "Flat user records"): 0x100 the flat
+// layout version 1, 0x100|0x200 version 2 with the profile.
 const USER_GET_FLAT: i32 = 0x100;
+const USER_GET_PROFILE: i32 = 0x200;
+// Set once the host refused 0x100 (then JSON) or 0x300 (then 0x100).
 let hostLacksFlatUser = false;
+let hostLacksFlatProfile = false;
 
-/** Decodes a flat user record; null on error (the error is in err[0]). */
+/** Decodes a flat user record, layout version 1 or 2; null on error (the
+ * error is in errOut[0]). */
 export function decodeFlatUser(p: usize, n: i32, errOut: string[]): User | null {
   const r = new FlatReader(p, n);
   const v = r.u8();
-  if (r.err == null && v != 1) { errOut.push("flat user: layout version " + v.toString() + ", this sdk reads version 1"); return null; }
+  if (r.err == null && v != 1 && v != 2) { errOut.push("flat user: layout version " + v.toString() + ", this sdk reads versions 1 and 2"); return null; }
   const u = new User();
   u.id = r.str(); u.login = r.str(); u.email = r.str();
   u.displayName = r.str(); u.firstName = r.str(); u.lastName = r.str();
@@ -616,6 +660,24 @@ export function decodeFlatUser(p: usize, n: i32, errOut: string[]): User | null 
   if (has) u.status = st;
   u.groups = r.strs();
   u.apps = r.strs();
+  if (v == 2) {
+    u.type = r.str(); u.created = r.str(); u.activated = r.str();
+    u.statusChanged = r.str(); u.lastUpdated = r.str();
+    let c = r.u32();
+    // Each attribute is at least its name and value lengths and the type byte.
+    if (<usize>c > (r.end - r.p) / 9) r.fail("attribute count larger than the input");
+    for (let i: u32 = 0; i < c && r.err == null; i++) {
+      const name = r.str();
+      const t = attrTypeName(r.u8());
+      u.profile.attrs.set(name, new Attr(t, r.str()));
+    }
+    c = r.u32();
+    if (<usize>c > (r.end - r.p) / 8) r.fail("role count larger than the input");
+    for (let i: u32 = 0; i < c && r.err == null; i++) {
+      const ty = r.str();
+      u.adminRoles.push(new AdminRole(ty, r.str()));
+    }
+  }
   const e = r.done();
   if (e != null) { errOut.push("flat user: " + e); return null; }
   return u;
@@ -630,6 +692,7 @@ function readStrs(r: JReader): string[] {
 function readUser(r: JReader): User | null {
   if (!r.objectStart()) return null;
   const u = new User();
+  let profileRead = false;
   for (let f = true; r.nextKey(f); f = false) {
     if (r.key("id")) u.id = r.str();
     else if (r.key("login")) u.login = r.str();
@@ -640,6 +703,14 @@ function readUser(r: JReader): User | null {
     else if (r.key("status")) { if (!r.isNull()) u.status = r.str(); }
     else if (r.key("groups")) u.groups = readStrs(r);
     else if (r.key("apps")) u.apps = readStrs(r);
+    else if (r.key("type")) u.type = r.str();
+    else if (r.key("created")) u.created = r.str();
+    else if (r.key("activated")) u.activated = r.str();
+    else if (r.key("statusChanged")) u.statusChanged = r.str();
+    else if (r.key("lastUpdated")) u.lastUpdated = r.str();
+    else if (r.key("profile")) { readProfile(r, u.profile); profileRead = true; }
+    else if (r.key("profileTypes")) readProfileTypes(r, u.profile, profileRead);
+    else if (r.key("adminRoles")) u.adminRoles = readAdminRoles(r);
     else r.skip();
   }
   return u;
@@ -662,6 +733,8 @@ function readGroup(r: JReader): Group {
     else if (r.key("description")) g.description = r.str();
     else if (r.key("members")) g.members = readStrs(r);
     else if (r.key("apps")) g.apps = readStrs(r);
+    else if (r.key("type")) g.type = r.str();
+    else if (r.key("profile")) readProfile(r, g.profile);
     else r.skip();
   }
   return g;
@@ -669,23 +742,41 @@ function readGroup(r: JReader): Group {
 
 function decodeFail(op: string, e: string): void { lastErr = new HostError(op, ERR_INVALID, "decode: " + e); }
 
-function getUser(by: i32, ref: string): User | null {
+/** Asks user_get with the flags; null (with lastError) on failure, and
+ * `hostRefused` set when the host answered ERR_INVALID (an unknown
+ * selector on an older host). */
+let hostRefused = false;
+function flatUser(by: i32, ref: string): User | null {
   const b = enc(argA, ref);
+  const n = host_user_get(by, b.ptr, <u32>b.len);
+  hostRefused = n == ERR_INVALID;
+  if (hostRefused || !ok("user_get", n)) return null;
+  const r = fetch(n);
   const errs: string[] = [];
+  const u = decodeFlatUser(r.ptr, r.len, errs);
+  if (u == null) decodeFail("user_get", errs[0]);
+  return u;
+}
+
+function getUser(by: i32, ref: string): User | null {
+  // Newest layout first: flat version 2 (profile, type, timestamps, admin
+  // roles), then version 1, then JSON, each fallback for the instance's
+  // life once the host refused the flag.
+  if (!hostLacksFlatUser && !hostLacksFlatProfile) {
+    const u = flatUser(by | USER_GET_FLAT | USER_GET_PROFILE, ref);
+    if (!hostRefused) return u;
+    hostLacksFlatProfile = true; // a host before full profiles
+  }
   if (!hostLacksFlatUser) {
-    const n = host_user_get(by | USER_GET_FLAT, b.ptr, <u32>b.len);
-    if (n != ERR_INVALID) {
-      if (!ok("user_get", n)) return null;
-      const r = fetch(n);
-      const u = decodeFlatUser(r.ptr, r.len, errs);
-      if (u == null) decodeFail("user_get", errs[0]);
-      return u;
-    }
+    const u = flatUser(by | USER_GET_FLAT, ref);
+    if (!hostRefused) return u;
     hostLacksFlatUser = true; // an older host: the flag is an unknown selector
   }
+  const b = enc(argA, ref);
   const n = host_user_get(by, b.ptr, <u32>b.len);
   if (!ok("user_get", n)) return null;
   const r = fetch(n);
+  const errs: string[] = [];
   const u = decodeJSONUser(r.ptr, r.len, errs);
   if (u == null) decodeFail("user_get", errs[0]);
   return u;

@@ -1,7 +1,7 @@
 // Test entry for the SDK's decoders (run by `npm test`): the golden flat
 // vectors and JSON documents go in through alloc, the decoded value comes
 // back as a canonical JSON dump.
-import { ByteBuf, decodeFlatRequest, decodeJSONRequest, decodeFlatUser, decodeJSONUser, writeDecision, Decision } from "../assembly/index";
+import { ByteBuf, decodeFlatRequest, decodeJSONRequest, decodeFlatUser, decodeJSONUser, writeDecision, Decision, User, lookupUser, lastErrorMessage } from "../assembly/index";
 export { hookgate_alloc as alloc } from "../assembly/exports";
 
 const dump = new ByteBuf(1024);
@@ -48,11 +48,7 @@ export function flatRequest(p: usize, n: i32): u64 { return dumpRequest(decodeFl
 export function jsonRequest(p: usize, n: i32): u64 { return dumpRequest(decodeJSONRequest(p, n)); }
 
 
-function userOut(flat: bool, p: usize, n: i32): u64 {
-  const errs: string[] = [];
-  const u = flat ? decodeFlatUser(p, n, errs) : decodeJSONUser(p, n, errs);
-  const b = dump.reset();
-  if (u == null) return packed(b.lit("{\"error\":").jsonStr(errs.length > 0 ? errs[0] : "?").byte(0x7d));
+function dumpUser(b: ByteBuf, u: User): void {
   b.lit("{\"id\":").jsonStr(u.id).lit(",\"login\":").jsonStr(u.login).lit(",\"email\":").jsonStr(u.email)
     .lit(",\"displayName\":").jsonStr(u.displayName).lit(",\"firstName\":").jsonStr(u.firstName)
     .lit(",\"lastName\":").jsonStr(u.lastName).lit(",\"status\":");
@@ -60,7 +56,60 @@ function userOut(flat: bool, p: usize, n: i32): u64 {
   if (st != null) b.jsonStr(st); else b.lit("null");
   b.lit(",\"groups\":"); strs(b, u.groups);
   b.lit(",\"apps\":"); strs(b, u.apps);
-  return packed(b.byte(0x7d));
+  b.lit(",\"type\":").jsonStr(u.type).lit(",\"created\":").jsonStr(u.created).lit(",\"activated\":").jsonStr(u.activated)
+    .lit(",\"statusChanged\":").jsonStr(u.statusChanged).lit(",\"lastUpdated\":").jsonStr(u.lastUpdated);
+  // The profile three ways: the values (as JSON), their types, and the
+  // JSON text exactly as the SDK holds it.
+  const names = u.profile.names();
+  b.lit(",\"profile\":{");
+  for (let i = 0; i < names.length; i++) { if (i > 0) b.byte(0x2c); b.jsonStr(names[i]).byte(0x3a).lit(u.profile.json(names[i])); }
+  b.lit("},\"profileTypes\":{");
+  for (let i = 0; i < names.length; i++) { if (i > 0) b.byte(0x2c); b.jsonStr(names[i]).byte(0x3a).jsonStr(u.profile.lookup(names[i])!.type); }
+  b.lit("},\"profileText\":{");
+  for (let i = 0; i < names.length; i++) { if (i > 0) b.byte(0x2c); b.jsonStr(names[i]).byte(0x3a).jsonStr(u.profile.json(names[i])); }
+  b.lit("},\"adminRoles\":[");
+  for (let i = 0; i < u.adminRoles.length; i++) {
+    if (i > 0) b.byte(0x2c);
+    b.lit("{\"type\":").jsonStr(u.adminRoles[i].type).lit(",\"label\":").jsonStr(u.adminRoles[i].label).byte(0x7d);
+  }
+  b.lit("],\"isSuperAdmin\":").lit(u.isSuperAdmin() ? "true" : "false");
+  b.byte(0x7d);
+}
+
+function userOut(flat: bool, p: usize, n: i32): u64 {
+  const errs: string[] = [];
+  const u = flat ? decodeFlatUser(p, n, errs) : decodeJSONUser(p, n, errs);
+  const b = dump.reset();
+  if (u == null) return packed(b.lit("{\"error\":").jsonStr(errs.length > 0 ? errs[0] : "?").byte(0x7d));
+  dumpUser(b, u);
+  return packed(b);
+}
+
+/** The typed profile accessors on a flat user record (the input holds the
+ * record's n bytes, then the attribute name's nn, then the role's rn):
+ * string, number, bool and strings of the attribute, and hasAdminRole. */
+export function accessors(p: usize, n: i32, nn: i32, rn: i32): u64 {
+  const np = p + <usize>n, rp = np + <usize>nn;
+  const errs: string[] = [];
+  const u = decodeFlatUser(p, n, errs);
+  const b = dump.reset();
+  if (u == null) return packed(b.lit("error ").str(errs[0]));
+  const name = String.UTF8.decodeUnsafe(np, <usize>nn);
+  const pr = u.profile;
+  b.lit("string=").str(pr.string(name)).lit(" number=").str(pr.number(name).toString())
+    .lit(" isNumber=").str(pr.isNumber(name) ? "true" : "false").lit(" bool=").str(pr.bool(name) ? "true" : "false")
+    .lit(" strings=").str(pr.strings(name).join("|")).lit(" has=").str(pr.has(name) ? "true" : "false")
+    .lit(" role=").str(u.hasAdminRole(String.UTF8.decodeUnsafe(rp, <usize>rn)) ? "true" : "false");
+  return packed(b);
+}
+
+/** lookupUser through the host's user_get (the test's stand-in hosts). */
+export function lookup(p: usize, n: i32): u64 {
+  const u = lookupUser(String.UTF8.decodeUnsafe(p, <usize>n));
+  const b = dump.reset();
+  if (u == null) return packed(b.lit("{\"error\":").jsonStr(lastErrorMessage()).byte(0x7d));
+  dumpUser(b, u);
+  return packed(b);
 }
 
 export function flatUser(p: usize, n: i32): u64 { return userOut(true, p, n); }

@@ -46,6 +46,21 @@ handlePreApproval((req: Request): Decision => {
     const st = u.status;
     return approve(u.id + " " + u.displayName + " " + (st != null ? st : "null") + " " + u.groups.length.toString() + " groups");
   }
+  if (c == "profile") {
+    // The full profile (flat user record version 2): type, timestamps,
+    // typed attributes and admin roles.
+    const u = lookupUser(email);
+    if (u == null) return deny(lastErrorMessage());
+    const p = u.profile;
+    const names = p.names();
+    const attrs: string[] = [];
+    for (let i = 0; i < names.length; i++) attrs.push(names[i] + ":" + p.lookup(names[i])!.type + "=" + p.json(names[i]));
+    const roles: string[] = [];
+    for (let i = 0; i < u.adminRoles.length; i++) roles.push(u.adminRoles[i].type + "/" + u.adminRoles[i].label);
+    return approve("type=" + u.type + " activated=" + u.activated + " department=" + p.string("department") +
+      " clearance=" + p.number("clearance").toString() + " contractor=" + (p.bool("isContractor") ? "yes" : "no") +
+      " super=" + (u.isSuperAdmin() ? "yes" : "no") + " roles=" + roles.join(",") + " attrs=" + attrs.join(" "));
+  }
   return approve("fine");
 });
 
