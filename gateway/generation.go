@@ -35,7 +35,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -210,12 +209,8 @@ func (s *Server) buildNext(ctx context.Context) (*Generation, error) {
 	if err := restartOnly(s.cfg, cfg); err != nil {
 		return nil, err
 	}
-	// A missing plugin file is the most common mistake: name the key.
-	for i, p := range cfg.Plugin {
-		if _, err := os.Stat(p.Path); err != nil {
-			return nil, fmt.Errorf("plugin[%d] (%s).path: %w", i, p.Name, err)
-		}
-	}
+	// A missing plugin file (the most common mistake) was refused by
+	// Load, naming plugin[i] (name).path.
 	old := s.gen.Load()
 	load := s.reloadOpts.LoadPlugins
 	if load == nil {

@@ -222,7 +222,7 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	default:
 		return nil, errors.New("no payload or body")
 	}
-	timeout := 2 * time.Second
+	var timeout time.Duration // zero: plugins.DefaultConfig's
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
 		if err != nil {

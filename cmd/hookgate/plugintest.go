@@ -62,7 +62,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	identity := fs.String("identity", "", "Okta event hook delivery (JSON envelope) applied to the temporary store first")
 	users := fs.String("users", "", "Okta users as GET /api/v1/users returns them (a JSON array; full profiles with custom attributes) written to the temporary store after --identity")
 	caps := fs.String("cap", "", "capabilities to grant, comma-separated (default: log,config,kv,identity, plus http when --allow-host is given)")
-	timeout := fs.Duration("timeout", 2*time.Second, "the plugin call's timeout")
+	timeout := fs.Duration("timeout", plugins.DefaultConfig().Timeout.Duration, "the plugin call's timeout")
 	verbose := fs.Bool("v", false, "also print host log lines (slog) to stderr")
 	cases := fs.String("cases", "", "a test-case file (cases.toml): run each [[case]] and check its expectations; exit 1 if any fails")
 	gwConfig := fs.String("gateway-config", "", "gateway.toml whose [responses.<kind>] overrides map the decision and whose [plugins] module limits apply, as the gateway would (default: the built-in response table and limits); secrets and plugin files need not exist")
