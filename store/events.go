@@ -327,7 +327,7 @@ func (s *Store) Ingest(op *OpIngest) (IngestResult, error) {
 	now := time.Now()
 	for i := range op.Items {
 		for j := range op.Items[i].Work {
-			prepareItem(&op.Items[i].Work[j], now)
+			s.prepareItem(&op.Items[i].Work[j], now)
 		}
 	}
 	return applyAs[IngestResult](s, op)

@@ -99,7 +99,7 @@ func putGrant(txn *badger.Txn, g *Grant) error {
 // empty) and State (active, when empty).
 func (s *Store) PutGrant(g *Grant) error {
 	if g.ID == "" {
-		g.ID = newSeqID()
+		g.ID = s.newSeqID()
 	}
 	if g.State == "" {
 		g.State = GrantActive
@@ -175,7 +175,7 @@ func (s *Store) ClaimExpiredGrants(now time.Time, limit int, work *QueueItem) ([
 			w.NextAt = w.EnqueuedAt
 		}
 		op.Work = &w
-		op.IDBase = reserveSeqIDs(uint64(max(limit, 1)))
+		op.IDBase, op.IDStep = s.reserveSeqIDs(uint64(max(limit, 1)))
 	}
 	out, err := applyAs[[]Grant](s, op)
 	if err != nil {
@@ -217,7 +217,7 @@ func claimExpiredGrants(txn *badger.Txn, o *OpGrantClaimExpired) ([]Grant, error
 		}
 		if o.Work != nil {
 			w := *o.Work
-			w.ID = hex16(o.IDBase + uint64(len(out)))
+			w.ID = hex16(o.IDBase + uint64(len(out))*max(o.IDStep, 1))
 			w.Key, w.Ref, w.Plugin = "grant-"+g.ID, g.ID, g.Plugin
 			if err := enqueueTx(txn, &w); err != nil {
 				return nil, err

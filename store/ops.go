@@ -937,12 +937,13 @@ func (o *OpGrantTransition) run(tx *writeTx) (any, error) {
 // OpGrantClaimExpired takes up to Limit active grants whose expiry is at
 // or before Now off the expiry index and, when Work is set, enqueues for
 // each a copy of Work with Key "grant-<id>", Ref the grant id, Plugin the
-// grant's plugin and ID the IDBase+i-th id (i counting claimed grants
-// from 0). Result: []Grant (the grants claimed).
+// grant's plugin and ID IDBase + i*IDStep (i counting claimed grants
+// from 0; a zero IDStep is 1). Result: []Grant (the grants claimed).
 type OpGrantClaimExpired struct {
 	Now    time.Time  `json:"now"`
 	Limit  int        `json:"limit"`
 	IDBase uint64     `json:"id_base"`
+	IDStep uint64     `json:"id_step,omitempty"`
 	Work   *QueueItem `json:"work,omitempty"`
 }
 

@@ -97,18 +97,40 @@ var (
 // the wall clock, across restarts.
 var seqIDClock atomic.Uint64
 
-// newSeqID returns a fresh 16-hex-digit id greater than every id this process
-// issued before.
-func newSeqID() string { return hex16(reserveSeqIDs(1)) }
+// idSlots is how many cluster nodes can mint ids side by side: a node
+// whose store has slot k (1..idSlots-1, given by the replicated
+// configuration, ApplyConfiguration) mints only ids equal to k modulo
+// idSlots, so two nodes never mint the same id even when their clocks
+// read the same nanosecond. Slot 0 is a single node (every id).
+const idSlots = 256
 
-// reserveSeqIDs reserves n consecutive ids and returns the first.
-func reserveSeqIDs(n uint64) uint64 {
-	now := uint64(time.Now().UnixNano())
+// newSeqID returns a fresh 16-hex-digit id greater than every id this process
+// issued before (in the store's slot).
+func (s *Store) newSeqID() string {
+	first, _ := s.reserveSeqIDs(1)
+	return hex16(first)
+}
+
+// reserveSeqIDs reserves n ids, first + i*step for i < n, and returns
+// first and step (1 for a single node, idSlots in a cluster).
+func (s *Store) reserveSeqIDs(n uint64) (first, step uint64) {
+	return reserveSeqIDs(n, s.idSlot.Load(), uint64(time.Now().UnixNano()))
+}
+
+func reserveSeqIDs(n, slot, now uint64) (first, step uint64) {
+	step = 1
+	if slot != 0 {
+		step = idSlots
+	}
 	for {
 		last := seqIDClock.Load()
-		first := max(now, last+1)
-		if seqIDClock.CompareAndSwap(last, first+n-1) {
-			return first
+		first = max(now, last+1)
+		if slot != 0 {
+			// The next value at or after first in this slot.
+			first += (slot + idSlots - first%idSlots) % idSlots
+		}
+		if seqIDClock.CompareAndSwap(last, first+(n-1)*step) {
+			return first, step
 		}
 	}
 }
@@ -201,8 +223,8 @@ func enqueueTx(txn *badger.Txn, it *QueueItem) error {
 
 // prepareItem assigns it a fresh id and, when unset, EnqueuedAt and
 // NextAt (now: due at once).
-func prepareItem(it *QueueItem, now time.Time) {
-	it.ID = newSeqID()
+func (s *Store) prepareItem(it *QueueItem, now time.Time) {
+	it.ID = s.newSeqID()
 	if it.EnqueuedAt.IsZero() {
 		it.EnqueuedAt = now
 	}
@@ -233,7 +255,7 @@ func (s *Store) Enqueue(it *QueueItem) error {
 	if err := validOrderKey(it.Key); err != nil {
 		return err
 	}
-	prepareItem(it, time.Now())
+	s.prepareItem(it, time.Now())
 	_, err := s.apply(&OpEnqueue{Item: *it})
 	return err
 }
@@ -522,7 +544,7 @@ func (s *Store) DeadLetter(id string) (*DeadLetter, error) {
 // (attempts reset, due now, at the back of its key's line) and returns it
 // (OpDeadLetterReplay).
 func (s *Store) ReplayDeadLetter(id string) (*QueueItem, error) {
-	it, err := applyAs[QueueItem](s, &OpDeadLetterReplay{ID: id, NewID: newSeqID(), At: time.Now()})
+	it, err := applyAs[QueueItem](s, &OpDeadLetterReplay{ID: id, NewID: s.newSeqID(), At: time.Now()})
 	if err != nil {
 		return nil, fmt.Errorf("store: replay dead letter %s: %w", id, err)
 	}

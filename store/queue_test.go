@@ -169,7 +169,7 @@ func TestEnqueueInCallerTxnRollsBack(t *testing.T) {
 	defer s.Close()
 	sentinel := errors.New("abort")
 	err := s.update(func(txn *badger.Txn) error {
-		if err := enqueueTx(txn, &QueueItem{ID: newSeqID(), Kind: "okta_event", Key: "u1"}); err != nil {
+		if err := enqueueTx(txn, &QueueItem{ID: s.newSeqID(), Kind: "okta_event", Key: "u1"}); err != nil {
 			return err
 		}
 		return sentinel

@@ -7,9 +7,11 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -122,6 +124,86 @@ func (s *Store) applyRun(entries []Entry, ops []Op, run []int, out []EntryResult
 		out[i].Value = vals[k]
 	}
 	return true
+}
+
+// keyRaftSlots holds the id slot of every node that was ever in the
+// cluster's configuration (JSON: node id -> slot).
+var keyRaftSlots = []byte("meta/raft/slots")
+
+func readSlots(txn *badger.Txn) (map[string]uint64, error) {
+	slots := map[string]uint64{}
+	it, err := txn.Get(keyRaftSlots)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return slots, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = it.Value(func(v []byte) error { return json.Unmarshal(v, &slots) })
+	return slots, err
+}
+
+// ApplyConfiguration applies a committed Raft configuration entry: every
+// node in servers that has no id slot yet gets the next unused one (in
+// the order of their ids), for life (a slot is never reused, so a node
+// removed and another added never share one); index is recorded as
+// applied in the same commit. Each node applies the same entries in the
+// same order, so every node holds the same slots. More than idSlots-1
+// nodes over the cluster's life is an error.
+func (s *Store) ApplyConfiguration(index uint64, servers []string) error {
+	err := s.update(func(txn *badger.Txn) error {
+		slots, err := readSlots(txn)
+		if err != nil {
+			return err
+		}
+		var used uint64
+		for _, v := range slots {
+			used = max(used, v)
+		}
+		added := false
+		for _, id := range slices.Sorted(slices.Values(servers)) {
+			if _, ok := slots[id]; ok {
+				continue
+			}
+			if used+1 >= idSlots {
+				return fmt.Errorf("more than %d nodes have been in the cluster: no id slot left for %q", idSlots-1, id)
+			}
+			used++
+			slots[id] = used
+			added = true
+		}
+		if added {
+			b, err := json.Marshal(slots)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(keyRaftSlots, b); err != nil {
+				return err
+			}
+		}
+		return setAppliedIndex(txn, index)
+	})
+	if err != nil {
+		return fmt.Errorf("store: apply cluster configuration: %w", err)
+	}
+	return nil
+}
+
+// UseSlotOf makes the store mint ids in the slot the replicated
+// configuration gave node (see idSlots); until node has one, ids are
+// minted as on a single node. It reports whether node has a slot.
+func (s *Store) UseSlotOf(node string) (bool, error) {
+	var slot uint64
+	err := s.view(func(txn *badger.Txn) error {
+		slots, err := readSlots(txn)
+		slot = slots[node]
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: id slot of %s: %w", node, err)
+	}
+	s.idSlot.Store(slot)
+	return slot != 0, nil
 }
 
 // AppliedIndex is the index of the last Raft entry ApplyEntry applied (0:

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // TestReplicaBackupRestore: a store restored from another's backup holds
@@ -148,5 +150,88 @@ func TestApplyEntriesMatchesOneByOne(t *testing.T) {
 				t.Fatal("batched store differs")
 			}
 		})
+	}
+}
+
+// TestIDSlotsPerNode: the configuration entries give every node an id
+// slot, the same on every node's store, never reused; two nodes whose
+// clocks read the same nanosecond mint different ids (each in its slot),
+// where two single nodes would have minted the same one; a block of ids
+// for grant expiries stays in the slot.
+func TestIDSlotsPerNode(t *testing.T) {
+	a, b := openTest(t), openTest(t)
+	for _, s := range []*Store{a, b} {
+		if err := s.ApplyConfiguration(1, []string{"n2", "n1", "n3"}); err != nil {
+			t.Fatal(err)
+		}
+		// n2 removed, n4 added: n4 gets a new slot, n2's is not reused.
+		if err := s.ApplyConfiguration(7, []string{"n1", "n3", "n4"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if idx, err := a.AppliedIndex(); err != nil || idx != 7 {
+		t.Fatalf("applied index %d %v", idx, err)
+	}
+	if ok, err := a.UseSlotOf("n1"); err != nil || !ok {
+		t.Fatalf("n1 has no slot: %v", err)
+	}
+	if ok, err := b.UseSlotOf("n4"); err != nil || !ok {
+		t.Fatalf("n4 has no slot: %v", err)
+	}
+	if a.idSlot.Load() != 1 || b.idSlot.Load() != 4 {
+		t.Fatalf("slots n1 %d, n4 %d; want 1 and 4", a.idSlot.Load(), b.idSlot.Load())
+	}
+	// Both "processes" see the same clock reading: set the shared clock
+	// far ahead so each mint starts from the same value.
+	same := uint64(time.Now().Add(time.Hour).UnixNano())
+	mint := func(s *Store) string {
+		seqIDClock.Store(same)
+		return s.newSeqID()
+	}
+	single := openTest(t)
+	if x, y := mint(single), mint(single); x != y {
+		t.Fatalf("the simulated same-nanosecond clock does not work: %s %s", x, y)
+	}
+	ia, ib := mint(a), mint(b)
+	if ia == ib {
+		t.Fatalf("nodes n1 and n4 minted the same id %s", ia)
+	}
+	for s, id := range map[uint64]string{1: ia, 4: ib} {
+		v, err := strconv.ParseUint(id, 16, 64)
+		if err != nil || v%idSlots != s || v <= same {
+			t.Errorf("id %s: not after the clock in slot %d (%v)", id, s, err)
+		}
+	}
+	// Expired grants claimed on n4 get deprovisioning ids in n4's slot.
+	b.SetWriter(nil)
+	now := time.Now()
+	for _, app := range []string{"aws", "jira", "okta"} {
+		if err := b.PutGrant(&Grant{User: "ann@example.com", App: app, Plugin: "p", GrantedAt: now, ExpiresAt: now.Add(-time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.ClaimExpiredGrants(now, 10, &QueueItem{Kind: "deprovision-grant"}); err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := b.ClaimDue(now.Add(time.Second), 10, "w", time.Minute)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("claimed %d deprovisionings: %v", len(items), err)
+	}
+	for _, it := range items {
+		if v, _ := strconv.ParseUint(it.ID, 16, 64); v%idSlots != 4 {
+			t.Errorf("deprovisioning id %s is not in slot 4", it.ID)
+		}
+	}
+	// The slots survive in a backup (a node catching up from a snapshot).
+	var buf bytes.Buffer
+	if err := a.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	c := openTest(t)
+	if err := c.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.UseSlotOf("n3"); err != nil || !ok || c.idSlot.Load() != 3 {
+		t.Fatalf("restored n3 slot %d %v %v", c.idSlot.Load(), ok, err)
 	}
 }

@@ -117,6 +117,9 @@ type Store struct {
 	// lapCalls counts SetLastAppliedPublished calls (it sweeps stale
 	// watermark entries every lapSweepEvery calls).
 	lapCalls atomic.Uint64
+	// idSlot is the residue (mod idSlots) of every id this store mints, 0
+	// outside a cluster (SetIDSlot, UseSlotOf).
+	idSlot atomic.Uint64
 	// cache memoizes LookupUser and IsMember between identity writes.
 	cache readCache
 	// writer is the choke point every store operation goes through (see

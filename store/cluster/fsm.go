@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -27,8 +28,10 @@ type result struct {
 
 // fsm adapts a StateMachine to raft.FSM.
 type fsm struct {
-	sm  StateMachine
-	dir string // snapshot staging files
+	sm   StateMachine
+	dir  string // snapshot staging files
+	self string // this node's id
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	skip    uint64 // entries up to here are in the store already (replay after restart)
@@ -38,8 +41,10 @@ type fsm struct {
 	closed  bool
 }
 
-func newFSM(sm StateMachine, dir string, applied uint64) *fsm {
-	return &fsm{sm: sm, dir: dir, skip: applied, applied: applied, changed: make(chan struct{}), ring: make([]result, results)}
+func newFSM(sm StateMachine, dir, self string, log *slog.Logger, applied uint64) *fsm {
+	f := &fsm{sm: sm, dir: dir, self: self, log: log, skip: applied, applied: applied, changed: make(chan struct{}), ring: make([]result, results)}
+	f.useSlot()
+	return f
 }
 
 // Apply applies one committed entry (raft calls it for commands only, in
@@ -71,9 +76,20 @@ type BatchStateMachine interface {
 	ApplyEntries(entries []store.Entry) []store.EntryResult
 }
 
-// ApplyBatch applies the commands of a run of committed entries (raft
-// hands over up to MaxAppendEntries at once): through ApplyEntries when
-// the state machine has it, else one ApplyEntry each.
+// SlotStateMachine is a StateMachine that mints ids unique per node: it
+// gives every server of each committed configuration a slot for life
+// (the same on every node, as it follows the log) and mints this node's
+// ids in its slot; the store implements it.
+type SlotStateMachine interface {
+	StateMachine
+	ApplyConfiguration(index uint64, servers []string) error
+	UseSlotOf(node string) (bool, error)
+}
+
+// ApplyBatch applies a run of committed entries (raft hands over up to
+// MaxAppendEntries at once, commands and configurations): runs of
+// commands through ApplyEntries when the state machine has it, else one
+// ApplyEntry each; configurations through ApplyConfiguration.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.Lock()
@@ -82,25 +98,35 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	bsm, batching := f.sm.(BatchStateMachine)
 	var entries []store.Entry
 	var at []int // logs index of each entry
-	for i, l := range logs {
-		res := result{index: l.Index}
-		out[i] = res
-		if l.Type != raft.LogCommand || l.Index <= skip || len(l.Data) == 0 {
-			continue
+	flush := func() {
+		if len(entries) == 0 {
+			return
 		}
-		if !batching {
-			res.val, res.err = f.sm.ApplyEntry(l.Index, l.Data)
-			out[i] = res
-			continue
-		}
-		entries = append(entries, store.Entry{Index: l.Index, Data: l.Data})
-		at = append(at, i)
-	}
-	if len(entries) > 0 {
 		for k, r := range bsm.ApplyEntries(entries) {
 			out[at[k]] = result{index: entries[k].Index, val: r.Value, err: r.Err}
 		}
+		entries, at = entries[:0], at[:0]
 	}
+	for i, l := range logs {
+		res := result{index: l.Index}
+		out[i] = res
+		if l.Index <= skip {
+			continue
+		}
+		switch {
+		case l.Type == raft.LogConfiguration:
+			flush()
+			f.applyConfiguration(l)
+		case l.Type != raft.LogCommand || len(l.Data) == 0:
+		case batching:
+			entries = append(entries, store.Entry{Index: l.Index, Data: l.Data})
+			at = append(at, i)
+		default:
+			res.val, res.err = f.sm.ApplyEntry(l.Index, l.Data)
+			out[i] = res
+		}
+	}
+	flush()
 	f.mu.Lock()
 	for i, l := range logs {
 		f.ring[l.Index%results] = out[i].(result)
@@ -112,6 +138,35 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.changed = make(chan struct{})
 	f.mu.Unlock()
 	return out
+}
+
+// applyConfiguration hands a configuration entry's servers to a
+// SlotStateMachine and takes this node's id slot from it.
+func (f *fsm) applyConfiguration(l *raft.Log) {
+	ssm, ok := f.sm.(SlotStateMachine)
+	if !ok {
+		return
+	}
+	var ids []string
+	for _, s := range raft.DecodeConfiguration(l.Data).Servers {
+		ids = append(ids, string(s.ID))
+	}
+	if err := ssm.ApplyConfiguration(l.Index, ids); err != nil {
+		f.log.Error("cluster: applying a configuration", "index", l.Index, "err", err)
+		return
+	}
+	f.useSlot()
+}
+
+// useSlot makes the state machine mint this node's ids in its slot.
+func (f *fsm) useSlot() {
+	ssm, ok := f.sm.(SlotStateMachine)
+	if !ok {
+		return
+	}
+	if _, err := ssm.UseSlotOf(f.self); err != nil {
+		f.log.Error("cluster: id slot", "err", err)
+	}
 }
 
 // errTooOld: the result of an entry was evicted before the waiter looked.
@@ -202,6 +257,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.skip, f.applied = a, a
 	f.mu.Unlock()
+	f.useSlot()
 	return nil
 }
 

@@ -226,7 +226,7 @@ func Start(o Options) (*Node, error) {
 		_ = logs.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	f := newFSM(o.State, o.Dir, applied)
+	f := newFSM(o.State, o.Dir, o.NodeID, log, applied)
 	r, err := raft.NewRaft(rc, f, cached, logs, snaps, trans)
 	if err != nil {
 		_ = trans.Close()
