@@ -206,6 +206,9 @@ func (s *Store) UseSlotOf(node string) (bool, error) {
 	return slot != 0, nil
 }
 
+// IDSlot is the slot this store mints ids in (0: none, a single node).
+func (s *Store) IDSlot() uint64 { return s.idSlot.Load() }
+
 // AppliedIndex is the index of the last Raft entry ApplyEntry applied (0:
 // none, e.g. a store that has only run as a single node).
 func (s *Store) AppliedIndex() (uint64, error) {
