@@ -277,6 +277,9 @@ type Queue struct {
 	MaxBackoff     Duration `toml:"max_backoff"`
 }
 
+// DefaultGrantScanInterval is grants.scan_interval's default.
+const DefaultGrantScanInterval = time.Second
+
 // Grants configures the time-boxed grant scheduler.
 type Grants struct {
 	// ScanInterval is how often the expiry index is scanned. Default 1s.
@@ -514,7 +517,7 @@ func (c *Config) defaults(baseDir string) {
 	setInt(&q.MaxAttempts, 8)
 	setDur(&q.InitialBackoff, time.Second)
 	setDur(&q.MaxBackoff, 5*time.Minute)
-	setDur(&c.Grants.ScanInterval, time.Second)
+	setDur(&c.Grants.ScanInterval, DefaultGrantScanInterval)
 }
 
 var (

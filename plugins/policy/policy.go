@@ -1,13 +1,15 @@
 // Package policy holds per-plugin policies the plugin host enforces on
 // host calls, as plain option structs gateway.toml's [[plugin]] tables
 // decode into (the toml keys are on the fields): the key/value quota and
-// the scope of the okta capability. It imports the standard library only,
-// so the config loader can embed these structs without importing the host.
+// the scope of the okta capability. The quota's defaults are the
+// store's (store.DefaultKVQuota, which enforces the quota).
 package policy
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // KVQuota caps one plugin's key/value namespace (capability "kv"). A zero
@@ -20,9 +22,12 @@ type KVQuota struct {
 	KVMaxBytes int64 `toml:"kv_max_bytes"`
 }
 
-// DefaultKVQuota is the quota of a plugin that sets none: 100000 keys and
-// 64 MiB.
-func DefaultKVQuota() KVQuota { return KVQuota{KVMaxKeys: 100_000, KVMaxBytes: 64 << 20} }
+// DefaultKVQuota is the quota of a plugin that sets none:
+// store.DefaultKVQuota (100000 keys and 64 MiB).
+func DefaultKVQuota() KVQuota {
+	d := store.DefaultKVQuota()
+	return KVQuota{KVMaxKeys: d.MaxKeys, KVMaxBytes: d.MaxBytes}
+}
 
 // Or returns q with its zero fields taken from def.
 func (q KVQuota) Or(def KVQuota) KVQuota {

@@ -51,7 +51,7 @@ func NewGrants(st *store.Store, cfg config.Grants, w *Worker, hooks HookDispatch
 	}
 	g := &Grants{st: st, w: w, hooks: hooks, interval: cfg.ScanInterval.Duration, log: logger.With("component", "grants")}
 	if g.interval <= 0 {
-		g.interval = time.Second
+		g.interval = config.DefaultGrantScanInterval
 	}
 	w.Handle(ItemDeprovisionGrant, QueueHandler{Run: g.runDeprovision, Done: g.markRevoked, Dead: g.markFailed})
 	return g
