@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hookgate/hookgate/store/cluster"
 )
 
 // Cluster is the optional [cluster] table: with it the node replicates
@@ -29,7 +31,8 @@ type Cluster struct {
 	// Relative to the config file's directory.
 	TLSDir string `toml:"tls_dir"`
 	// HeartbeatTimeout and ElectionTimeout are Raft's (default 1s each);
-	// LeaderLeaseTimeout default 500ms. Tests shorten them.
+	// LeaderLeaseTimeout default 500ms. Tests shorten them. The defaults
+	// of these and the fields below are cluster.DefaultOptions'.
 	HeartbeatTimeout   Duration `toml:"heartbeat_timeout"`
 	ElectionTimeout    Duration `toml:"election_timeout"`
 	LeaderLeaseTimeout Duration `toml:"leader_lease_timeout"`
@@ -91,14 +94,15 @@ func (c *Cluster) defaults(baseDir string) {
 	if c.TLSDir != "" && !filepath.IsAbs(c.TLSDir) {
 		c.TLSDir = filepath.Join(baseDir, c.TLSDir)
 	}
-	setDur(&c.HeartbeatTimeout, time.Second)
-	setDur(&c.ElectionTimeout, time.Second)
-	setDur(&c.LeaderLeaseTimeout, 500*time.Millisecond)
-	setDur(&c.ApplyTimeout, 3*time.Second)
-	setInt(&c.SnapshotThreshold, 8192)
-	setDur(&c.SnapshotInterval, 2*time.Minute)
-	setInt(&c.MaxLag, 1000)
-	setInt(&c.TrailingLogs, 10240)
+	def := cluster.DefaultOptions()
+	setDur(&c.HeartbeatTimeout, def.HeartbeatTimeout)
+	setDur(&c.ElectionTimeout, def.ElectionTimeout)
+	setDur(&c.LeaderLeaseTimeout, def.LeaderLeaseTimeout)
+	setDur(&c.ApplyTimeout, def.ApplyTimeout)
+	setInt(&c.SnapshotThreshold, int(def.SnapshotThreshold))
+	setDur(&c.SnapshotInterval, def.SnapshotInterval)
+	setInt(&c.MaxLag, int(def.MaxLag))
+	setInt(&c.TrailingLogs, int(def.TrailingLogs))
 }
 
 func (c *Cluster) validate(offline bool, bad func(key, format string, a ...any)) {

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/store/cluster"
 )
 
 // TestClusterConfig: [cluster] is validated naming the key, the
@@ -65,5 +68,24 @@ election_timeout = "200ms"
 	}
 	if _, err := Parse([]byte("[server]\ntls_cert_file = \"a.pem\"\n"), dir, Overrides{}); err == nil || !strings.Contains(err.Error(), "server.tls_cert_file") {
 		t.Errorf("cert without key: %v", err)
+	}
+}
+
+// TestClusterDefaultsFromOnePlace: a [cluster] that sets no timings gets
+// cluster.DefaultOptions' (what cluster.Start would use), and a set one
+// stays.
+func TestClusterDefaultsFromOnePlace(t *testing.T) {
+	c, err := Parse([]byte("[cluster]\nnode_id = \"n1\"\nraft_addr = \"127.0.0.1:7001\"\ntls_dir = \"certs\"\nelection_timeout = \"200ms\"\n"), t.TempDir(), Overrides{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, k := cluster.DefaultOptions(), c.Cluster
+	if k.HeartbeatTimeout.Duration != d.HeartbeatTimeout || k.LeaderLeaseTimeout.Duration != d.LeaderLeaseTimeout ||
+		k.ApplyTimeout.Duration != d.ApplyTimeout || k.SnapshotInterval.Duration != d.SnapshotInterval ||
+		uint64(k.SnapshotThreshold) != d.SnapshotThreshold || uint64(k.TrailingLogs) != d.TrailingLogs || uint64(k.MaxLag) != d.MaxLag {
+		t.Errorf("[cluster] %+v, want cluster.DefaultOptions' %+v", k, d)
+	}
+	if k.ElectionTimeout.Duration != 200*time.Millisecond {
+		t.Errorf("election_timeout %v, want the file's 200ms", k.ElectionTimeout)
 	}
 }

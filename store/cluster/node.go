@@ -53,6 +53,22 @@ type Peer struct {
 	Addr string
 }
 
+// DefaultOptions returns the Raft timings and thresholds a node uses
+// unless told otherwise, the one place they are written (gateway.toml's
+// [cluster] takes its defaults from here).
+func DefaultOptions() Options {
+	return Options{
+		HeartbeatTimeout:   time.Second,
+		ElectionTimeout:    time.Second,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
+		ApplyTimeout:       3 * time.Second,
+		SnapshotThreshold:  8192,
+		SnapshotInterval:   2 * time.Minute,
+		TrailingLogs:       10240,
+		MaxLag:             1000,
+	}
+}
+
 // Options are Start's inputs (gateway.toml's [cluster], resolved).
 type Options struct {
 	NodeID   string
@@ -131,7 +147,7 @@ func Start(o Options) (*Node, error) {
 		o.RaftLog = os.Stderr
 	}
 	if o.ApplyTimeout <= 0 {
-		o.ApplyTimeout = 3 * time.Second
+		o.ApplyTimeout = DefaultOptions().ApplyTimeout
 	}
 	log := o.Logger.With("component", "cluster", "node", o.NodeID)
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
