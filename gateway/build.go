@@ -66,14 +66,14 @@ func Build(o Options) (*Server, error) {
 	if o.Cluster != nil {
 		s.EnableCluster(o.Cluster)
 	}
-	api, err := NewOktaAPI(OktaAPIOptions{
+	oktaAPI, err := NewOktaAPI(OktaAPIOptions{
 		Config: o.Config, Store: o.Store, Server: s, Client: o.Okta.Client, Audit: o.Audit,
 		Sync: o.Okta.Sync, Refresh: o.Okta.Refresh, Logger: s.log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.okta = api
+	s.okta = oktaAPI
 	deciders := o.Deciders
 	if deciders == nil {
 		deciders = hook.StartupDeciders(o.Config)

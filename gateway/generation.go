@@ -41,6 +41,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/plugins"
@@ -346,17 +347,10 @@ func (s *Server) readiness() []string {
 	return problems
 }
 
-// readyReply is the JSON answer of GET /readyz.
-type readyReply struct {
-	Status     string   `json:"status"`
-	Generation uint64   `json:"generation"`
-	Problems   []string `json:"problems,omitempty"`
-}
-
 // serveReady is GET /readyz.
 func (s *Server) serveReady(ctx *fasthttp.RequestCtx) {
 	problems := s.readiness()
-	rep := readyReply{Status: "ready", Generation: s.gen.Load().Seq, Problems: problems}
+	rep := api.Readiness{Status: "ready", Generation: s.gen.Load().Seq, Problems: problems}
 	if len(problems) > 0 {
 		rep.Status = "not ready"
 	}

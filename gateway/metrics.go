@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/internal/work"
@@ -235,27 +236,19 @@ type pluginObs struct {
 	dur   [maxCallKinds]atomic.Pointer[prometheus.Observer]
 
 	errMu sync.Mutex
-	errs  [maxLastErrors]PluginError // ring of the latest errors
-	nerrs int                        // errors recorded in total
+	errs  [maxLastErrors]api.PluginError // ring of the latest errors
+	nerrs int                            // errors recorded in total
 }
 
 // maxLastErrors is how many of a plugin's latest call errors are kept for
 // GET /v1/plugins.
 const maxLastErrors = 5
 
-// PluginError is one failed plugin call as GET /v1/plugins shows it.
-type PluginError struct {
-	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"`
-	Outcome string    `json:"outcome"`
-	Error   string    `json:"error"`
-}
-
 // lastErrors returns the plugin's latest call errors, newest first.
-func (o *pluginObs) lastErrors() []PluginError {
+func (o *pluginObs) lastErrors() []api.PluginError {
 	o.errMu.Lock()
 	defer o.errMu.Unlock()
-	out := []PluginError{}
+	out := []api.PluginError{}
 	for i := 1; i <= min(o.nerrs, maxLastErrors); i++ {
 		out = append(out, o.errs[(o.nerrs-i)%maxLastErrors])
 	}
@@ -329,7 +322,7 @@ func (o *pluginObs) observe(kind string, dec hook.Decision, err error, d time.Du
 			e = e[:1000] + "…"
 		}
 		o.errMu.Lock()
-		o.errs[o.nerrs%maxLastErrors] = PluginError{Time: end, Kind: callKinds[k], Outcome: callOutcomes[oc], Error: e}
+		o.errs[o.nerrs%maxLastErrors] = api.PluginError{Time: end, Kind: callKinds[k], Outcome: callOutcomes[oc], Error: e}
 		o.nerrs++
 		o.errMu.Unlock()
 	}

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/hookgate/hookgate/gateway/api"
+
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,27 +96,13 @@ func (r *minuteRing) pluginCall(hook bool, outcome int, d time.Duration, end tim
 	}
 }
 
-// MinuteStats is one minute of GET /v1/stats: counts since the minute
-// began, plugin call latency in milliseconds.
-type MinuteStats struct {
-	Start          time.Time `json:"start"`
-	EventsAccepted int64     `json:"okta_events_accepted"`
-	EventsRejected int64     `json:"okta_events_rejected"`
-	HookSuccess    int64     `json:"hook_success"`
-	HookFailure    int64     `json:"hook_failure"`
-	HookError      int64     `json:"hook_error"`
-	PluginCalls    int64     `json:"plugin_calls"`
-	PluginMeanMs   float64   `json:"plugin_mean_ms"`
-	PluginMaxMs    float64   `json:"plugin_max_ms"`
-}
-
 // last returns the last ringMinutes minutes, oldest first, the current
 // minute last; minutes with nothing recorded are zero.
-func (r *minuteRing) last() []MinuteStats {
+func (r *minuteRing) last() []api.MinuteStats {
 	now := r.now().Unix() / 60
-	out := make([]MinuteStats, 0, ringMinutes)
+	out := make([]api.MinuteStats, 0, ringMinutes)
 	for m := now - ringMinutes + 1; m <= now; m++ {
-		ms := MinuteStats{Start: time.Unix(m*60, 0).UTC()}
+		ms := api.MinuteStats{Start: time.Unix(m*60, 0).UTC()}
 		s := &r.slots[m%ringMinutes]
 		if s.minute.Load() == m {
 			ms.EventsAccepted = s.eventsAccepted.Load()

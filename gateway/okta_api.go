@@ -17,41 +17,16 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
 )
 
-// Sync states reported by GET /v1/okta/sync.
-const (
-	SyncIdle    = "idle"
-	SyncRunning = "running"
-	SyncDone    = "done"
-	SyncFailed  = "failed"
-)
-
 // AuditKindOktaAction is the audit record kind of plugin actions on Okta
 // (GET /v1/audit?kind=okta_action).
 const AuditKindOktaAction = "okta_action"
-
-// SyncStatus is the JSON of GET /v1/okta/sync (and of the 202 answer to
-// POST): the state of the last sync this process ran and its progress.
-type SyncStatus struct {
-	State string `json:"state"`
-	// Phase, Done and Total are the sync's progress (okta.Progress).
-	Phase      string            `json:"phase,omitempty"`
-	Done       int               `json:"done"`
-	Total      int               `json:"total"`
-	StartedAt  *time.Time        `json:"started_at,omitempty"`
-	FinishedAt *time.Time        `json:"finished_at,omitempty"`
-	Summary    *okta.SyncSummary `json:"summary,omitempty"`
-	Error      string            `json:"error,omitempty"`
-	// AppUsers reports whether this sync also reads every app's user
-	// assignments (requested with app_users=true, or the gateway's sync
-	// options).
-	AppUsers bool `json:"app_users,omitempty"`
-}
 
 // SyncRequest is what the caller of one sync may choose
 // (POST /v1/okta/sync?app_users=true): it adds to the API's SyncOptions.
@@ -59,19 +34,6 @@ type SyncRequest struct {
 	// AppUsers also reads every app's user assignments (one listing per
 	// app), as `hookgate okta sync --app-users` does.
 	AppUsers bool
-}
-
-// CatchUpStatus is the JSON of GET /v1/okta/catchup: the last System Log
-// catch-up run.
-type CatchUpStatus struct {
-	// State is never (no run yet), ok or failed.
-	State      string              `json:"state"`
-	StartedAt  *time.Time          `json:"started_at,omitempty"`
-	FinishedAt *time.Time          `json:"finished_at,omitempty"`
-	Result     *okta.CatchUpResult `json:"result,omitempty"`
-	Error      string              `json:"error,omitempty"`
-	// Interval is okta.catchup_interval (0: only at start-up).
-	Interval string `json:"interval"`
 }
 
 // ErrSyncRunning is returned by StartSync while a sync runs.
@@ -122,8 +84,8 @@ type OktaAPI struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	sync    SyncStatus
-	catchUp CatchUpStatus
+	sync    api.SyncStatus
+	catchUp api.CatchUpStatus
 
 	// refresh looks users up in the background (nil without an org).
 	refresh *okta.Refresher
@@ -149,8 +111,8 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 	a := &OktaAPI{
 		cfg: o.Config, st: o.Store, srv: o.Server, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync,
 		work: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
-		sync:    SyncStatus{State: SyncIdle},
-		catchUp: CatchUpStatus{State: "never", Interval: o.Config.Okta.CatchupInterval.String()},
+		sync:    api.SyncStatus{State: api.SyncIdle},
+		catchUp: api.CatchUpStatus{State: "never", Interval: o.Config.Okta.CatchupInterval.String()},
 	}
 	if a.syncO.Logger == nil {
 		a.syncO.Logger = o.Logger
@@ -227,28 +189,28 @@ func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
 // StartSync starts a full sync in the background and returns its status
 // ("running"). It fails with ErrSyncRunning while one runs and with
 // plugins.ErrOktaNotConfigured without an org.
-func (a *OktaAPI) StartSync() (SyncStatus, error) { return a.StartSyncWith(SyncRequest{}) }
+func (a *OktaAPI) StartSync() (api.SyncStatus, error) { return a.StartSyncWith(SyncRequest{}) }
 
 // StartSyncWith is StartSync with the caller's choices (POST
 // /v1/okta/sync's query).
-func (a *OktaAPI) StartSyncWith(req SyncRequest) (SyncStatus, error) {
+func (a *OktaAPI) StartSyncWith(req SyncRequest) (api.SyncStatus, error) {
 	if a.client == nil {
-		return SyncStatus{}, plugins.ErrOktaNotConfigured
+		return api.SyncStatus{}, plugins.ErrOktaNotConfigured
 	}
 	a.mu.Lock()
-	if a.sync.State == SyncRunning {
+	if a.sync.State == api.SyncRunning {
 		st := a.sync
 		a.mu.Unlock()
 		return st, ErrSyncRunning
 	}
 	if a.ctx.Err() != nil {
 		a.mu.Unlock()
-		return SyncStatus{}, errors.New("the gateway is shutting down")
+		return api.SyncStatus{}, errors.New("the gateway is shutting down")
 	}
 	now := time.Now().UTC()
 	opts := a.syncO
 	opts.AppUsers = opts.AppUsers || req.AppUsers
-	a.sync = SyncStatus{State: SyncRunning, Phase: "starting", StartedAt: &now, AppUsers: opts.AppUsers}
+	a.sync = api.SyncStatus{State: api.SyncRunning, Phase: "starting", StartedAt: &now, AppUsers: opts.AppUsers}
 	st := a.sync
 	a.wg.Add(1)
 	a.mu.Unlock()
@@ -277,18 +239,18 @@ func (a *OktaAPI) runSync(opts okta.SyncOptions) {
 	defer a.mu.Unlock()
 	a.sync.FinishedAt = &now
 	if err != nil {
-		a.sync.State, a.sync.Error = SyncFailed, err.Error()
+		a.sync.State, a.sync.Error = api.SyncFailed, err.Error()
 		if !sum.Started.IsZero() {
 			a.sync.Summary = &sum
 		}
 		a.log.Error("okta sync failed", "err", err)
 		return
 	}
-	a.sync.State, a.sync.Summary = SyncDone, &sum
+	a.sync.State, a.sync.Summary = api.SyncDone, &sum
 }
 
 // SyncStatus returns the state of the last sync.
-func (a *OktaAPI) SyncStatus() SyncStatus {
+func (a *OktaAPI) SyncStatus() api.SyncStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.sync

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
@@ -68,8 +69,8 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 	// As `hookgate serve`: the plugins get the Okta API part's actions, so
 	// they load after Build and are installed over the placeholders.
 	srv := buildFull(t, gateway.Options{Config: cfg, Store: st, Logger: quiet, Audit: audit, Okta: gateway.OktaOptions{Client: client}})
-	api := srv.Okta()
-	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet, hook.WithOktaActions(api))
+	oktaAPI := srv.Okta()
+	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet, hook.WithOktaActions(oktaAPI))
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}
@@ -89,7 +90,7 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 			t.Errorf("pipeline: %v", err)
 		}
 		runs.Wait()
-		api.Close()
+		oktaAPI.Close()
 		_ = audit.Close()
 		_ = ps.Close()
 		if err := st.Close(); err != nil {
@@ -98,12 +99,12 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 	})
 	return &oktaServer{
 		testServer: newTestServer(t, url, srv, st, cfg),
-		API:        api, Audit: audit,
+		API:        oktaAPI, Audit: audit,
 		runAPI: func() {
 			runs.Add(1)
 			go func() {
 				defer runs.Done()
-				if err := api.Run(ctx); err != nil {
+				if err := oktaAPI.Run(ctx); err != nil {
 					t.Errorf("okta api run: %v", err)
 				}
 			}()
@@ -112,9 +113,9 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 }
 
 // syncStatus reads GET /v1/okta/sync.
-func (ts *oktaServer) syncStatus() gateway.SyncStatus {
+func (ts *oktaServer) syncStatus() api.SyncStatus {
 	ts.t.Helper()
-	var st gateway.SyncStatus
+	var st api.SyncStatus
 	if code := ts.admin("GET", "/v1/okta/sync", &st); code != http.StatusOK {
 		ts.t.Fatalf("GET /v1/okta/sync: %d", code)
 	}
@@ -147,12 +148,12 @@ func TestOktaSyncOverAdminAPI(t *testing.T) {
 	g := &gate{open: make(chan struct{}), n: make(chan struct{}, 1)}
 	ts := startOktaServer(t, "", newOrgClient(t, org, &http.Client{Transport: g, Timeout: 30 * time.Second}))
 
-	if st := ts.syncStatus(); st.State != gateway.SyncIdle {
+	if st := ts.syncStatus(); st.State != api.SyncIdle {
 		t.Fatalf("before any sync: %+v, want idle", st)
 	}
 	code, _, b := ts.do("POST", "/v1/okta/sync", nil, "Authorization", "Bearer "+testAdminToken)
-	var started gateway.SyncStatus
-	if err := json.Unmarshal(b, &started); err != nil || code != http.StatusAccepted || started.State != gateway.SyncRunning || started.StartedAt == nil {
+	var started api.SyncStatus
+	if err := json.Unmarshal(b, &started); err != nil || code != http.StatusAccepted || started.State != api.SyncRunning || started.StartedAt == nil {
 		t.Fatalf("POST /v1/okta/sync = %d %s, want 202 running with started_at", code, b)
 	}
 	<-g.n // the sync is blocked on its first Okta request: still running
@@ -165,9 +166,9 @@ func TestOktaSyncOverAdminAPI(t *testing.T) {
 	}
 	close(g.open)
 
-	var st gateway.SyncStatus
-	eventually(t, "the sync to finish", func() bool { st = ts.syncStatus(); return st.State != gateway.SyncRunning })
-	if st.State != gateway.SyncDone || st.Summary == nil || st.FinishedAt == nil || st.Error != "" {
+	var st api.SyncStatus
+	eventually(t, "the sync to finish", func() bool { st = ts.syncStatus(); return st.State != api.SyncRunning })
+	if st.State != api.SyncDone || st.Summary == nil || st.FinishedAt == nil || st.Error != "" {
 		t.Fatalf("final status %+v, want done with a summary", st)
 	}
 	if s := st.Summary; s.Users != 4 || s.Groups != 2 || s.Memberships != 4 || s.Apps != 2 || s.AppGroups != 2 {
@@ -196,8 +197,8 @@ func TestOktaSyncOverAdminAPI(t *testing.T) {
 	if code, _, b := ts.do("POST", "/v1/okta/sync", nil, "Authorization", "Bearer "+testAdminToken); code != http.StatusAccepted {
 		t.Fatalf("second sync: %d %s", code, b)
 	}
-	eventually(t, "the second sync", func() bool { st = ts.syncStatus(); return st.State != gateway.SyncRunning })
-	if st.State != gateway.SyncDone || st.Summary.Memberships != 5 {
+	eventually(t, "the second sync", func() bool { st = ts.syncStatus(); return st.State != api.SyncRunning })
+	if st.State != api.SyncDone || st.Summary.Memberships != 5 {
 		t.Errorf("second sync %+v, want done with 5 memberships", st)
 	}
 	if g := ts.group(oktatest.OncallID); g == nil || !slices.Contains(g.Members, oktatest.DaveID) {
@@ -431,7 +432,7 @@ max_backoff = "20ms"
 
 	ts.runAPI() // start-up catch-up, in the background
 
-	var cu gateway.CatchUpStatus
+	var cu api.CatchUpStatus
 	eventually(t, "the start-up catch-up", func() bool {
 		ts.admin("GET", "/v1/okta/catchup", &cu)
 		return cu.State != "never"

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 )
 
@@ -24,16 +24,16 @@ func TestOktaSyncAppUsersOverAdminAPI(t *testing.T) {
 	if code, _, b := ts.do("POST", "/v1/okta/sync?app_users=maybe", nil, auth...); code != http.StatusBadRequest {
 		t.Errorf("app_users=maybe: %d %s, want 400", code, b)
 	}
-	sync := func(path string) gateway.SyncStatus {
+	sync := func(path string) api.SyncStatus {
 		t.Helper()
 		code, _, b := ts.do("POST", path, nil, auth...)
-		var started gateway.SyncStatus
+		var started api.SyncStatus
 		if err := json.Unmarshal(b, &started); err != nil || code != http.StatusAccepted {
 			t.Fatalf("POST %s = %d %s, want 202", path, code, b)
 		}
-		var st gateway.SyncStatus
-		eventually(t, "the sync to finish", func() bool { st = ts.syncStatus(); return st.State != gateway.SyncRunning })
-		if st.State != gateway.SyncDone || st.Summary == nil {
+		var st api.SyncStatus
+		eventually(t, "the sync to finish", func() bool { st = ts.syncStatus(); return st.State != api.SyncRunning })
+		if st.State != api.SyncDone || st.Summary == nil {
 			t.Fatalf("POST %s: final status %+v, want done", path, st)
 		}
 		if st.AppUsers != started.AppUsers {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 )
 
@@ -71,9 +72,9 @@ func TestProfilesEndToEnd(t *testing.T) {
 	if code, _, b := ts.do("POST", "/v1/okta/sync", nil, "Authorization", "Bearer "+testAdminToken); code != http.StatusAccepted {
 		t.Fatalf("POST /v1/okta/sync: %d %s", code, b)
 	}
-	var st gateway.SyncStatus
-	eventually(t, "the sync to finish", func() bool { st = ts.syncStatus(); return st.State != gateway.SyncRunning })
-	if st.State != gateway.SyncDone || st.Summary.CustomAttributes != 2 || st.Summary.Admins != 1 {
+	var st api.SyncStatus
+	eventually(t, "the sync to finish", func() bool { st = ts.syncStatus(); return st.State != api.SyncRunning })
+	if st.State != api.SyncDone || st.Summary.CustomAttributes != 2 || st.Summary.Admins != 1 {
 		t.Fatalf("sync %+v", st)
 	}
 

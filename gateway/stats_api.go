@@ -15,54 +15,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/gateway/api"
 )
-
-// Stats is the answer of GET /v1/stats.
-type Stats struct {
-	// StartedAt is when this process started: the per-minute figures
-	// restart with it.
-	StartedAt time.Time `json:"started_at"`
-	// Generation is the configuration generation serving requests.
-	Generation uint64 `json:"generation"`
-	// LastOktaDelivery is when the last Okta event hook delivery was
-	// acknowledged by this process (null: none since start).
-	LastOktaDelivery *time.Time `json:"last_okta_delivery"`
-	// LastApplied is the newest published time of an applied Okta event
-	// (null: none ever), from the store.
-	LastApplied *time.Time       `json:"last_applied_published"`
-	Queue       store.QueueStats `json:"queue"`
-	Grants      map[string]int   `json:"grants"`
-	// Minutes are the last 60 minutes, oldest first, the current one last.
-	Minutes []MinuteStats `json:"minutes"`
-}
-
-// PluginStats is one plugin of GET /v1/plugins.
-type PluginStats struct {
-	Name string `json:"name"`
-	// Pool: configured size and instances by state.
-	PoolSize  int    `json:"pool_size"`
-	Idle      int    `json:"idle"`
-	InUse     int    `json:"in_use"`
-	Replacing int    `json:"replacing"`
-	Waiting   int    `json:"waiting"`
-	Replaced  uint64 `json:"replaced"`
-	// Calls are the call counts by outcome since start (the
-	// hookgate_plugin_calls_total counter summed over kinds).
-	Calls map[string]uint64 `json:"calls"`
-	// P50Ms and P99Ms estimate the call latency quantiles from the
-	// hookgate_plugin_call_seconds histogram (linear within a bucket);
-	// null before the first call.
-	P50Ms *float64 `json:"p50_ms"`
-	P99Ms *float64 `json:"p99_ms"`
-	// LastErrors are the latest failed calls (error outcomes, and Okta
-	// event runs that decided failure), newest first.
-	LastErrors []PluginError `json:"last_errors"`
-}
 
 // serveStats serves GET /v1/stats.
 func (s *Server) serveStats(ctx *fasthttp.RequestCtx, _ []string) {
-	st := Stats{
+	st := api.Stats{
 		StartedAt:  s.m.started.UTC(),
 		Generation: s.gen.Load().Seq,
 		Minutes:    s.m.minutes.last(),
@@ -115,14 +73,14 @@ func (s *Server) servePlugins(ctx *fasthttp.RequestCtx, _ []string) {
 			}
 		}
 	}
-	out := []PluginStats{}
+	out := []api.PluginStats{}
 	for _, p := range g.loaded {
 		ps := p.Stats()
 		n := p.Name()
-		v := PluginStats{
+		v := api.PluginStats{
 			Name: n, PoolSize: ps.PoolSize, Idle: ps.Idle, InUse: ps.InUse,
 			Replacing: max(0, ps.PoolSize-ps.Idle-ps.InUse), Waiting: ps.Waiting, Replaced: ps.Replaced,
-			Calls: calls[n], LastErrors: []PluginError{},
+			Calls: calls[n], LastErrors: []api.PluginError{},
 		}
 		if v.Calls == nil {
 			v.Calls = map[string]uint64{}

@@ -16,37 +16,18 @@ package gateway
 // Nothing is deleted without an explicit DELETE.
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/store"
 )
 
-// QueueItemView is a queue item or dead letter as the admin API lists it.
-type QueueItemView struct {
-	ID         string          `json:"id"`
-	Kind       string          `json:"kind"`
-	Plugin     string          `json:"plugin,omitempty"`
-	Ref        string          `json:"ref,omitempty"`
-	EventType  string          `json:"event_type,omitempty"`
-	Key        string          `json:"key"`
-	Attempts   int             `json:"attempts"`
-	LastError  string          `json:"last_error,omitempty"`
-	EnqueuedAt time.Time       `json:"enqueued_at"`
-	NextAt     *time.Time      `json:"next_at,omitempty"`
-	InFlight   bool            `json:"in_flight,omitempty"`
-	DeadAt     *time.Time      `json:"dead_at,omitempty"`
-	ReplayOf   string          `json:"replay_of,omitempty"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
-}
-
-func itemView(it *store.QueueItem, withPayload bool) QueueItemView {
-	v := QueueItemView{
+func itemView(it *store.QueueItem, withPayload bool) api.QueueItem {
+	v := api.QueueItem{
 		ID: it.ID, Kind: it.Kind, Plugin: it.Plugin, Ref: it.Ref, EventType: it.EventType, Key: it.Key,
 		Attempts: it.Attempts, LastError: it.LastError, EnqueuedAt: it.EnqueuedAt,
 		InFlight: it.LeaseOwner != "", ReplayOf: it.ReplayOf,
@@ -57,7 +38,7 @@ func itemView(it *store.QueueItem, withPayload bool) QueueItemView {
 	return v
 }
 
-func deadView(d *store.DeadLetter, withPayload bool) QueueItemView {
+func deadView(d *store.DeadLetter, withPayload bool) api.QueueItem {
 	v := itemView(&d.QueueItem, withPayload)
 	v.InFlight = false
 	at := d.DeadAt
@@ -98,7 +79,7 @@ func (w queueAPI) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	out := make([]QueueItemView, len(dls))
+	out := make([]api.QueueItem, len(dls))
 	for i := range dls {
 		out[i] = deadView(&dls[i], false)
 	}
@@ -152,7 +133,7 @@ func (w queueAPI) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	out := make([]QueueItemView, len(items))
+	out := make([]api.QueueItem, len(items))
 	for i := range items {
 		out[i] = itemView(&items[i], false)
 		if !items[i].NextAt.IsZero() {

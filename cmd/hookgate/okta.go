@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
@@ -221,7 +221,7 @@ func remoteSync(ctx context.Context, base, tokenEnv string, appUsers bool, bar *
 	if err != nil {
 		return err
 	}
-	var st gateway.SyncStatus
+	var st api.SyncStatus
 	path := "/v1/okta/sync"
 	if appUsers {
 		path += "?app_users=true"
@@ -245,18 +245,18 @@ func remoteSync(ctx context.Context, base, tokenEnv string, appUsers bool, bar *
 			bar.finish()
 			return err
 		}
-		if st.State == gateway.SyncRunning {
+		if st.State == api.SyncRunning {
 			bar.update(okta.Progress{Phase: st.Phase, Done: st.Done, Total: st.Total})
 		}
 		switch st.State {
-		case gateway.SyncDone:
+		case api.SyncDone:
 			bar.finish()
 			if st.Summary != nil {
 				_, err := fmt.Fprintf(stdout, "%s\n", st.Summary.String())
 				return err
 			}
 			return nil
-		case gateway.SyncFailed:
+		case api.SyncFailed:
 			bar.finish()
 			return fmt.Errorf("the sync failed on the server: %s", st.Error)
 		}

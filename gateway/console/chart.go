@@ -1,6 +1,8 @@
 package console
 
 import (
+	"github.com/hookgate/hookgate/gateway/api"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -186,7 +188,7 @@ func lines(title, unit string, ss []series, labels []string, has func(i int) boo
 // overviewCharts draws the last hour: Okta events accepted (and rejected)
 // per minute, hook decisions per minute by outcome, and plugin call
 // latency (mean and slowest call per minute).
-func overviewCharts(ms []minute) []chart {
+func overviewCharts(ms []api.MinuteStats) []chart {
 	n := len(ms)
 	labels := make([]string, n)
 	acc, rej := make([]float64, n), make([]float64, n)

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"github.com/hookgate/hookgate/gateway/api"
+
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +91,7 @@ func TestChartsFromMinutes(t *testing.T) {
 		}
 	}
 	start := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	ms := make([]minute, 60)
+	ms := make([]api.MinuteStats, 60)
 	for i := range ms {
 		ms[i].Start = start.Add(time.Duration(i) * time.Minute)
 	}

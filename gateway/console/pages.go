@@ -7,10 +7,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -66,7 +66,7 @@ func (c *Console) post(ctx *fasthttp.RequestCtx, s *session, rest string) {
 		c.logout(ctx, s)
 	case len(parts) == 3 && parts[0] == "dlq" && parts[2] == "replay":
 		id := parts[1]
-		var it queueItem
+		var it api.QueueItem
 		if _, err := c.call(fasthttp.MethodPost, "/v1/dlq/"+seg(id)+"/replay", nil, nil, &it); err != nil {
 			s.setFlash(false, "Replay of dead letter "+id+" failed: "+errMsg(err))
 		} else {
@@ -135,115 +135,20 @@ func errMsg(err error) string {
 	return err.Error()
 }
 
-// --- mirrors of gateway answers the console reads (the gateway package
-// cannot be imported from here: it imports this one) ---
-
-type readyz struct {
-	Status     string   `json:"status"`
-	Generation uint64   `json:"generation"`
-	Problems   []string `json:"problems"`
-}
-
-type minute struct {
-	Start          time.Time `json:"start"`
-	EventsAccepted int64     `json:"okta_events_accepted"`
-	EventsRejected int64     `json:"okta_events_rejected"`
-	HookSuccess    int64     `json:"hook_success"`
-	HookFailure    int64     `json:"hook_failure"`
-	HookError      int64     `json:"hook_error"`
-	PluginCalls    int64     `json:"plugin_calls"`
-	PluginMeanMs   float64   `json:"plugin_mean_ms"`
-	PluginMaxMs    float64   `json:"plugin_max_ms"`
-}
-
-type stats struct {
-	StartedAt        time.Time        `json:"started_at"`
-	Generation       uint64           `json:"generation"`
-	LastOktaDelivery *time.Time       `json:"last_okta_delivery"`
-	LastApplied      *time.Time       `json:"last_applied_published"`
-	Queue            store.QueueStats `json:"queue"`
-	Grants           map[string]int   `json:"grants"`
-	Minutes          []minute         `json:"minutes"`
-}
-
-type catchUp struct {
-	State      string         `json:"state"`
-	StartedAt  *time.Time     `json:"started_at"`
-	FinishedAt *time.Time     `json:"finished_at"`
-	Result     map[string]any `json:"result"`
-	Error      string         `json:"error"`
-	Interval   string         `json:"interval"`
-}
-
-type syncStatus struct {
-	State      string         `json:"state"`
-	Phase      string         `json:"phase"`
-	Done       int            `json:"done"`
-	Total      int            `json:"total"`
-	StartedAt  *time.Time     `json:"started_at"`
-	FinishedAt *time.Time     `json:"finished_at"`
-	Summary    map[string]any `json:"summary"`
-	Error      string         `json:"error"`
-	AppUsers   bool           `json:"app_users"`
-}
-
-// clusterStatus mirrors GET /v1/cluster (only with [cluster]).
-type clusterStatus struct {
-	Leader string `json:"leader"`
-	Term   uint64 `json:"term"`
-	Nodes  []struct {
-		ID           string `json:"id"`
-		RaftAddr     string `json:"raft_addr"`
-		State        string `json:"state"`
-		AppliedIndex uint64 `json:"applied_index"`
-		CommitIndex  uint64 `json:"commit_index"`
-		LastContact  string `json:"last_contact"`
-		Voter        bool   `json:"voter"`
-	} `json:"nodes"`
-}
-
-type pluginError struct {
-	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"`
-	Outcome string    `json:"outcome"`
-	Error   string    `json:"error"`
-}
-
-type pluginStats struct {
-	Name       string            `json:"name"`
-	PoolSize   int               `json:"pool_size"`
-	Idle       int               `json:"idle"`
-	InUse      int               `json:"in_use"`
-	Replacing  int               `json:"replacing"`
-	Waiting    int               `json:"waiting"`
-	Replaced   uint64            `json:"replaced"`
-	Calls      map[string]uint64 `json:"calls"`
-	P50Ms      *float64          `json:"p50_ms"`
-	P99Ms      *float64          `json:"p99_ms"`
-	LastErrors []pluginError     `json:"last_errors"`
-}
-
-type queueItem struct {
-	ID         string          `json:"id"`
-	Kind       string          `json:"kind"`
-	Plugin     string          `json:"plugin"`
-	Ref        string          `json:"ref"`
-	EventType  string          `json:"event_type"`
-	Key        string          `json:"key"`
-	Attempts   int             `json:"attempts"`
-	LastError  string          `json:"last_error"`
-	EnqueuedAt time.Time       `json:"enqueued_at"`
-	NextAt     *time.Time      `json:"next_at"`
-	InFlight   bool            `json:"in_flight"`
-	DeadAt     *time.Time      `json:"dead_at"`
-	ReplayOf   string          `json:"replay_of"`
-	Payload    json.RawMessage `json:"payload"`
-}
-
 // kv is a label and a value for key/value tables.
 type kv struct {
 	K string
 	V string
+}
+
+// flattenDoc lists the fields of an API document (a sync summary, a
+// catch-up result) as flatten does its JSON object.
+func flattenDoc(v any) []kv {
+	var m map[string]any
+	if b, err := json.Marshal(v); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	return flatten(m)
 }
 
 // flatten lists a JSON object's scalar fields in key order.
@@ -295,14 +200,14 @@ func pretty(raw json.RawMessage) string {
 // --- overview ---
 
 type overviewData struct {
-	Ready      readyz
+	Ready      api.Readiness
 	ReadyOK    bool
-	Stats      stats
-	CatchUp    *catchUp
-	Sync       *syncStatus
-	Cluster    *clusterStatus
+	Stats      api.Stats
+	CatchUp    *api.CatchUpStatus
+	Sync       *api.SyncStatus
+	Cluster    *api.ClusterStatus
 	Charts     []chart
-	Totals     minute // sums over the hour
+	Totals     api.MinuteStats // sums over the hour
 	StatsError string
 }
 
@@ -318,15 +223,15 @@ func (c *Console) overview(ctx *fasthttp.RequestCtx, s *session) {
 	if _, err := c.getJSON("/v1/stats", nil, &d.Stats); err != nil {
 		d.StatsError = errMsg(err)
 	}
-	var cu catchUp
+	var cu api.CatchUpStatus
 	if _, err := c.getJSON("/v1/okta/catchup", nil, &cu); err == nil {
 		d.CatchUp = &cu
 	}
-	var ss syncStatus
+	var ss api.SyncStatus
 	if _, err := c.getJSON("/v1/okta/sync", nil, &ss); err == nil {
 		d.Sync = &ss
 	}
-	var cl clusterStatus
+	var cl api.ClusterStatus
 	if _, err := c.getJSON("/v1/cluster", nil, &cl); err == nil {
 		d.Cluster = &cl
 	}
@@ -758,7 +663,7 @@ func (c *Console) audit(ctx *fasthttp.RequestCtx, s *session, user, kind, plugin
 // --- dead letters and queue ---
 
 type dlqData struct {
-	Dead, Queue           []queueItem
+	Dead, Queue           []api.QueueItem
 	DeadTotal, QueueTotal int
 	DeadNext, QueueNext   string // next page URLs
 	DeadFirst, QueueFirst string // first page URLs, when not on it
@@ -772,7 +677,7 @@ func (dlqData) title() (string, string) { return "Dead letters and queue", "dlq"
 // queue), the totals from /v1/stats.
 func (c *Console) dlq(ctx *fasthttp.RequestCtx, s *session, after, qafter string) {
 	var d dlqData
-	page := func(p, after string, out *[]queueItem) string {
+	page := func(p, after string, out *[]api.QueueItem) string {
 		args := url.Values{"limit": {strconv.Itoa(pageSize)}}
 		if after != "" {
 			args.Set("after", after)
@@ -795,7 +700,7 @@ func (c *Console) dlq(ctx *fasthttp.RequestCtx, s *session, after, qafter string
 	if qafter != "" {
 		d.QueueFirst = pageURL("/ui/dlq", "after", after)
 	}
-	var st stats
+	var st api.Stats
 	if _, err := c.getJSON("/v1/stats", nil, &st); err == nil {
 		d.DeadTotal, d.QueueTotal = st.Queue.Dead, st.Queue.Pending+st.Queue.InFlight
 	} else {
@@ -805,7 +710,7 @@ func (c *Console) dlq(ctx *fasthttp.RequestCtx, s *session, after, qafter string
 }
 
 type deadLetterData struct {
-	Item   queueItem
+	Item   api.QueueItem
 	Pretty string
 }
 
@@ -832,7 +737,7 @@ type confirmData struct {
 func (confirmData) title() (string, string) { return "Confirm", "dlq" }
 
 func (c *Console) confirmDrop(ctx *fasthttp.RequestCtx, s *session, id string) {
-	var it queueItem
+	var it api.QueueItem
 	if _, err := c.getJSON("/v1/dlq/"+seg(id), nil, &it); err != nil {
 		c.failAPI(ctx, s, err)
 		return
@@ -884,7 +789,7 @@ func (c *Console) grants(ctx *fasthttp.RequestCtx, s *session, state, user strin
 // --- plugins ---
 
 type pluginsData struct {
-	Plugins  []pluginStats
+	Plugins  []api.PluginStats
 	Outcomes []string
 	Error    string
 }
@@ -926,9 +831,9 @@ func (c *Console) plugins(ctx *fasthttp.RequestCtx, s *session) {
 type oktaData struct {
 	Configured bool
 	Message    string
-	Sync       syncStatus
+	Sync       api.SyncStatus
 	Summary    []kv
-	CatchUp    catchUp
+	CatchUp    api.CatchUpStatus
 	Result     []kv
 	Percent    int
 }
@@ -947,8 +852,8 @@ func (c *Console) okta(ctx *fasthttp.RequestCtx, s *session) {
 	default:
 		d.Configured = true
 		_, _ = c.getJSON("/v1/okta/catchup", nil, &d.CatchUp)
-		d.Summary = flatten(d.Sync.Summary)
-		d.Result = flatten(d.CatchUp.Result)
+		d.Summary = flattenDoc(d.Sync.Summary)
+		d.Result = flattenDoc(d.CatchUp.Result)
 		if d.Sync.Total > 0 {
 			d.Percent = min(100, d.Sync.Done*100/d.Sync.Total)
 		}
