@@ -29,7 +29,7 @@ func (s *Server) newConsole() *console.Console {
 func (s *Server) consoleAPI(ctx *fasthttp.RequestCtx) {
 	switch p := ctx.Path(); {
 	case hasPrefix(p, "/v1/"):
-		s.adminRoutes().route(ctx)
+		s.adminRoutes().Serve(ctx)
 	case string(p) == "/readyz":
 		s.serveReady(ctx)
 	default:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/admin"
 	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
@@ -79,7 +80,7 @@ func (h *HookHandler) Serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !ctx.IsPost() {
-		methodNotAllowed(ctx, "POST")
+		admin.MethodNotAllowed(ctx, "POST")
 		return
 	}
 	if !secretMatches(ctx.Request.Header.Peek(h.header), &h.secret) {
@@ -172,7 +173,7 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fasthttp.StatusBadRequest, (&hook.UnknownKindError{Kind: kind}).Error())
 		return
 	}
-	limit, ok := pageLimit(ctx)
+	limit, ok := admin.PageLimit(ctx)
 	if !ok {
 		return
 	}
@@ -184,5 +185,5 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx, _ []string) {
 	if err == nil && len(recs) == limit {
 		next = store.AuditCursor(&recs[len(recs)-1])
 	}
-	writePage(ctx, recs, next, limit, err)
+	admin.WritePage(ctx, recs, next, limit, err)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/admin"
 	"github.com/hookgate/hookgate/gateway/okta"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) serveOkta(ctx *fasthttp.RequestCtx) {
 		s.oktaVerify(ctx)
 		return
 	default:
-		methodNotAllowed(ctx, "GET, POST")
+		admin.MethodNotAllowed(ctx, "GET, POST")
 		return
 	}
 

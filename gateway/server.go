@@ -1,6 +1,18 @@
-// Package gateway is hookgate's one fasthttp server: the Okta Event Hook
-// endpoint, the inline access hook endpoints (/hooks/, filled in by a later
-// issue), the /v1 admin API, and the health, readiness and metrics endpoints.
+// Package gateway is hookgate's one fasthttp server and the thin root
+// that assembles it: the composition root (Build, build.go) that builds the
+// parts in order and gives each what it needs, the server's lifecycle
+// (Serve, Shutdown, start-up plugin loading in startup.go), the immutable
+// generation a reload swaps (generation.go, reload_keys.go), and the HTTP
+// edge: the Okta Event Hook endpoint, POST /hooks/{kind}, the /v1 admin API
+// (one route table, routes.go), /ui/, and the health, readiness and
+// metrics endpoints.
+//
+// The parts live beside it: gateway/hook decides inline hooks,
+// gateway/internal/work runs the durable work (queue, event plugin runs,
+// grants), gateway/internal/admin holds the /v1 router and the handlers
+// over the store and the work, gateway/api the /v1 JSON documents,
+// gateway/okta the Okta wire format and Management API client,
+// gateway/console the operator console, gateway/config the config file.
 //
 // Routing is a switch on the request path; nothing on the hot paths (the
 // Okta endpoint, health checks) allocates for routing or authentication:
@@ -12,7 +24,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +37,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/console"
+	"github.com/hookgate/hookgate/gateway/internal/admin"
 	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/cluster"
@@ -67,7 +79,7 @@ type Server struct {
 	http *fasthttp.Server
 	// admin is the /v1 router, built from the route table (routes.go) on
 	// first use.
-	admin     *adminRouter
+	admin     *admin.Router
 	adminOnce sync.Once
 	m         *metrics
 	ui        *console.Console // the operator console under /ui/
@@ -169,7 +181,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	case string(path) == string(s.gen.Load().oktaPath):
 		s.serveOkta(ctx)
 	case hasPrefix(path, "/v1/"):
-		s.adminRoutes().serve(ctx)
+		s.serveAdmin(ctx)
 	case hasPrefix(path, console.Prefix) || string(path) == "/ui":
 		s.ui.Serve(ctx)
 	case hasPrefix(path, "/hooks/"):
@@ -290,38 +302,11 @@ func secretMatches(presented []byte, want *[sha256.Size]byte) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
-// errorBody is the JSON shape of every error response.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-// writeError answers status with {"error": msg}.
-func writeError(ctx *fasthttp.RequestCtx, status int, msg string) {
-	b, _ := json.Marshal(errorBody{Error: msg})
-	ctx.Response.ResetBody()
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-}
+// writeError answers status with {"error": msg}, like every endpoint.
+func writeError(ctx *fasthttp.RequestCtx, status int, msg string) { admin.WriteError(ctx, status, msg) }
 
 // writeJSON answers 200 with v encoded as JSON.
-func writeJSON(ctx *fasthttp.RequestCtx, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, "encode response: "+err.Error())
-		return
-	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-}
-
-// allow answers 405 with an Allow header.
-func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
-	ctx.Response.Header.Set("Allow", allow)
-	writeError(ctx, fasthttp.StatusMethodNotAllowed,
-		fmt.Sprintf("method %s not allowed here (allowed: %s)", ctx.Method(), allow))
-}
+func writeJSON(ctx *fasthttp.RequestCtx, v any) { admin.WriteJSON(ctx, v) }
 
 func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p

@@ -1,4 +1,4 @@
-package gateway
+package admin
 
 // Admin API for the durable work (gateway/internal/work): the queue, its
 // dead letters and the time-boxed grants:
@@ -46,12 +46,18 @@ func deadView(d *store.DeadLetter, withPayload bool) api.QueueItem {
 	return v
 }
 
-// queueAPI serves /v1/dlq and /v1/queue over the store, waking the
-// worker after a replay.
-type queueAPI struct {
+// Queue serves /v1/dlq and /v1/queue over the store, waking the worker
+// after a replay.
+type Queue struct {
 	st  *store.Store
 	w   *work.Worker
 	log *slog.Logger
+}
+
+// NewQueue returns the queue and dead-letter handlers; w is woken after a
+// replay.
+func NewQueue(st *store.Store, w *work.Worker, log *slog.Logger) Queue {
+	return Queue{st: st, w: w, log: log}
 }
 
 // paged reports whether a list request asked for a page (?limit= or
@@ -61,14 +67,14 @@ func paged(ctx *fasthttp.RequestCtx) bool {
 	return q.Has("limit") || q.Has("after")
 }
 
-func (w queueAPI) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
+func (w Queue) ListDeadLetters(ctx *fasthttp.RequestCtx, _ []string) {
 	var dls []store.DeadLetter
 	var next string
 	var err error
 	limit := 0
 	if paged(ctx) {
 		var ok bool
-		if limit, ok = pageLimit(ctx); !ok {
+		if limit, ok = PageLimit(ctx); !ok {
 			return
 		}
 		dls, next, err = w.st.DeadLetterPage(string(ctx.QueryArgs().Peek("after")), limit)
@@ -76,26 +82,26 @@ func (w queueAPI) serveDLQList(ctx *fasthttp.RequestCtx, _ []string) {
 		dls, err = w.st.DeadLetters(0)
 	}
 	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
 	out := make([]api.QueueItem, len(dls))
 	for i := range dls {
 		out[i] = deadView(&dls[i], false)
 	}
-	writePage(ctx, out, next, limit, nil)
+	WritePage(ctx, out, next, limit, nil)
 }
 
-func (w queueAPI) serveDLQShow(ctx *fasthttp.RequestCtx, p []string) {
+func (w Queue) ShowDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	d, err := w.st.DeadLetter(p[0])
 	if err != nil {
 		dlqError(ctx, p[0], err)
 		return
 	}
-	writeJSON(ctx, deadView(d, true))
+	WriteJSON(ctx, deadView(d, true))
 }
 
-func (w queueAPI) serveDLQReplay(ctx *fasthttp.RequestCtx, p []string) {
+func (w Queue) ReplayDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	it, err := w.st.ReplayDeadLetter(p[0])
 	if err != nil {
 		dlqError(ctx, p[0], err)
@@ -103,26 +109,26 @@ func (w queueAPI) serveDLQReplay(ctx *fasthttp.RequestCtx, p []string) {
 	}
 	w.log.Info("dead letter replayed", "dead_letter", p[0], "item", it.ID, "kind", it.Kind, "plugin", it.Plugin)
 	w.w.Kick()
-	writeJSON(ctx, itemView(it, false))
+	WriteJSON(ctx, itemView(it, false))
 }
 
-func (w queueAPI) serveDLQDrop(ctx *fasthttp.RequestCtx, p []string) {
+func (w Queue) DropDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	if err := w.st.DropDeadLetter(p[0]); err != nil {
 		dlqError(ctx, p[0], err)
 		return
 	}
 	w.log.Warn("dead letter dropped", "dead_letter", p[0])
-	writeJSON(ctx, map[string]string{"dropped": p[0]})
+	WriteJSON(ctx, map[string]string{"dropped": p[0]})
 }
 
-func (w queueAPI) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
+func (w Queue) ListQueue(ctx *fasthttp.RequestCtx, _ []string) {
 	var items []store.QueueItem
 	var next string
 	var err error
 	limit := 0
 	if paged(ctx) {
 		var ok bool
-		if limit, ok = pageLimit(ctx); !ok {
+		if limit, ok = PageLimit(ctx); !ok {
 			return
 		}
 		items, next, err = w.st.QueuePage(string(ctx.QueryArgs().Peek("after")), limit)
@@ -130,7 +136,7 @@ func (w queueAPI) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
 		items, err = w.st.QueueItems(0)
 	}
 	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
 	out := make([]api.QueueItem, len(items))
@@ -141,22 +147,25 @@ func (w queueAPI) serveQueueList(ctx *fasthttp.RequestCtx, _ []string) {
 			out[i].NextAt = &at
 		}
 	}
-	writePage(ctx, out, next, limit, nil)
+	WritePage(ctx, out, next, limit, nil)
 }
 
 func dlqError(ctx *fasthttp.RequestCtx, id string, err error) {
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(ctx, fasthttp.StatusNotFound, "no dead letter "+id)
+		WriteError(ctx, fasthttp.StatusNotFound, "no dead letter "+id)
 		return
 	}
-	writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+	WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 }
 
-// grantsAPI serves /v1/grants.
-type grantsAPI struct {
+// Grants serves /v1/grants.
+type Grants struct {
 	st *store.Store
 	g  *work.Grants
 }
+
+// NewGrants returns the grant handlers; g revokes.
+func NewGrants(st *store.Store, g *work.Grants) Grants { return Grants{st: st, g: g} }
 
 // grantView is a grant as the admin API lists it: the stored grant
 // without its request body (Request is omitempty, so the JSON leaves it out).
@@ -166,35 +175,35 @@ func grantView(g *store.Grant) store.Grant {
 	return v
 }
 
-func (g grantsAPI) serveList(ctx *fasthttp.RequestCtx, _ []string) {
+func (g Grants) List(ctx *fasthttp.RequestCtx, _ []string) {
 	a := ctx.QueryArgs()
 	f := store.GrantFilter{User: string(a.Peek("user")), App: string(a.Peek("app")), State: string(a.Peek("state"))}
 	switch f.State {
 	case "", store.GrantActive, store.GrantRevoked, store.GrantFailed:
 	default:
-		writeError(ctx, fasthttp.StatusBadRequest, "state: want active, revoked or failed, got "+f.State)
+		WriteError(ctx, fasthttp.StatusBadRequest, "state: want active, revoked or failed, got "+f.State)
 		return
 	}
 	list, err := g.st.ListGrants(f)
 	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
 	out := make([]store.Grant, len(list))
 	for i := range list {
 		out[i] = grantView(&list[i])
 	}
-	writeJSON(ctx, out)
+	WriteJSON(ctx, out)
 }
 
-func (g grantsAPI) serveRevoke(ctx *fasthttp.RequestCtx, p []string) {
+func (g Grants) Revoke(ctx *fasthttp.RequestCtx, p []string) {
 	gr, err := g.g.Revoke(ctx, p[0])
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "no grant "+p[0])
+		WriteError(ctx, fasthttp.StatusNotFound, "no grant "+p[0])
 	case err != nil:
-		writeError(ctx, fasthttp.StatusBadGateway, err.Error())
+		WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
 	default:
-		writeJSON(ctx, grantView(gr))
+		WriteJSON(ctx, grantView(gr))
 	}
 }
