@@ -423,6 +423,27 @@ identity = %[4]q
 body = '{"application":{"app_id":"x"},"permissions":[],"target_user":{"email":"alice.nguyen@example.com"},"request_comment":"user"}'
 expect_message = "00uq2bQsGEKuDyxue5d7 Alice Nguyen ACTIVE 1 groups"
 [[case]]
+name = "okta_event: the event is applied before the plugin runs"
+kind = "okta_event"
+body = '{"uuid":"e-1","published":"2026-06-01T00:00:00.000Z","eventType":"group.user_membership.add","target":[{"id":"00unew","type":"User","alternateId":"new.hire@example.com","displayName":"New Hire"},{"id":"00g9I8I2YXF3R9IKb5d7","type":"UserGroup","alternateId":"unknown","displayName":"oncall-engineers"}]}'
+identity = %[4]q
+expect_response = "success"
+expect_message = "group.user_membership.add new.hire@example.com member of oncall-engineers: yes"
+[[case]]
+name = "okta_event: a removal"
+kind = "okta_event"
+body = '{"uuid":"e-2","published":"2026-06-01T00:00:00.000Z","eventType":"group.user_membership.remove","target":[{"id":"00uq2bQsGEKuDyxue5d7","type":"User","alternateId":"alice.nguyen@example.com","displayName":"Alice"},{"id":"00g9I8I2YXF3R9IKb5d7","type":"UserGroup","alternateId":"unknown","displayName":"oncall-engineers"}]}'
+identity = %[4]q
+expect_response = "success"
+expect_message = "alice.nguyen@example.com member of oncall-engineers: no"
+[[case]]
+name = "okta_event: identity refused"
+kind = "okta_event"
+capabilities = ["log"]
+body = '{"uuid":"e-3","published":"2026-06-01T00:00:00.000Z","eventType":"group.user_membership.add","target":[{"id":"00unew","type":"User","alternateId":"new.hire@example.com"},{"id":"00g1","type":"UserGroup","displayName":"g"}]}'
+expect_response = "failure"
+expect_message = 'capability "identity" not granted'
+[[case]]
 name = "identity refused without the capability"
 identity = %[4]q
 capabilities = ["log"]
@@ -432,7 +453,39 @@ expect_message = 'capability "identity" not granted'
 `, filepath.Join(asd, "as-kitchen.wasm"), body("throw"), body("ok"), identityPath)), 0o644)
 	cmd = exec.Command(binPath, "plugin", "test", "--cases", cases)
 	cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "10 passed, 0 failed") {
 		t.Errorf("cases: %v\n%s", err, out)
+	}
+
+	// okta_event cases the runner refuses: an HTTP status expectation, a
+	// delivery of two events, an event the gateway would reject.
+	ev := `{"uuid":"e-%d","published":"2026-06-01T00:00:00.000Z","eventType":"user.session.start"}`
+	two := fmt.Sprintf(`{"eventType":"com.okta.event_hook","eventId":"x","data":{"events":[%s,%s]}}`, fmt.Sprintf(ev, 1), fmt.Sprintf(ev, 2))
+	os.WriteFile(cases, []byte(fmt.Sprintf(`plugin = %q
+kind = "okta_event"
+[[case]]
+name = "status"
+body = '%s'
+expect_status = 200
+[[case]]
+name = "two events"
+body = '%s'
+[[case]]
+name = "no uuid"
+body = '{"published":"2026-06-01T00:00:00.000Z","eventType":"user.session.start"}'
+[[case]]
+name = "fine"
+body = '%[2]s'
+expect_response = "success"
+expect_message = "no user and group in user.session.start"
+`, filepath.Join(asd, "as-kitchen.wasm"), fmt.Sprintf(ev, 1), two)), 0o644)
+	cmd = exec.Command(binPath, "plugin", "test", "--cases", cases)
+	cmd.Env = append(env(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
+	out, err = cmd.CombinedOutput()
+	for _, want := range []string{"FAIL  status", "expect_status: an okta_event call has no HTTP answer", "FAIL  two events", "2 events; a case runs the plugin on one",
+		"FAIL  no uuid", "rejected by the gateway", "PASS  fine", "1 passed, 3 failed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("refused okta_event cases: output lacks %q (%v):\n%s", want, err, out)
+		}
 	}
 }

@@ -3,8 +3,9 @@ package main
 // `hookgate plugin test --cases cases.toml`: a plugin's test suite. Each
 // [[case]] runs one call, exactly as `plugin test` does (a fresh in-memory
 // store, optional Okta identity batch and kv seed, the gateway's validation
-// and response table), then checks the response literal, message, HTTP
-// status, log lines and kv state it expects. One PASS/FAIL line per case;
+// and response table; for kind okta_event the case's one event applied to
+// the store first, as the gateway does), then checks the response literal,
+// message, HTTP status, log lines and kv state it expects. One PASS/FAIL line per case;
 // the command fails when any case does.
 
 import (
@@ -64,8 +65,9 @@ type testCase struct {
 	Body    string `toml:"body"`
 
 	// ExpectResponse is the response literal (APPROVED, PROVISIONED_USER,
-	// ..., or "204"); ExpectMessage a substring of the message;
-	// ExpectStatus the HTTP status (default: not checked).
+	// ..., or "204"; for okta_event "success" or "failure"); ExpectMessage
+	// a substring of the message; ExpectStatus the HTTP status (default:
+	// not checked; not for okta_event).
 	ExpectResponse string `toml:"expect_response"`
 	ExpectMessage  string `toml:"expect_message"`
 	ExpectStatus   int    `toml:"expect_status"`
@@ -204,8 +206,12 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	if s.Plugin == "" {
 		return nil, errors.New("no plugin (set plugin = \"x.wasm\" at the top of the file or in the case, or pass --plugin)")
 	}
-	if !slices.Contains(config.Kinds, s.Kind) {
-		return nil, fmt.Errorf("kind %q is not one of %s", s.Kind, strings.Join(config.Kinds, ", "))
+	event := s.Kind == plugins.KindOktaEvent
+	if !slices.Contains(config.Kinds, s.Kind) && !event {
+		return nil, fmt.Errorf("kind %q is not one of %s, %s", s.Kind, strings.Join(config.Kinds, ", "), plugins.KindOktaEvent)
+	}
+	if event && c.ExpectStatus != 0 {
+		return nil, errors.New("expect_status: an okta_event call has no HTTP answer (expect_response is success or failure)")
 	}
 	var body []byte
 	switch {
@@ -278,6 +284,17 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	if err != nil {
 		return nil, err
 	}
+	kv := func(k string) (string, bool) {
+		v, err := st.KVGet(pc.Name, k)
+		return string(v), err == nil
+	}
+	if event {
+		oc, err := runEventCase(ctx, p, st, body)
+		if err != nil {
+			return nil, err
+		}
+		return checkCase(c, oc, kv), nil
+	}
 	capd := &capturingDecider{p: p}
 	d := hook.NewDispatcher(hook.DispatcherOptions{
 		Config: &config.Config{
@@ -295,10 +312,38 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	if capd.res != nil {
 		oc.logs = capd.res.Logs
 	}
-	return checkCase(c, oc, func(k string) (string, bool) {
-		v, err := st.KVGet(pc.Name, k)
-		return string(v), err == nil
-	}), nil
+	return checkCase(c, oc, kv), nil
+}
+
+// runEventCase runs an okta_event case: the payload (a delivery of one
+// event, or the event) is applied to the store first, as the gateway does,
+// then the plugin decides; the response is "success" or "failure" (the
+// gateway retries the event later).
+func runEventCase(ctx context.Context, p *plugins.Plugin, st *store.Store, body []byte) (caseOutcome, error) {
+	b, err := oktaEventBatch(body)
+	if err != nil {
+		return caseOutcome{}, err
+	}
+	if n := len(b.Events) + len(b.Rejected); n != 1 {
+		return caseOutcome{}, fmt.Errorf("okta_event payload: %d events; a case runs the plugin on one", n)
+	}
+	if err := applyEvents(st, b); err != nil {
+		return caseOutcome{}, err
+	}
+	res, err := p.Call(ctx, plugins.KindOktaEvent, b.Events[0].Raw)
+	var oc caseOutcome
+	oc.out.Err = err
+	if res != nil {
+		oc.logs = res.Logs
+		if err == nil {
+			oc.out.Success, oc.out.Message = res.Decision.Success, res.Decision.Message
+		}
+	}
+	oc.reply.Literal = "failure"
+	if oc.out.Success {
+		oc.reply.Literal = "success"
+	}
+	return oc, nil
 }
 
 // checkCase lists every expectation of c that oc does not meet.

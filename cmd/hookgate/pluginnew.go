@@ -23,10 +23,11 @@ import (
 	"text/template"
 
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/sdk"
 )
 
-const pluginNewUsage = "plugin new <name> --lang go|assemblyscript [--kind provisioning|deprovisioning|pre_approval|request_validation] [--dir DIR]"
+const pluginNewUsage = "plugin new <name> --lang go|assemblyscript [--kind provisioning|deprovisioning|pre_approval|request_validation|okta_event] [--dir DIR]"
 
 // validPluginName is what a plugin project may be called: it becomes a
 // directory, a .wasm file, a Go module path element and an npm name.
@@ -40,13 +41,16 @@ type kindInfo struct {
 	Kind, GoHandler, ASHandler string
 	Success, Failure           string // default response literals
 	SuccessFn, FailureFn       string // Go sdk / AS sdk decision helpers
+	// Event: an [[on_event]] plugin (okta_event) rather than an inline hook.
+	Event bool
 }
 
 var newKinds = map[string]kindInfo{
-	config.KindProvisioning:      {config.KindProvisioning, "HandleProvisioning", "handleProvisioning", "PROVISIONED_USER", "NO_PROVISIONING_ACTION", "Success", "Failure"},
-	config.KindDeprovisioning:    {config.KindDeprovisioning, "HandleDeprovisioning", "handleDeprovisioning", "DEPROVISIONED_USER", "NO_DEPROVISIONING_ACTION", "Success", "Failure"},
-	config.KindPreApproval:       {config.KindPreApproval, "HandlePreApproval", "handlePreApproval", "APPROVED", "NOT_APPROVED", "Approve", "Deny"},
-	config.KindRequestValidation: {config.KindRequestValidation, "HandleRequestValidation", "handleRequestValidation", "VALID", "INVALID", "Valid", "Invalid"},
+	config.KindProvisioning:      {config.KindProvisioning, "HandleProvisioning", "handleProvisioning", "PROVISIONED_USER", "NO_PROVISIONING_ACTION", "Success", "Failure", false},
+	config.KindDeprovisioning:    {config.KindDeprovisioning, "HandleDeprovisioning", "handleDeprovisioning", "DEPROVISIONED_USER", "NO_DEPROVISIONING_ACTION", "Success", "Failure", false},
+	config.KindPreApproval:       {config.KindPreApproval, "HandlePreApproval", "handlePreApproval", "APPROVED", "NOT_APPROVED", "Approve", "Deny", false},
+	config.KindRequestValidation: {config.KindRequestValidation, "HandleRequestValidation", "handleRequestValidation", "VALID", "INVALID", "Valid", "Invalid", false},
+	plugins.KindOktaEvent:        {plugins.KindOktaEvent, "HandleOktaEvent", "handleOktaEvent", "success", "failure", "Success", "Failure", true},
 }
 
 func runPluginNew(args []string, stdout, stderr io.Writer) error {
@@ -69,7 +73,7 @@ func runPluginNew(args []string, stdout, stderr io.Writer) error {
 	}
 	k, ok := newKinds[*kind]
 	if !ok {
-		return fmt.Errorf("%w: --kind %q: want one of %s", errUsage, *kind, strings.Join(config.Kinds, ", "))
+		return fmt.Errorf("%w: --kind %q: want one of %s, %s", errUsage, *kind, strings.Join(config.Kinds, ", "), plugins.KindOktaEvent)
 	}
 	if *lang == "as" || *lang == "ts" {
 		*lang = "assemblyscript"
@@ -109,7 +113,14 @@ func newProjectFiles(name, lang string, k kindInfo) (map[string][]byte, error) {
 	data := struct {
 		Name string
 		kindInfo
-	}{name, k}
+		// Caps is the plugin's capabilities as a TOML list; Wiring the
+		// gateway.toml lines that send it work.
+		Caps, Wiring string
+	}{name, k, `["log", "config", "kv", "identity"]`, "[[route]]\nkind = \"" + k.Kind + "\"\napp_id = \"demo_app\"\nplugin = \"" + name + "\""}
+	if k.Event {
+		data.Caps = `["log", "config", "kv"]`
+		data.Wiring = "[[on_event]]\ntypes = [\"group.user_membership.add\"]\nplugin = \"" + name + "\""
+	}
 	out := map[string][]byte{}
 	render := func(dst, tmpl string) error {
 		// Placeholders are written [[.Field]]; TOML's [[case]] stays as is.
@@ -130,6 +141,15 @@ func newProjectFiles(name, lang string, k kindInfo) (map[string][]byte, error) {
 		"identity.json":           newIdentity,
 		"cases.toml":              newCases,
 	}
+	goMain, asMain := newGoMain, newASMain
+	if k.Event {
+		common = map[string]string{
+			"event-join.json":  newIdentity,
+			"event-other.json": newOtherEvent,
+			"cases.toml":       newEventCases,
+		}
+		goMain, asMain = newGoEventMain, newASEventMain
+	}
 	var tmpls map[string]string
 	src := sdk.Sources()
 	copyDir := func(from, to string, keep func(string) bool) error {
@@ -148,7 +168,7 @@ func newProjectFiles(name, lang string, k kindInfo) (map[string][]byte, error) {
 	}
 	switch lang {
 	case "go":
-		tmpls = map[string]string{"main.go": newGoMain, "go.mod": newGoMod, "Makefile": newGoMakefile, "README.md": newGoREADME}
+		tmpls = map[string]string{"main.go": goMain, "go.mod": newGoMod, "Makefile": newGoMakefile, "README.md": newGoREADME}
 		out["hookgate-sdk/go.mod"] = []byte("module github.com/hookgate/hookgate\n\ngo 1.24\n")
 		if err := copyDir(".", "hookgate-sdk/sdk", func(p string) bool {
 			top := strings.TrimPrefix(p, "abi/") // the sdk and its std-only abi package
@@ -157,7 +177,7 @@ func newProjectFiles(name, lang string, k kindInfo) (map[string][]byte, error) {
 			return nil, err
 		}
 	default:
-		tmpls = map[string]string{"assembly/index.ts": newASMain, "package.json": newASPackage, "Makefile": newASMakefile, "README.md": newASREADME}
+		tmpls = map[string]string{"assembly/index.ts": asMain, "package.json": newASPackage, "Makefile": newASMakefile, "README.md": newASREADME}
 		if err := copyDir("assemblyscript", "hookgate-sdk", func(string) bool { return true }); err != nil {
 			return nil, err
 		}
@@ -334,8 +354,8 @@ const newGoREADME = "# [[.Name]]\n\n" +
 	"  `hookgate-sdk/sdk/ABI.md` is the plugin ABI.\n\n" +
 	"Add it to gateway.toml:\n\n" +
 	"```toml\n[[plugin]]\nname = \"[[.Name]]\"\npath = \"/path/to/[[.Name]].wasm\"\n" +
-	"capabilities = [\"log\", \"config\", \"kv\", \"identity\"]\nconfig = { group = \"approvers\" }\n\n" +
-	"[[route]]\nkind = \"[[.Kind]]\"\napp_id = \"demo_app\"\nplugin = \"[[.Name]]\"\n```\n\n" +
+	"capabilities = [[.Caps]]\nconfig = { group = \"approvers\" }\n\n" +
+	"[[.Wiring]]\n```\n\n" +
 	"The plugin's kv data lives under its `name`: renaming it starts with empty kv.\n"
 
 const newASMain = `// [[.Name]]: a hookgate plugin for the [[.Kind]] hook, in AssemblyScript.
@@ -412,6 +432,134 @@ const newASREADME = "# [[.Name]]\n\n" +
 	"  `--use abort=…` is needed). `hookgate-sdk/ABI.md` is the plugin ABI.\n\n" +
 	"Add it to gateway.toml:\n\n" +
 	"```toml\n[[plugin]]\nname = \"[[.Name]]\"\npath = \"/path/to/[[.Name]].wasm\"\n" +
-	"capabilities = [\"log\", \"config\", \"kv\", \"identity\"]\nconfig = { group = \"approvers\" }\n\n" +
-	"[[route]]\nkind = \"[[.Kind]]\"\napp_id = \"demo_app\"\nplugin = \"[[.Name]]\"\n```\n\n" +
+	"capabilities = [[.Caps]]\nconfig = { group = \"approvers\" }\n\n" +
+	"[[.Wiring]]\n```\n\n" +
 	"The plugin's kv data lives under its `name`: renaming it starts with empty kv.\n"
+
+// newOtherEvent is an Okta event hook delivery of an event the okta_event
+// template ignores.
+const newOtherEvent = `{
+  "eventType": "com.okta.event_hook",
+  "eventTypeVersion": "1.0",
+  "cloudEventsVersion": "0.1",
+  "source": "https://example.okta.com/api/v1/eventHooks/who1example",
+  "eventId": "00000000-0000-4000-8000-000000000003",
+  "data": {
+    "events": [
+      {
+        "uuid": "00000000-0000-4000-8000-000000000004",
+        "published": "2026-01-01T00:01:00.000Z",
+        "eventType": "user.session.start",
+        "version": "0",
+        "displayMessage": "User login to Okta",
+        "severity": "INFO",
+        "actor": {"id": "00ubob", "type": "User", "alternateId": "bob@example.com", "displayName": "Bob Example"},
+        "outcome": {"result": "SUCCESS", "reason": null},
+        "target": []
+      }
+    ]
+  }
+}
+`
+
+const newEventCases = `# Test cases for [[.Name]]: ` + "`make test`" + ` runs them with
+# ` + "`hookgate plugin test --cases cases.toml`" + `. Settings at the top apply to
+# every [[case]]; a case may override any of them. Paths are relative to
+# this file. Each payload is an Okta event hook delivery of one event; it
+# is applied to the (fresh, in-memory) identity store before the plugin
+# runs, as the gateway does. The response is "success" or "failure" (the
+# gateway retries the event later).
+plugin = "[[.Name]].wasm"
+name = "[[.Name]]"            # the plugin name: its kv namespace in the gateway
+kind = "okta_event"
+capabilities = ["log", "config", "kv"]
+config = { group = "approvers" }
+
+[[case]]
+name = "a join to the group"
+payload = "event-join.json"
+expect_response = "success"
+expect_message = "alice@example.com joined approvers"
+expect_logs = ["join 1: alice@example.com joined approvers"]
+expect_kv = { joins = "1" }
+
+[[case]]
+name = "another event"
+payload = "event-other.json"
+kv = { joins = "41" }         # seeded before the call
+expect_response = "success"
+expect_message = "ignored user.session.start"
+expect_kv = { joins = "41" }
+
+[[case]]
+name = "without the kv capability"
+payload = "event-join.json"
+capabilities = ["log", "config"]
+expect_response = "failure"
+expect_message = "kv:"
+`
+
+const newGoEventMain = `// Command [[.Name]] is a hookgate plugin for Okta events ([[on_event]]):
+// it counts the users who join the Okta group named by the config key
+// "group" in kv and logs each join; other events are acknowledged.
+//
+// Build: make   (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o [[.Name]].wasm .)
+// Test:  make test
+// Capabilities: log, config, kv.
+package main
+
+import (
+	"strconv"
+
+	"github.com/hookgate/hookgate/sdk"
+)
+
+func main() {}
+
+func init() {
+	sdk.HandleOktaEvent(onEvent)
+}
+
+func onEvent(ev *sdk.OktaEvent) sdk.Decision {
+	group := sdk.Config("group")
+	users, groups := ev.Targets("User"), ev.Targets("UserGroup")
+	if ev.EventType != "group.user_membership.add" || len(users) == 0 || len(groups) == 0 || groups[0].DisplayName != group {
+		return sdk.Success("ignored " + ev.EventType)
+	}
+	login := users[0].AlternateID
+	n, err := sdk.KV.Incr("joins", 1, 0) // atomic across every instance
+	if err != nil {
+		return sdk.Failure("kv: " + err.Error()) // a failure: the gateway retries the event later
+	}
+	sdk.Log.Info("join " + strconv.FormatInt(n, 10) + ": " + login + " joined " + group)
+	return sdk.Success(login + " joined " + group)
+}
+`
+
+const newASEventMain = `// [[.Name]]: a hookgate plugin for Okta events ([[on_event]]), in
+// AssemblyScript. It counts the users who join the Okta group named by the
+// config key "group" in kv and logs each join; other events are
+// acknowledged.
+//
+// Build: make   Test: make test   Capabilities: log, config, kv.
+import {
+  OktaEvent, Decision, handleOktaEvent, config, log, kv, lastError, lastErrorMessage, success, failure,
+} from "@hookgate/sdk/assembly/index";
+// The ABI exports (hookgate_abi_version, hookgate_alloc, hookgate_call, hookgate_call_flat).
+export * from "@hookgate/sdk/assembly/exports";
+
+function onEvent(ev: OktaEvent): Decision {
+  const group = config("group");
+  const users = ev.targets("User"), groups = ev.targets("UserGroup");
+  if (ev.eventType != "group.user_membership.add" || users.length == 0 || groups.length == 0 || groups[0].displayName != group) {
+    return success("ignored " + ev.eventType);
+  }
+  const login = users[0].alternateId;
+  const n = kv.incr("joins", 1); // atomic across every instance
+  if (lastError() != null) return failure("kv: " + lastErrorMessage()); // a failure: the gateway retries the event later
+  log.info("join " + n.toString() + ": " + login + " joined " + group);
+  return success(login + " joined " + group);
+}
+
+handleOktaEvent(onEvent);
+`

@@ -9,20 +9,40 @@ import (
 	"testing"
 )
 
-// TestPluginNew: `hookgate plugin new` for each language in a temp dir
-// (outside the repository), then `make` and `make test` (its cases.toml
-// through `plugin test --cases`) pass as generated; a case file with a
-// wrong expectation fails naming the case.
+// TestPluginNew: `hookgate plugin new` for each language, for an inline
+// hook kind and for okta_event, in a temp dir (outside the repository),
+// then `make` and `make test` (its cases.toml through `plugin test
+// --cases`) pass as generated; a case file with a wrong expectation fails
+// naming the case.
 func TestPluginNew(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("make is required:", err)
 	}
-	for _, c := range []struct{ lang, kind, success string }{
-		{"go", "pre_approval", "APPROVED"},
-		{"assemblyscript", "provisioning", "PROVISIONED_USER"},
+	// The inline-hook template's cases, and the okta_event template's.
+	type tmpl struct {
+		pass          []string // PASS lines of the generated cases
+		kvOK, kvBad   string   // an expect_kv line, and a wrong one
+		first, second string   // the first and second case names
+		lastPass      string   // the third case (stays passing)
+		kvWant        string   // the kv difference reported
+	}
+	inline := tmpl{[]string{"PASS  a member of the group", "PASS  not a member"},
+		`expect_kv = { decisions = "42" }`, `expect_kv = { decisions = "43" }`, "a member of the group", "not a member",
+		"without the identity capability", `kv "decisions" = "42", want "43"`}
+	event := tmpl{[]string{"PASS  a join to the group", "PASS  another event", "PASS  without the kv capability"},
+		`expect_kv = { joins = "41" }`, `expect_kv = { joins = "43" }`, "a join to the group", "another event",
+		"without the kv capability", `kv "joins" = "41", want "43"`}
+	for _, c := range []struct {
+		lang, kind, success string
+		tmpl
+	}{
+		{"go", "pre_approval", "APPROVED", inline},
+		{"assemblyscript", "provisioning", "PROVISIONED_USER", inline},
+		{"go", "okta_event", "success", event},
+		{"assemblyscript", "okta_event", "success", event},
 	} {
-		t.Run(c.lang, func(t *testing.T) {
+		t.Run(c.lang+"/"+c.kind, func(t *testing.T) {
 			t.Parallel()
 			if c.lang == "assemblyscript" {
 				if _, err := exec.LookPath("npm"); err != nil {
@@ -48,7 +68,7 @@ func TestPluginNew(t *testing.T) {
 			if err != nil {
 				t.Fatalf("make test: %v\n%s", err, out)
 			}
-			for _, want := range []string{"PASS  a member of the group", "PASS  not a member", "cases.toml: 3 passed, 0 failed"} {
+			for _, want := range append(c.pass, "cases.toml: 3 passed, 0 failed") {
 				if !strings.Contains(out, want) {
 					t.Errorf("make test output lacks %q:\n%s", want, out)
 				}
@@ -59,8 +79,8 @@ func TestPluginNew(t *testing.T) {
 			// A wrong expectation fails the run and names the case.
 			casesPath := filepath.Join(proj, "cases.toml")
 			b, _ := os.ReadFile(casesPath)
-			bad := strings.Replace(string(b), `expect_kv = { decisions = "42" }`, `expect_kv = { decisions = "43" }`, 1)
-			bad = strings.Replace(bad, `name = "a member of the group"`, `name = "a member, wrongly expected"`, 1)
+			bad := strings.Replace(string(b), c.kvOK, c.kvBad, 1)
+			bad = strings.Replace(bad, `name = "`+c.first+`"`, `name = "wrongly expected"`, 1)
 			bad = strings.Replace(bad, `expect_response = "`+c.success+`"`, `expect_response = "SOMETHING_ELSE"`, 1)
 			if bad == string(b) {
 				t.Fatal("cases.toml template changed; update this test")
@@ -72,9 +92,9 @@ func TestPluginNew(t *testing.T) {
 				t.Fatalf("wrong expectations: %v, want exit 1\n%s", err, out)
 			}
 			for _, want := range []string{
-				"FAIL  a member, wrongly expected", "response " + c.success + ", want SOMETHING_ELSE",
-				"FAIL  not a member", `kv "decisions" = "42", want "43"`,
-				"PASS  without the identity capability", "cases.toml: 1 passed, 2 failed",
+				"FAIL  wrongly expected", "response " + c.success + ", want SOMETHING_ELSE",
+				"FAIL  " + c.second, c.kvWant,
+				"PASS  " + c.lastPass, "cases.toml: 1 passed, 2 failed",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%s", want, out)

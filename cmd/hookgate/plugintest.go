@@ -168,7 +168,7 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	loadTime := time.Since(loadStart)
 
 	if *kind == plugins.KindOktaEvent {
-		return runOktaEventTest(ctx, p, body, loadTime, stdout)
+		return runOktaEventTest(ctx, p, st, body, loadTime, stdout)
 	}
 
 	// The gateway's own path: validation, a default route to this plugin,
@@ -231,44 +231,81 @@ func (c *capturingDecider) Decide(ctx context.Context, kind string, raw []byte, 
 	return hook.Decision{Success: res.Decision.Success, Message: res.Decision.Message}, nil
 }
 
-// runOktaEventTest runs the plugin on each event of an Okta delivery (or
-// on the one event in the payload) and prints each decision.
-func runOktaEventTest(ctx context.Context, p *plugins.Plugin, body []byte, loadTime time.Duration, stdout io.Writer) error {
-	var events [][]byte
-	if b, err := okta.ParseEnvelope(body); err == nil {
-		for _, ev := range b.Events {
-			events = append(events, ev.Raw)
-		}
-	} else {
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(body, &probe); err != nil || probe["eventType"] == nil {
-			return fmt.Errorf("okta_event payload: want an Okta event hook delivery or one System Log event (an object with eventType)")
-		}
-		events = append(events, body)
+// oktaEventBatch reads an okta_event payload: an Okta event hook delivery,
+// or one System Log event (an object with eventType and no data), which is
+// parsed as a delivery of one. Events the gateway would reject (no uuid,
+// no published time...) are in the batch's Rejected.
+func oktaEventBatch(body []byte) (*okta.Batch, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, fmt.Errorf("okta_event payload: %w", err)
 	}
-	failed := false
-	for i, ev := range events {
-		var head struct {
-			UUID      string `json:"uuid"`
-			EventType string `json:"eventType"`
+	if probe["data"] == nil && probe["eventType"] != nil {
+		env, err := json.Marshal(map[string]any{"eventType": "com.okta.event_hook", "eventId": "plugin-test",
+			"data": map[string]any{"events": []json.RawMessage{body}}})
+		if err != nil {
+			return nil, err
 		}
-		_ = json.Unmarshal(ev, &head)
-		fmt.Fprintf(stdout, "event %d: %s %s\n", i+1, head.EventType, head.UUID)
-		res, err := p.Call(ctx, plugins.KindOktaEvent, ev)
-		d, _ := json.Marshal(res.Decision)
+		body = env
+	}
+	b, err := okta.ParseEnvelope(body)
+	if err != nil {
+		return nil, fmt.Errorf("okta_event payload: want an Okta event hook delivery or one System Log event (an object with eventType): %w", err)
+	}
+	return b, nil
+}
+
+// applyEvents ingests the batch into the temporary store, as the gateway
+// does before its [[on_event]] plugins run: the plugin's identity reads see
+// the state after the event. A rejected event is an error (the gateway
+// would not run a plugin on it).
+func applyEvents(st *store.Store, b *okta.Batch) error {
+	if len(b.Rejected) > 0 {
+		r := b.Rejected[0]
+		return fmt.Errorf("okta_event payload: event %d is rejected by the gateway: %s", r.Index+1, r.Reason)
+	}
+	if _, err := okta.Ingest(st, b, okta.IngestOptions{}); err != nil {
+		return fmt.Errorf("okta_event payload: apply to the store: %w", err)
+	}
+	return nil
+}
+
+// runOktaEventTest applies an Okta delivery (or one event) to the store,
+// runs the plugin on each event and prints each decision.
+func runOktaEventTest(ctx context.Context, p *plugins.Plugin, st *store.Store, body []byte, loadTime time.Duration, stdout io.Writer) error {
+	b, err := oktaEventBatch(body)
+	if err != nil {
+		return err
+	}
+	if err := applyEvents(st, b); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "events: %d applied to the temporary store first, as the gateway does before [[on_event]] plugins run\n", len(b.Events))
+	failed := false
+	for i, ev := range b.Events {
+		fmt.Fprintf(stdout, "event %d: %s %s\n", i+1, ev.EventType, ev.UUID)
+		res, err := p.Call(ctx, plugins.KindOktaEvent, ev.Raw)
 		if err != nil {
 			failed = true
 			fmt.Fprintf(stdout, "decision: error: %v\n", err)
 		} else {
+			d, _ := json.Marshal(res.Decision)
 			fmt.Fprintf(stdout, "decision: %s\n", d)
 		}
 		printLogs(stdout, res)
-		printTimes(stdout, loadTime, res, res.Duration)
+		printTimes(stdout, loadTime, res, resDuration(res))
 	}
 	if failed {
 		return errPluginFailed
 	}
 	return nil
+}
+
+func resDuration(res *plugins.Result) time.Duration {
+	if res == nil {
+		return 0
+	}
+	return res.Duration
 }
 
 func printLogs(w io.Writer, res *plugins.Result) {

@@ -3,6 +3,10 @@
 // the SDK's handler logs before trapping; the others read the identity
 // state and answer what they read).
 //
+// Its okta_event handler answers whether the event's User target is a
+// member of its UserGroup target in the identity state the plugin reads
+// (the gateway applies an event before its [[on_event]] plugins run).
+//
 // Its provisioning handler performs one Okta action through the SDK's
 // okta.* wrappers: request_comment is "<action>:<a>:<b>" with the wrapper's
 // two arguments in its own order (addUserToGroup:user:group,
@@ -10,7 +14,8 @@
 // "ok <action> user=<id> group=<id> app=<id>: <message>"; a failure answers
 // "err <code> <lastError message>".
 import {
-  Request, Decision, approve, deny, success, failure, handlePreApproval, handleProvisioning,
+  Request, Decision, approve, deny, success, failure, handlePreApproval, handleProvisioning, handleOktaEvent, OktaEvent,
+  isMember,
   userGroups, lookupGroup, groupMembers, lookupUser, lastError, lastErrorMessage, okta, OktaResult,
 } from "../../../../../sdk/assemblyscript/assembly/index";
 export * from "../../../../../sdk/assemblyscript/assembly/exports";
@@ -81,4 +86,12 @@ handleProvisioning((req: Request): Decision => {
     return failure("err " + (e != null ? e.code.toString() : "none") + " " + lastErrorMessage());
   }
   return success("ok " + res.action + " user=" + res.userId + " group=" + res.groupId + " app=" + res.appId + ": " + res.message);
+});
+
+handleOktaEvent((ev: OktaEvent): Decision => {
+  const users = ev.targets("User"), groups = ev.targets("UserGroup");
+  if (users.length == 0 || groups.length == 0) return success("no user and group in " + ev.eventType);
+  const m = isMember(users[0].alternateId, groups[0].displayName);
+  if (lastError() != null) return failure(lastErrorMessage());
+  return success(ev.eventType + " " + users[0].alternateId + " member of " + groups[0].displayName + ": " + (m ? "yes" : "no"));
 });
