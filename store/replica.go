@@ -6,13 +6,21 @@ package store
 // skips what it applied before; snapshots are Badger backups.
 
 import (
+	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 
+	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -29,11 +37,70 @@ func setAppliedIndex(txn *badger.Txn, index uint64) error {
 // the same path as a single node's writes and records index as applied
 // in the same commit.
 func (s *Store) ApplyEntry(index uint64, data []byte) (any, error) {
-	op, err := DecodeOp(data)
+	op, err := s.decodeEntry(data)
 	if err != nil {
 		return nil, err
 	}
 	return s.applyLocal(op, index)
+}
+
+// opFormatSealed is the first byte of an entry EncodeEntry sealed: then
+// a 12-byte nonce and EncodeOp's bytes sealed with AES-256-GCM (additional
+// data: the format byte) under a key derived from the store key.
+const opFormatSealed = 0x02
+
+// entryAEAD is the AEAD of log entries for a store key (nil key: none).
+// The key is HKDF-SHA256 of the store key with its own label, so it is
+// never used for anything else; nonces are random (96 bits, fine far
+// beyond the 2^32 entries one key may seal).
+func entryAEAD(key []byte) (cipher.AEAD, error) {
+	if key == nil {
+		return nil, nil
+	}
+	k, err := hkdf.Key(sha256.New, key, nil, "hookgate raft log entry v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// EncodeEntry encodes op for the replicated log: EncodeOp's bytes, sealed
+// (opFormatSealed) when the store has an encryption key, so the Raft log
+// files hold no store data in clear either. Every node of a cluster must
+// then use the same key.
+func (s *Store) EncodeEntry(op Op) ([]byte, error) {
+	b, err := EncodeOp(op)
+	if err != nil || s.entryAEAD == nil {
+		return b, err
+	}
+	out := make([]byte, 1+12, 1+12+len(b)+s.entryAEAD.Overhead())
+	out[0] = opFormatSealed
+	if _, err := rand.Read(out[1:13]); err != nil {
+		return nil, fmt.Errorf("store: seal entry: %w", err)
+	}
+	return s.entryAEAD.Seal(out, out[1:13], b, out[:1]), nil
+}
+
+// decodeEntry is EncodeEntry's inverse (plain entries decode too).
+func (s *Store) decodeEntry(data []byte) (Op, error) {
+	if len(data) > 0 && data[0] == opFormatSealed {
+		if s.entryAEAD == nil {
+			return nil, errors.New("store: decode entry: the entry is encrypted and this store has no key (every node of an encrypted cluster needs the same [store] encryption key)")
+		}
+		if len(data) < 13 {
+			return nil, errors.New("store: decode entry: truncated")
+		}
+		plain, err := s.entryAEAD.Open(nil, data[1:13], data[13:], data[:1])
+		if err != nil {
+			return nil, fmt.Errorf("store: decode entry: %w (every node of an encrypted cluster needs the same [store] encryption key)", err)
+		}
+		data = plain
+	}
+	return DecodeOp(data)
 }
 
 // Entry is one committed Raft entry for ApplyEntries.
@@ -63,7 +130,7 @@ func (s *Store) ApplyEntries(entries []Entry) []EntryResult {
 	out := make([]EntryResult, len(entries))
 	ops := make([]Op, len(entries))
 	for i, e := range entries {
-		ops[i], out[i].Err = DecodeOp(e.Data)
+		ops[i], out[i].Err = s.decodeEntry(e.Data)
 	}
 	var run []int // indexes into entries of the current run
 	flush := func() {
@@ -251,21 +318,82 @@ func (s *Store) Empty() (bool, error) {
 // Backup writes a full backup of the store (Badger's backup format).
 // Writes must not run meanwhile for the backup to match one point of the
 // log (the Raft state machine guarantees that).
+//
+// A store opened with an encryption key writes the backup encrypted with
+// it, as an age file (filippo.io/age, https://age-encryption.org/v1:
+// ChaCha20-Poly1305 in authenticated 64 KiB chunks under a random file
+// key, wrapped with the store key through age's scrypt recipient; the
+// key is 256 random bits, so the scrypt work factor is kept low). Only a
+// store opened with the same key restores it: the nodes of an encrypted
+// cluster share [store] encryption_key_env's key.
 func (s *Store) Backup(w io.Writer) error {
-	if _, err := s.db.Backup(w, 0); err != nil {
+	if s.backupKey == nil {
+		if _, err := s.db.Backup(w, 0); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+		return nil
+	}
+	r, err := age.NewScryptRecipient(backupPassphrase(s.backupKey))
+	if err != nil {
 		return fmt.Errorf("store: backup: %w", err)
+	}
+	r.SetWorkFactor(backupWorkFactor)
+	enc, err := age.Encrypt(w, r)
+	if err != nil {
+		return fmt.Errorf("store: backup: encrypt: %w", err)
+	}
+	if _, err := s.db.Backup(enc, 0); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("store: backup: encrypt: %w", err)
 	}
 	return nil
 }
 
+// backupWorkFactor is the scrypt work factor (log2 N) of encrypted
+// backups: the passphrase is a 256-bit key, not a password to stretch.
+const backupWorkFactor = 10
+
+// backupPassphrase is the age passphrase of a store key.
+func backupPassphrase(key []byte) string { return "hookgate-backup:" + hex.EncodeToString(key) }
+
+// ageMagic starts every age file.
+const ageMagic = "age-encryption.org/v1\n"
+
+// ErrBackupEncryption is returned (wrapped) by Restore when the backup's
+// encryption does not match the store's: encrypted with another key, or
+// encrypted for a store without a key, or plain for a store with one.
+var ErrBackupEncryption = errors.New("backup encryption mismatch")
+
 // Restore replaces the whole store with a Backup: every key is dropped,
-// then the backup loaded.
+// then the backup loaded. A store with an encryption key restores only a
+// backup encrypted with it (checked before anything is dropped).
 func (s *Store) Restore(r io.Reader) error {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(len(ageMagic))
+	encrypted := string(head) == ageMagic
+	var src io.Reader = br
+	switch {
+	case encrypted && s.backupKey == nil:
+		return fmt.Errorf("store: restore: %w: the backup is encrypted and this store has no key ([store] encryption_key_env)", ErrBackupEncryption)
+	case !encrypted && s.backupKey != nil:
+		return fmt.Errorf("store: restore: %w: the backup is not encrypted and this store is", ErrBackupEncryption)
+	case encrypted:
+		id, err := age.NewScryptIdentity(backupPassphrase(s.backupKey))
+		if err != nil {
+			return fmt.Errorf("store: restore: %w", err)
+		}
+		id.SetMaxWorkFactor(backupWorkFactor)
+		if src, err = age.Decrypt(br, id); err != nil {
+			return fmt.Errorf("store: restore: %w: %v (every node of an encrypted cluster needs the same key)", ErrBackupEncryption, err)
+		}
+	}
 	defer s.cache.invalidate()
 	if err := s.db.DropAll(); err != nil {
 		return fmt.Errorf("store: restore: drop: %w", err)
 	}
-	if err := s.db.Load(r, 256); err != nil {
+	if err := s.db.Load(src, 256); err != nil {
 		return fmt.Errorf("store: restore: load: %w", err)
 	}
 	return nil

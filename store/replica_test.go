@@ -235,3 +235,41 @@ func TestIDSlotsPerNode(t *testing.T) {
 		t.Fatalf("restored n3 slot %d %v %v", c.idSlot.Load(), ok, err)
 	}
 }
+
+// TestEntriesSealed: a store with an encryption key seals its log
+// entries (no profile value in clear); a store with the same key applies
+// them, one with another key or none refuses them.
+func TestEntriesSealed(t *testing.T) {
+	open := func(key []byte) *Store {
+		s, err := Open(t.TempDir(), Options{EncryptionKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	key := bytes.Repeat([]byte{1}, 32)
+	op := &OpApplyIdentity{Changes: []IdentityChange{TouchUser(UserFacts{ID: "u1", Login: "secret-login@example.com"}, st(1))}}
+	data, err := open(key).EncodeEntry(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("secret-login")) || data[0] != opFormatSealed {
+		t.Fatalf("entry not sealed: %q", data)
+	}
+	if plain, _ := open(nil).EncodeEntry(op); !bytes.Contains(plain, []byte("secret-login")) {
+		t.Fatal("control: a store without a key does not write the login in its entry")
+	}
+	same := open(key)
+	if _, err := same.ApplyEntry(1, data); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := same.UserByID("u1"); err != nil || u.Login != "secret-login@example.com" {
+		t.Fatalf("applied sealed entry: %+v %v", u, err)
+	}
+	for _, k := range [][]byte{bytes.Repeat([]byte{2}, 32), nil} {
+		if _, err := open(k).ApplyEntry(1, data); err == nil {
+			t.Errorf("a store with key %x applied the entry", k)
+		}
+	}
+}

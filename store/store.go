@@ -58,9 +58,11 @@
 package store
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +119,11 @@ type Store struct {
 	// lapCalls counts SetLastAppliedPublished calls (it sweeps stale
 	// watermark entries every lapSweepEvery calls).
 	lapCalls atomic.Uint64
+	// backupKey is the encryption key (nil: none); Backup encrypts with
+	// it (replica.go).
+	backupKey []byte
+	// entryAEAD seals replicated log entries (nil: no key; replica.go).
+	entryAEAD cipher.AEAD
 	// idSlot is the residue (mod idSlots) of every id this store mints, 0
 	// outside a cluster (SetIDSlot, UseSlotOf).
 	idSlot atomic.Uint64
@@ -187,7 +194,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	st := &Store{db: db, log: opts.Logger}
+	aead, err := entryAEAD(opts.EncryptionKey)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %q: %w", dir, err)
+	}
+	st := &Store{db: db, log: opts.Logger, backupKey: slices.Clone(opts.EncryptionKey), entryAEAD: aead}
 	st.writer = localWriter{st}
 	return st, nil
 }
