@@ -368,10 +368,8 @@ func Parse(b []byte, baseDir string, ov Overrides) (*Config, error) {
 		// Only when absent: an explicit "0s" disables periodic catch-up.
 		c.Okta.CatchupInterval = okta.DefaultOptions().CatchupInterval
 	}
-	if err := c.validate(ov.Offline); err != nil {
-		return nil, err
-	}
-	if err := c.resolveSecrets(ov.Offline); err != nil {
+	// Every problem at once: bad values and missing secrets together.
+	if err := errors.Join(c.validate(ov.Offline), c.resolveSecrets(ov.Offline)); err != nil {
 		return nil, err
 	}
 	if !ov.Offline {

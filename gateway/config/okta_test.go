@@ -74,3 +74,17 @@ func TestOktaDefaultsFromOnePlace(t *testing.T) {
 		t.Errorf("[okta]\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// TestEveryErrorAtOnce: a bad value and a missing secret are reported by
+// one load.
+func TestEveryErrorAtOnce(t *testing.T) {
+	t.Setenv("HOOKGATE_OKTA_SECRET", "okta-secret-0123456789")
+	t.Setenv("HOOKGATE_HOOK_SECRET", "hook-secret-0123456789")
+	t.Setenv("HOOKGATE_ADMIN_TOKEN", "")
+	_, err := Parse([]byte("[log]\nlevel = \"loud\"\n[okta]\nmax_body_bytes = -1\n"), t.TempDir(), Overrides{})
+	for _, want := range []string{"log.level: ", "okta.max_body_bytes: must be positive", "admin.token_env: environment variable HOOKGATE_ADMIN_TOKEN is not set"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err %v, want it to name %q", err, want)
+		}
+	}
+}
