@@ -66,10 +66,14 @@ func Build(o Options) (*Server, error) {
 	if o.Cluster != nil {
 		s.EnableCluster(o.Cluster)
 	}
-	oktaAPI, err := NewOktaAPI(OktaAPIOptions{
+	oo := OktaAPIOptions{
 		Config: o.Config, Store: o.Store, Server: s, Client: o.Okta.Client, Audit: o.Audit,
 		Sync: o.Okta.Sync, Refresh: o.Okta.Refresh, Logger: s.log,
-	})
+	}
+	if o.Cluster != nil {
+		oo.Leader = o.Cluster // syncs run on the leader
+	}
+	oktaAPI, err := NewOktaAPI(oo)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/store/cluster"
 )
 
 // AuditKindOktaAction is the audit record kind of plugin actions on Okta
@@ -59,8 +60,25 @@ type OktaAPIOptions struct {
 	// Refresh tunes the background user lookups (update_profile events,
 	// users first seen in an event).
 	Refresh okta.RefresherOptions
-	Logger  *slog.Logger
+	// Leader, in a cluster, runs syncs on the leader only: POST and GET
+	// /v1/okta/sync on a follower are answered by the leader's API
+	// (*cluster.Node; nil: a single node).
+	Leader LeaderCaller
+	Logger *slog.Logger
 }
+
+// LeaderCaller runs named calls on the cluster's leader (*cluster.Node).
+type LeaderCaller interface {
+	IsLeader() bool
+	HandleLeaderCall(name string, f cluster.LeaderFunc)
+	CallLeader(ctx context.Context, name string, body []byte) (int, []byte, error)
+}
+
+// The leader calls of the Okta API (body: the request's query string).
+const (
+	callSyncStart  = "okta.sync.start"
+	callSyncStatus = "okta.sync.status"
+)
 
 // OktaAPI runs the Okta Management API features inside the gateway. It
 // implements plugins.OktaActions for the plugin host. Create it with
@@ -74,6 +92,7 @@ type OktaAPI struct {
 	audit  *store.AuditLog
 	log    *slog.Logger
 	syncO  okta.SyncOptions
+	leader LeaderCaller // nil: a single node
 
 	// work serialises syncs and catch-ups: both write identity state and
 	// catch-up's watermark should not move under a running sync.
@@ -109,13 +128,17 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &OktaAPI{
-		cfg: o.Config, st: o.Store, srv: o.Server, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync,
+		cfg: o.Config, st: o.Store, srv: o.Server, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync, leader: o.Leader,
 		work: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		sync:    api.SyncStatus{State: api.SyncIdle},
 		catchUp: api.CatchUpStatus{State: "never", Interval: o.Config.Okta.CatchupInterval.String()},
 	}
 	if a.syncO.Logger == nil {
 		a.syncO.Logger = o.Logger
+	}
+	if a.leader != nil {
+		a.leader.HandleLeaderCall(callSyncStart, func(_ context.Context, q []byte) (int, []byte) { return a.local(a.startSync, q) })
+		a.leader.HandleLeaderCall(callSyncStatus, func(_ context.Context, q []byte) (int, []byte) { return a.local(a.syncStatus, q) })
 	}
 	if c != nil {
 		ro := o.Refresh
@@ -256,10 +279,44 @@ func (a *OktaAPI) SyncStatus() api.SyncStatus {
 	return a.sync
 }
 
+// local runs handler h of this node's API on query q for a leader call
+// from another node, returning what it answered.
+func (a *OktaAPI) local(h func(ctx *fasthttp.RequestCtx), q []byte) (int, []byte) {
+	var rc fasthttp.RequestCtx
+	rc.Request.SetRequestURI("/?" + string(q))
+	h(&rc)
+	return rc.Response.StatusCode(), append([]byte(nil), rc.Response.Body()...)
+}
+
+// onLeader answers ctx with call's answer from the cluster's leader when
+// this node does not lead (true), and does nothing on a single node or
+// the leader (false).
+func (a *OktaAPI) onLeader(ctx *fasthttp.RequestCtx, call string) bool {
+	if a.leader == nil || a.leader.IsLeader() {
+		return false
+	}
+	code, body, err := a.leader.CallLeader(ctx, call, ctx.QueryArgs().QueryString())
+	if err != nil {
+		writeError(ctx, http.StatusServiceUnavailable, fmt.Sprintf("Okta syncs run on the cluster's leader: %v", err))
+		return true
+	}
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+	return true
+}
+
 // postSync serves POST /v1/okta/sync[?app_users=true]: 202 with the
 // running status, 400 for a bad app_users value, 409 while one runs, 503
-// without an org.
+// without an org. In a cluster the leader runs it (a follower passes the
+// request on and relays the answer).
 func (a *OktaAPI) postSync(ctx *fasthttp.RequestCtx, _ []string) {
+	if !a.onLeader(ctx, callSyncStart) {
+		a.startSync(ctx)
+	}
+}
+
+func (a *OktaAPI) startSync(ctx *fasthttp.RequestCtx) {
 	var req SyncRequest
 	if v := ctx.QueryArgs().Peek("app_users"); v != nil {
 		b, err := strconv.ParseBool(string(v))
@@ -285,8 +342,14 @@ func (a *OktaAPI) postSync(ctx *fasthttp.RequestCtx, _ []string) {
 	ctx.SetStatusCode(http.StatusAccepted)
 }
 
-// getSync serves GET /v1/okta/sync.
+// getSync serves GET /v1/okta/sync (the leader's, in a cluster).
 func (a *OktaAPI) getSync(ctx *fasthttp.RequestCtx, _ []string) {
+	if !a.onLeader(ctx, callSyncStatus) {
+		a.syncStatus(ctx)
+	}
+}
+
+func (a *OktaAPI) syncStatus(ctx *fasthttp.RequestCtx) {
 	if a.client == nil {
 		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
 		return

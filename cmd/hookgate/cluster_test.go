@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway/okta/oktagen"
+	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 	"github.com/hookgate/hookgate/store/cluster"
 )
 
@@ -842,5 +843,68 @@ func TestClusterFromOneNode(t *testing.T) {
 	}
 	for _, id := range c.ids {
 		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
+	}
+}
+
+// TestClusterOktaSyncOnLeader: POST /v1/okta/sync on a follower runs the
+// sync on the leader (only the leader logs it and talks to the org's
+// user listing), GET /v1/okta/sync on the follower shows the leader's
+// sync, and the synced user is readable on the follower.
+func TestClusterOktaSyncOnLeader(t *testing.T) {
+	org := oktatest.New(oktatest.Options{APIToken: orgToken})
+	defer org.Close()
+	org.AddUser(oktatest.User{ID: "00usync1", Login: "sync.one@example.com", Email: "sync.one@example.com", FirstName: "Sync", LastName: "One"})
+	body := fmt.Sprintf("[okta]\norg_url = %q\napi_token_env = %q\n", org.URL, orgTokenEnv)
+	c := newCluster(t, body, orgTokenEnv+"="+orgToken)
+	lead := c.leader(30 * time.Second)
+	var follower string
+	for _, id := range c.ids {
+		if id != lead {
+			follower = id
+			break
+		}
+	}
+	f := c.proc(follower)
+	req, _ := http.NewRequest("POST", f.url+"/v1/okta/sync", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := adminClientHTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), `"state"`) {
+		t.Fatalf("POST /v1/okta/sync on follower %s: %d %s\n%s", follower, resp.StatusCode, b, f.log())
+	}
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for {
+		var st struct{ State, Error string }
+		if code, err := admin(f, "/v1/okta/sync", &st); err != nil || code != 200 {
+			t.Fatalf("GET /v1/okta/sync on the follower: %d %v", code, err)
+		}
+		if st.State == "done" {
+			break
+		}
+		if st.State != "running" || time.Now().After(deadline) {
+			t.Fatalf("sync seen from the follower: %+v\n%s", st, f.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, id := range c.ids {
+		ran := strings.Contains(c.proc(id).log(), "okta sync started")
+		if ran != (id == lead) {
+			t.Errorf("node %s (leader %s): ran the sync %v", id, lead, ran)
+		}
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		code, err := admin(f, "/v1/users/00usync1", nil)
+		if err == nil && code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("synced user not readable on the follower: %d %v", code, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -35,7 +35,111 @@ func (n *Node) internalHandler() http.Handler {
 	mux.HandleFunc("GET /internal/status", n.serveStatus)
 	mux.HandleFunc("POST /internal/join", n.serveJoin)
 	mux.HandleFunc("POST /internal/remove", n.serveRemove)
+	mux.HandleFunc("POST /internal/call/{name}", n.serveCall)
 	return mux
+}
+
+// LeaderFunc is a named call run on the leader (HandleLeaderCall): it
+// gets the caller's body and answers with an HTTP status and a body.
+type LeaderFunc func(ctx context.Context, body []byte) (status int, resp []byte)
+
+// HandleLeaderCall registers f as the call name, run on whichever node
+// leads when any node asks (CallLeader). Register every call on every
+// node before it serves requests.
+func (n *Node) HandleLeaderCall(name string, f LeaderFunc) {
+	n.callsMu.Lock()
+	defer n.callsMu.Unlock()
+	if n.calls == nil {
+		n.calls = map[string]LeaderFunc{}
+	}
+	n.calls[name] = f
+}
+
+func (n *Node) leaderCall(name string) LeaderFunc {
+	n.callsMu.Lock()
+	defer n.callsMu.Unlock()
+	return n.calls[name]
+}
+
+// CallLeader runs the call name on the leader (this node when it leads,
+// else over mutual TLS) and returns its status and body: work that must
+// run on the leader only (an Okta sync) asked of any node. ErrNoLeader
+// when no leader answers within the apply timeout.
+func (n *Node) CallLeader(ctx context.Context, name string, body []byte) (int, []byte, error) {
+	deadline := time.Now().Add(n.o.ApplyTimeout)
+	for {
+		if n.raft.State() == raft.Leader {
+			f := n.leaderCall(name)
+			if f == nil {
+				return 0, nil, fmt.Errorf("cluster: no leader call %q", name)
+			}
+			code, resp := f(ctx, body)
+			return code, resp, nil
+		}
+		if addr, _ := n.raft.LeaderWithID(); addr != "" {
+			code, resp, err := n.callAt(ctx, string(addr), name, body)
+			if !errors.Is(err, errNotLeader) {
+				return code, resp, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, nil, ErrNoLeader
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) callAt(ctx context.Context, addr, name string, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", "https://"+addr+"/internal/call/"+name, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := n.cli.Do(req)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			return 0, nil, errNotLeader // gone: ask the next leader
+		}
+		return 0, nil, fmt.Errorf("cluster: leader at %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("cluster: leader at %s: %w", addr, err)
+	}
+	if resp.StatusCode == http.StatusMisdirectedRequest && resp.Header.Get("X-Hookgate-Not-Leader") != "" {
+		return 0, nil, errNotLeader
+	}
+	return resp.StatusCode, b, nil
+}
+
+// serveCall runs a named leader call asked by another node.
+func (n *Node) serveCall(w http.ResponseWriter, r *http.Request) {
+	if n.raft.State() != raft.Leader {
+		w.Header().Set("X-Hookgate-Not-Leader", "1")
+		http.Error(w, errNotLeader.Error(), http.StatusMisdirectedRequest)
+		return
+	}
+	f := n.leaderCall(r.PathValue("name"))
+	if f == nil {
+		http.Error(w, fmt.Sprintf("no leader call %q", r.PathValue("name")), http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	code, resp := f(r.Context(), body)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(resp)
 }
 
 // serveApply is a follower's forwarded write: applied here if this node

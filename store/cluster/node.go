@@ -120,6 +120,9 @@ type Node struct {
 	leadStop context.CancelFunc
 	leadWG   sync.WaitGroup
 
+	callsMu sync.Mutex
+	calls   map[string]LeaderFunc // HandleLeaderCall
+
 	notify chan bool
 	done   chan struct{}
 	wg     sync.WaitGroup
