@@ -74,6 +74,13 @@ export class FlatReader {
     return s;
   }
 
+  /** Skips the next string. */
+  skipStr(): void {
+    const n = this.u32();
+    if (<usize>n > this.end - this.p) { this.fail("string longer than the input"); return; }
+    this.p += <usize>n;
+  }
+
   /** A u32 count and that many strings. */
   strs(): string[] {
     const n = this.u32();

@@ -601,12 +601,51 @@ export class User {
   activated: string = "";
   statusChanged: string = "";
   lastUpdated: string = "";
+  _profile: Profile | null = null;
+  _roles: AdminRole[] | null = null;
+  // The flat record's profile and role section (checked when decoded),
+  // decoded on the first read of profile or adminRoles: a handler that
+  // reads neither pays for a copy of the bytes only.
+  _lazy: ArrayBuffer | null = null;
+
   /** Every attribute of the user's Okta profile, base and custom
    * (department, title, employeeType, costCenter, manager, ...):
    * profile.string("department"). */
-  profile: Profile = new Profile();
+  get profile(): Profile {
+    if (this._profile == null) this.decodeLazy();
+    return this._profile!;
+  }
+  set profile(p: Profile) { this.decodeLazy(); this._profile = p; }
   /** The user's Okta admin role assignments. */
-  adminRoles: AdminRole[] = [];
+  get adminRoles(): AdminRole[] {
+    if (this._roles == null) this.decodeLazy();
+    return this._roles!;
+  }
+  set adminRoles(r: AdminRole[]) { this.decodeLazy(); this._roles = r; }
+
+  private decodeLazy(): void {
+    if (this._profile != null) return;
+    const p = new Profile();
+    const roles: AdminRole[] = [];
+    const b = this._lazy;
+    if (b != null) {
+      const r = new FlatReader(changetype<usize>(b), b.byteLength);
+      let c = r.u32();
+      for (let i: u32 = 0; i < c && r.err == null; i++) {
+        const name = r.str();
+        const t = attrTypeName(r.u8());
+        p.attrs.set(name, new Attr(t, r.str()));
+      }
+      c = r.u32();
+      for (let i: u32 = 0; i < c && r.err == null; i++) {
+        const ty = r.str();
+        roles.push(new AdminRole(ty, r.str()));
+      }
+      this._lazy = null;
+    }
+    this._profile = p;
+    this._roles = roles;
+  }
 
   /** Whether the user holds the SUPER_ADMIN role. */
   isSuperAdmin(): bool { return this.hasAdminRole("SUPER_ADMIN"); }
@@ -663,19 +702,20 @@ export function decodeFlatUser(p: usize, n: i32, errOut: string[]): User | null 
   if (v == 2) {
     u.type = r.str(); u.created = r.str(); u.activated = r.str();
     u.statusChanged = r.str(); u.lastUpdated = r.str();
+    // The profile and the roles: checked now, copied, decoded when read.
+    const start = r.p;
     let c = r.u32();
     // Each attribute is at least its name and value lengths and the type byte.
     if (<usize>c > (r.end - r.p) / 9) r.fail("attribute count larger than the input");
-    for (let i: u32 = 0; i < c && r.err == null; i++) {
-      const name = r.str();
-      const t = attrTypeName(r.u8());
-      u.profile.attrs.set(name, new Attr(t, r.str()));
-    }
+    for (let i: u32 = 0; i < c && r.err == null; i++) { r.skipStr(); r.u8(); r.skipStr(); }
     c = r.u32();
     if (<usize>c > (r.end - r.p) / 8) r.fail("role count larger than the input");
-    for (let i: u32 = 0; i < c && r.err == null; i++) {
-      const ty = r.str();
-      u.adminRoles.push(new AdminRole(ty, r.str()));
+    for (let i: u32 = 0; i < c && r.err == null; i++) { r.skipStr(); r.skipStr(); }
+    if (r.err == null) {
+      const n = r.p - start;
+      const b = new ArrayBuffer(<i32>n);
+      memory.copy(changetype<usize>(b), start, n);
+      u._lazy = b;
     }
   }
   const e = r.done();
