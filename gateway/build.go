@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/oktaapi"
 	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
@@ -38,7 +39,7 @@ type Options struct {
 	Reload *ReloadOptions
 }
 
-// OktaOptions tune the Okta Management API part (see OktaAPIOptions).
+// OktaOptions tune the Okta Management API part (see oktaapi.Options).
 type OktaOptions struct {
 	Client  *okta.Client
 	Sync    okta.SyncOptions
@@ -50,7 +51,7 @@ type OktaOptions struct {
 //
 //  1. the server (New): generation 1 of the config, metrics, the console;
 //  2. the cluster membership, when there is one (EnableCluster);
-//  3. the Okta Management API part (NewOktaAPI): catch-up ingests through
+//  3. the Okta Management API part (oktaapi.New): catch-up ingests through
 //     the server, and users first seen in an event are looked up through it;
 //  4. the durable work (work.New): the queue worker, [[on_event]] plugin
 //     runs (the Okta ingest path plans them) and time-boxed grants, whose
@@ -66,14 +67,14 @@ func Build(o Options) (*Server, error) {
 	if o.Cluster != nil {
 		s.EnableCluster(o.Cluster)
 	}
-	oo := OktaAPIOptions{
-		Config: o.Config, Store: o.Store, Server: s, Client: o.Okta.Client, Audit: o.Audit,
+	oo := oktaapi.Options{
+		Config: o.Config, Store: o.Store, Gateway: oktaGateway{s: s}, Client: o.Okta.Client, Audit: o.Audit,
 		Sync: o.Okta.Sync, Refresh: o.Okta.Refresh, Logger: s.log,
 	}
 	if o.Cluster != nil {
 		oo.Leader = o.Cluster // syncs run on the leader
 	}
-	oktaAPI, err := NewOktaAPI(oo)
+	oktaAPI, err := oktaapi.New(oo)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func Build(o Options) (*Server, error) {
 
 // Okta returns the Okta Management API part (Build; nil for a bare New
 // server). It implements plugins.OktaActions for the plugin host.
-func (s *Server) Okta() *OktaAPI { return s.okta }
+func (s *Server) Okta() *oktaapi.API { return s.okta }
 
 // RunWork drains the queue and scans grant expiries until ctx ends (Build;
 // a bare New server has no work and returns at once). Items still running

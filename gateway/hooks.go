@@ -20,6 +20,7 @@ import (
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/internal/admin"
+	"github.com/hookgate/hookgate/gateway/internal/oktaapi"
 	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
@@ -169,7 +170,7 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	q := ctx.QueryArgs()
 	kind := string(q.Peek("kind"))
-	if kind != "" && !abi.IsHookKind(kind) && kind != work.ItemOktaEvent && kind != AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
+	if kind != "" && !abi.IsHookKind(kind) && kind != work.ItemOktaEvent && kind != oktaapi.AuditKindOktaAction { // okta_event: event plugin runs; okta_action: plugin actions on Okta
 		writeError(ctx, fasthttp.StatusBadRequest, (&hook.UnknownKindError{Kind: kind}).Error())
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/oktaapi"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 	"github.com/hookgate/hookgate/store"
@@ -36,7 +37,7 @@ const orgToken = "oktatest-ssws-token"
 // as `hookgate serve` wires it.
 type oktaServer struct {
 	*testServer
-	API   *gateway.OktaAPI
+	API   *oktaapi.API
 	Audit *store.AuditLog
 	// runAPI starts API.Run (catch-up now and every interval); it is
 	// stopped at cleanup.
@@ -228,7 +229,7 @@ plugin = "okta-actor"
 	if rep.Response != "NO_PROVISIONING_ACTION" || !strings.Contains(rep.Message, "no Okta org is configured") {
 		t.Errorf("plugin action without an org: %+v, want a failure saying no Okta org is configured", rep)
 	}
-	recs := ts.audit(gateway.AuditKindOktaAction)
+	recs := ts.audit(oktaapi.AuditKindOktaAction)
 	if len(recs) != 1 || recs[0].Decision != "error" || !strings.Contains(recs[0].Error, "no Okta org is configured") {
 		t.Errorf("okta_action audit = %+v, want one error record", recs)
 	}
@@ -331,7 +332,7 @@ plugin = "no-okta"
 	if !org.IsMember(oktatest.PlatformID, oktatest.AliceID) {
 		t.Error("alice is not in platform-team in the org")
 	}
-	recs := ts.audit(gateway.AuditKindOktaAction)
+	recs := ts.audit(oktaapi.AuditKindOktaAction)
 	if len(recs) != 1 || recs[0].Plugin != "okta-actor" || recs[0].Decision != "success" || recs[0].Via != "plugin" ||
 		!strings.Contains(recs[0].Message, "added alice.nguyen@example.com ("+oktatest.AliceID+") to group platform-team ("+oktatest.PlatformID+")") {
 		t.Errorf("okta_action audit = %+v, want one success record naming alice and platform-team", recs)
@@ -351,7 +352,7 @@ plugin = "no-okta"
 		len(org.Actions()) != n || org.IsMember(oktatest.OncallID, oktatest.DaveID) {
 		t.Errorf("group outside okta_groups: %+v (org actions %d→%d), want a failure naming the group and the list, and no call", rep, n, len(org.Actions()))
 	}
-	recs = ts.audit(gateway.AuditKindOktaAction)
+	recs = ts.audit(oktaapi.AuditKindOktaAction)
 	if len(recs) < 3 || recs[0].Plugin != "okta-actor" || recs[0].Decision != "error" || !strings.Contains(recs[0].Error, "is not in the plugin's okta_groups") {
 		t.Errorf("okta_action audit = %+v, want the out-of-scope refusal recorded (newest first)", recs)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/internal/admin"
 	"github.com/hookgate/hookgate/gateway/okta"
@@ -113,3 +114,44 @@ func (s *Server) oktaVerify(ctx *fasthttp.RequestCtx) {
 	}
 	s.log.Info("okta: answered verification challenge")
 }
+
+// IngestBatch is the one path every Okta event takes into the store, from
+// the event hook and from System Log catch-up alike: okta.Ingest with the
+// configured retention (dedupe by uuid, apply, the [[on_event]] plugin
+// work planned by the pipeline enqueued in the same transaction), then the
+// queue worker is woken when something new was accepted, and users first
+// seen are looked up in Okta. It returns after the commit.
+func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
+	opts := okta.IngestOptions{Retention: s.cfg.Okta.EventRetention.Duration}
+	if s.work != nil {
+		opts.Work = s.work.Events.PlanWork
+	}
+	res, err := okta.Ingest(s.st, batch, opts)
+	if err != nil {
+		return res, err
+	}
+	if res.Accepted > 0 && s.work != nil {
+		s.work.Worker.Kick()
+	}
+	if len(res.Lookups) > 0 {
+		s.okta.LookUp(res.Lookups)
+	}
+	return res, nil
+}
+
+// oktaGateway is oktaapi.Gateway over the server: catch-up pages take the
+// event hook's path and are counted as catch-up on /metrics; the
+// subscriptions are the current generation's.
+type oktaGateway struct{ s *Server }
+
+// IngestCatchUp ingests one System Log page through IngestBatch.
+func (g oktaGateway) IngestCatchUp(b *okta.Batch) (okta.IngestResult, error) {
+	res, err := g.s.IngestBatch(b)
+	if err == nil {
+		g.s.m.observeEvents(srcCatchUp, b, res)
+	}
+	return res, err
+}
+
+// Subscriptions returns the current generation's [[on_event]] tables.
+func (g oktaGateway) Subscriptions() []config.OnEvent { return g.s.gen.Load().Config.OnEvent }

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/gateway/api"
+	"github.com/hookgate/hookgate/gateway/internal/oktaapi"
 	"github.com/hookgate/hookgate/gateway/okta/oktatest"
 )
 
@@ -166,7 +166,7 @@ func TestProfilesEndToEnd(t *testing.T) {
 		!strings.Contains(rep.Message, "give hookgate's integration user (API token) or API service app (OAuth) the Super Administrator role") {
 		t.Errorf("action on a super admin: %+v", rep)
 	}
-	recs := ts.audit(gateway.AuditKindOktaAction)
+	recs := ts.audit(oktaapi.AuditKindOktaAction)
 	if len(recs) != 1 || recs[0].Decision != "error" || !strings.Contains(recs[0].Error, "Super Administrator") {
 		t.Errorf("audit %+v", recs)
 	}

@@ -42,11 +42,11 @@ func (s *Server) routes() []admin.Route {
 		{Method: "GET", Pattern: "/v1/cluster", Handler: s.getCluster, Off: s.cluster == nil},
 		{Method: "POST", Pattern: "/v1/cluster/join", Handler: s.postClusterJoin, Off: s.cluster == nil},
 		{Method: "POST", Pattern: "/v1/cluster/remove", Handler: s.postClusterRemove, Off: s.cluster == nil},
-		// Okta Management API (okta_api.go).
-		{Method: "POST", Pattern: "/v1/okta/sync", Handler: o.postSync, Off: noOkta},
-		{Method: "GET", Pattern: "/v1/okta/sync", Handler: o.getSync, Off: noOkta},
-		{Method: "GET", Pattern: "/v1/okta/catchup", Handler: o.getCatchUp, Off: noOkta},
-		{Method: "GET", Pattern: "/v1/okta/refresh", Handler: o.getRefresh, Off: noOkta},
+		// Okta Management API (internal/oktaapi).
+		{Method: "POST", Pattern: "/v1/okta/sync", Handler: o.PostSync, Off: noOkta},
+		{Method: "GET", Pattern: "/v1/okta/sync", Handler: o.GetSync, Off: noOkta},
+		{Method: "GET", Pattern: "/v1/okta/catchup", Handler: o.GetCatchUp, Off: noOkta},
+		{Method: "GET", Pattern: "/v1/okta/refresh", Handler: o.GetRefresh, Off: noOkta},
 		// Audit log of hook calls, event plugin runs and plugin actions
 		// (hooks.go), with the inline hooks.
 		{Method: "GET", Pattern: "/v1/audit", Handler: s.serveAudit, Off: s.Hooks == nil},

@@ -38,6 +38,7 @@ import (
 	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/console"
 	"github.com/hookgate/hookgate/gateway/internal/admin"
+	"github.com/hookgate/hookgate/gateway/internal/oktaapi"
 	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/cluster"
@@ -71,7 +72,7 @@ type Server struct {
 	work *work.Pipeline
 	// okta is the Okta Management API part (Build); when an org is
 	// configured, users first seen in an event are looked up through it.
-	okta *OktaAPI
+	okta *oktaapi.API
 
 	cfg  *config.Config // as at start-up; restart-only settings come from here
 	st   *store.Store

@@ -34,8 +34,9 @@ type loadOptions struct {
 }
 
 // WithOktaActions backs the okta_action host function (capability "okta")
-// with a, normally the server's *OktaAPI. Without it plugins calling
-// okta_action get ERR_UNAVAILABLE ("no Okta org is configured").
+// with a, normally the gateway's Okta API part (srv.Okta()). Without it
+// plugins calling okta_action get ERR_UNAVAILABLE ("no Okta org is
+// configured").
 func WithOktaActions(a plugins.OktaActions) LoadOption {
 	return func(o *loadOptions) { o.host.Okta = a }
 }

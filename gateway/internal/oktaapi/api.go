@@ -1,8 +1,4 @@
-package gateway
-
-// The Okta Management API side of the running gateway: full sync on
-// request (POST/GET /v1/okta/sync), System Log catch-up at start-up and
-// every okta.catchup_interval, and plugin actions on Okta (okta_action).
+package oktaapi
 
 import (
 	"context"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate/gateway/api"
 	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/gateway/internal/admin"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
@@ -40,15 +37,24 @@ type SyncRequest struct {
 // ErrSyncRunning is returned by StartSync while a sync runs.
 var ErrSyncRunning = errors.New("an Okta sync is already running")
 
-// OktaAPIOptions are NewOktaAPI's inputs.
-type OktaAPIOptions struct {
+// Gateway is what the API needs from the gateway it runs in.
+type Gateway interface {
+	// IngestCatchUp ingests one System Log page as the Okta event hook
+	// does (dedupe, apply, [[on_event]] work enqueued in the same commit,
+	// worker wake-up, metrics).
+	IngestCatchUp(*okta.Batch) (okta.IngestResult, error)
+	// Subscriptions returns the [[on_event]] tables in effect now.
+	Subscriptions() []config.OnEvent
+}
+
+// Options are New's inputs.
+type Options struct {
 	Config *config.Config
 	Store  *store.Store
-	// Server: catch-up ingests through its IngestBatch (the event hook's
-	// own path: dedupe, [[on_event]] enqueue, worker wake-up) and follows
-	// its reloaded [[on_event]] types. Nil: catch-up ingests with
-	// okta.Ingest alone.
-	Server *Server
+	// Gateway: catch-up ingests through the event hook's own path (dedupe,
+	// [[on_event]] enqueue, worker wake-up) and follows the reloaded
+	// [[on_event]] types. Nil: catch-up ingests with okta.Ingest alone.
+	Gateway Gateway
 	// Client talks to Okta. Nil: built from Config.Okta when okta.org_url
 	// (or HOOKGATE_OKTA_ORG_URL) is set; without an org the Management API
 	// features answer that Okta is not configured.
@@ -80,14 +86,14 @@ const (
 	callSyncStatus = "okta.sync.status"
 )
 
-// OktaAPI runs the Okta Management API features inside the gateway. It
+// API runs the Okta Management API features inside the gateway. It
 // implements plugins.OktaActions for the plugin host. Create it with
-// NewOktaAPI before Serve, Run it for catch-up, Close it before closing
+// New before Serve, Run it for catch-up, Close it before closing
 // the store.
-type OktaAPI struct {
+type API struct {
 	cfg    *config.Config
 	st     *store.Store
-	srv    *Server
+	gw     Gateway
 	client *okta.Client
 	audit  *store.AuditLog
 	log    *slog.Logger
@@ -110,11 +116,11 @@ type OktaAPI struct {
 	refresh *okta.Refresher
 }
 
-// NewOktaAPI builds the Okta client from the config when none is given
+// New builds the Okta client from the config when none is given
 // (an error names what is missing when okta.org_url is set but the
 // credentials are not usable). Its /v1/okta/ handlers are in the route
 // table (routes.go).
-func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
+func New(o Options) (*API, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -127,8 +133,8 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &OktaAPI{
-		cfg: o.Config, st: o.Store, srv: o.Server, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync, leader: o.Leader,
+	a := &API{
+		cfg: o.Config, st: o.Store, gw: o.Gateway, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync, leader: o.Leader,
 		work: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		sync:    api.SyncStatus{State: api.SyncIdle},
 		catchUp: api.CatchUpStatus{State: "never", Interval: o.Config.Okta.CatchupInterval.String()},
@@ -151,19 +157,20 @@ func NewOktaAPI(o OktaAPIOptions) (*OktaAPI, error) {
 	return a, nil
 }
 
-// lookUp reads users first seen in an event from the Management API in
-// the background (nothing without an org). It never blocks.
-func (a *OktaAPI) lookUp(userIDs []string) {
+// LookUp reads users first seen in an event from the Management API in
+// the background (nothing without an org, or on a nil API). It never
+// blocks.
+func (a *API) LookUp(userIDs []string) {
 	if a != nil && a.refresh != nil {
 		a.refresh.Enqueue(userIDs...)
 	}
 }
 
 // Configured reports whether an Okta org is configured (a client exists).
-func (a *OktaAPI) Configured() bool { return a.client != nil }
+func (a *API) Configured() bool { return a.client != nil }
 
 // Client returns the Okta client, nil when no org is configured.
-func (a *OktaAPI) Client() *okta.Client { return a.client }
+func (a *API) Client() *okta.Client { return a.client }
 
 // notConfigured is the message of every Management API feature without an
 // org.
@@ -172,7 +179,7 @@ func notConfigured() string {
 }
 
 // acquire takes the work slot, or fails when ctx ends first.
-func (a *OktaAPI) acquire(ctx context.Context) error {
+func (a *API) acquire(ctx context.Context) error {
 	select {
 	case a.work <- struct{}{}:
 		return nil
@@ -181,42 +188,18 @@ func (a *OktaAPI) acquire(ctx context.Context) error {
 	}
 }
 
-func (a *OktaAPI) release() { <-a.work }
-
-// IngestBatch is the one path every Okta event takes into the store, from
-// the event hook and from System Log catch-up alike: okta.Ingest with the
-// configured retention (dedupe by uuid, apply, the [[on_event]] plugin
-// work planned by the pipeline enqueued in the same transaction), then the
-// queue worker is woken when something new was accepted, and users first
-// seen are looked up in Okta. It returns after the commit.
-func (s *Server) IngestBatch(batch *okta.Batch) (okta.IngestResult, error) {
-	opts := okta.IngestOptions{Retention: s.cfg.Okta.EventRetention.Duration}
-	if s.work != nil {
-		opts.Work = s.work.Events.PlanWork
-	}
-	res, err := okta.Ingest(s.st, batch, opts)
-	if err != nil {
-		return res, err
-	}
-	if res.Accepted > 0 && s.work != nil {
-		s.work.Worker.Kick()
-	}
-	if len(res.Lookups) > 0 {
-		s.okta.lookUp(res.Lookups)
-	}
-	return res, nil
-}
+func (a *API) release() { <-a.work }
 
 // --- sync ---
 
 // StartSync starts a full sync in the background and returns its status
 // ("running"). It fails with ErrSyncRunning while one runs and with
 // plugins.ErrOktaNotConfigured without an org.
-func (a *OktaAPI) StartSync() (api.SyncStatus, error) { return a.StartSyncWith(SyncRequest{}) }
+func (a *API) StartSync() (api.SyncStatus, error) { return a.StartSyncWith(SyncRequest{}) }
 
 // StartSyncWith is StartSync with the caller's choices (POST
 // /v1/okta/sync's query).
-func (a *OktaAPI) StartSyncWith(req SyncRequest) (api.SyncStatus, error) {
+func (a *API) StartSyncWith(req SyncRequest) (api.SyncStatus, error) {
 	if a.client == nil {
 		return api.SyncStatus{}, plugins.ErrOktaNotConfigured
 	}
@@ -244,7 +227,7 @@ func (a *OktaAPI) StartSyncWith(req SyncRequest) (api.SyncStatus, error) {
 	return st, nil
 }
 
-func (a *OktaAPI) runSync(opts okta.SyncOptions) {
+func (a *API) runSync(opts okta.SyncOptions) {
 	opts.Progress = func(p okta.Progress) {
 		a.mu.Lock()
 		a.sync.Phase, a.sync.Done, a.sync.Total = p.Phase, p.Done, p.Total
@@ -273,7 +256,7 @@ func (a *OktaAPI) runSync(opts okta.SyncOptions) {
 }
 
 // SyncStatus returns the state of the last sync.
-func (a *OktaAPI) SyncStatus() api.SyncStatus {
+func (a *API) SyncStatus() api.SyncStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.sync
@@ -281,7 +264,7 @@ func (a *OktaAPI) SyncStatus() api.SyncStatus {
 
 // local runs handler h of this node's API on query q for a leader call
 // from another node, returning what it answered.
-func (a *OktaAPI) local(h func(ctx *fasthttp.RequestCtx), q []byte) (int, []byte) {
+func (a *API) local(h func(ctx *fasthttp.RequestCtx), q []byte) (int, []byte) {
 	var rc fasthttp.RequestCtx
 	rc.Request.SetRequestURI("/?" + string(q))
 	h(&rc)
@@ -291,13 +274,13 @@ func (a *OktaAPI) local(h func(ctx *fasthttp.RequestCtx), q []byte) (int, []byte
 // onLeader answers ctx with call's answer from the cluster's leader when
 // this node does not lead (true), and does nothing on a single node or
 // the leader (false).
-func (a *OktaAPI) onLeader(ctx *fasthttp.RequestCtx, call string) bool {
+func (a *API) onLeader(ctx *fasthttp.RequestCtx, call string) bool {
 	if a.leader == nil || a.leader.IsLeader() {
 		return false
 	}
 	code, body, err := a.leader.CallLeader(ctx, call, ctx.QueryArgs().QueryString())
 	if err != nil {
-		writeError(ctx, http.StatusServiceUnavailable, fmt.Sprintf("Okta syncs run on the cluster's leader: %v", err))
+		admin.WriteError(ctx, http.StatusServiceUnavailable, fmt.Sprintf("Okta syncs run on the cluster's leader: %v", err))
 		return true
 	}
 	ctx.SetStatusCode(code)
@@ -306,22 +289,22 @@ func (a *OktaAPI) onLeader(ctx *fasthttp.RequestCtx, call string) bool {
 	return true
 }
 
-// postSync serves POST /v1/okta/sync[?app_users=true]: 202 with the
+// PostSync serves POST /v1/okta/sync[?app_users=true]: 202 with the
 // running status, 400 for a bad app_users value, 409 while one runs, 503
 // without an org. In a cluster the leader runs it (a follower passes the
 // request on and relays the answer).
-func (a *OktaAPI) postSync(ctx *fasthttp.RequestCtx, _ []string) {
+func (a *API) PostSync(ctx *fasthttp.RequestCtx, _ []string) {
 	if !a.onLeader(ctx, callSyncStart) {
 		a.startSync(ctx)
 	}
 }
 
-func (a *OktaAPI) startSync(ctx *fasthttp.RequestCtx) {
+func (a *API) startSync(ctx *fasthttp.RequestCtx) {
 	var req SyncRequest
 	if v := ctx.QueryArgs().Peek("app_users"); v != nil {
 		b, err := strconv.ParseBool(string(v))
 		if err != nil {
-			writeError(ctx, http.StatusBadRequest, fmt.Sprintf("app_users=%q: want true or false", v))
+			admin.WriteError(ctx, http.StatusBadRequest, fmt.Sprintf("app_users=%q: want true or false", v))
 			return
 		}
 		req.AppUsers = b
@@ -329,39 +312,39 @@ func (a *OktaAPI) startSync(ctx *fasthttp.RequestCtx) {
 	st, err := a.StartSyncWith(req)
 	switch {
 	case errors.Is(err, plugins.ErrOktaNotConfigured):
-		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
+		admin.WriteError(ctx, http.StatusServiceUnavailable, notConfigured())
 		return
 	case errors.Is(err, ErrSyncRunning):
-		writeError(ctx, http.StatusConflict, fmt.Sprintf("%v (started %s, phase %s): follow it at GET /v1/okta/sync", err, st.StartedAt.Format(time.RFC3339), st.Phase))
+		admin.WriteError(ctx, http.StatusConflict, fmt.Sprintf("%v (started %s, phase %s): follow it at GET /v1/okta/sync", err, st.StartedAt.Format(time.RFC3339), st.Phase))
 		return
 	case err != nil:
-		writeError(ctx, http.StatusServiceUnavailable, err.Error())
+		admin.WriteError(ctx, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	writeJSON(ctx, st)
+	admin.WriteJSON(ctx, st)
 	ctx.SetStatusCode(http.StatusAccepted)
 }
 
-// getSync serves GET /v1/okta/sync (the leader's, in a cluster).
-func (a *OktaAPI) getSync(ctx *fasthttp.RequestCtx, _ []string) {
+// GetSync serves GET /v1/okta/sync (the leader's, in a cluster).
+func (a *API) GetSync(ctx *fasthttp.RequestCtx, _ []string) {
 	if !a.onLeader(ctx, callSyncStatus) {
 		a.syncStatus(ctx)
 	}
 }
 
-func (a *OktaAPI) syncStatus(ctx *fasthttp.RequestCtx) {
+func (a *API) syncStatus(ctx *fasthttp.RequestCtx) {
 	if a.client == nil {
-		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
+		admin.WriteError(ctx, http.StatusServiceUnavailable, notConfigured())
 		return
 	}
-	writeJSON(ctx, a.SyncStatus())
+	admin.WriteJSON(ctx, a.SyncStatus())
 }
 
 // --- catch-up ---
 
 // CatchUp runs one System Log catch-up now (waiting for a running sync to
 // finish), ingesting through the server's event path, and logs the counts.
-func (a *OktaAPI) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
+func (a *API) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 	if a.client == nil {
 		return okta.CatchUpResult{}, plugins.ErrOktaNotConfigured
 	}
@@ -371,14 +354,8 @@ func (a *OktaAPI) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 	defer a.release()
 	started := time.Now().UTC()
 	opts := okta.CatchUpOptions{ExtraTypes: a.extraTypes(), Logger: a.log}
-	if s := a.srv; s != nil {
-		opts.Ingest = func(b *okta.Batch) (okta.IngestResult, error) {
-			res, err := s.IngestBatch(b)
-			if err == nil {
-				s.m.observeEvents(srcCatchUp, b, res)
-			}
-			return res, err
-		}
+	if a.gw != nil {
+		opts.Ingest = a.gw.IngestCatchUp
 	} else {
 		retention := a.cfg.Okta.EventRetention.Duration
 		opts.Ingest = func(b *okta.Batch) (okta.IngestResult, error) {
@@ -409,13 +386,13 @@ func (a *OktaAPI) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 // patterns ("group.*") cannot be expressed in the System Log's eq filter;
 // the modelled types they cover are read anyway. The subscriptions are
 // the server's current ones (a reload may change them).
-func (a *OktaAPI) extraTypes() []string {
-	cfg := a.cfg
-	if a.srv != nil {
-		cfg = a.srv.Generation().Config // [[on_event]] is live: follow reloads
+func (a *API) extraTypes() []string {
+	subs := a.cfg.OnEvent
+	if a.gw != nil {
+		subs = a.gw.Subscriptions() // [[on_event]] is live: follow reloads
 	}
 	var out []string
-	for _, o := range cfg.OnEvent {
+	for _, o := range subs {
 		for _, t := range o.Types {
 			if !strings.HasSuffix(t, "*") {
 				out = append(out, t)
@@ -425,23 +402,23 @@ func (a *OktaAPI) extraTypes() []string {
 	return out
 }
 
-// getCatchUp serves GET /v1/okta/catchup.
-func (a *OktaAPI) getCatchUp(ctx *fasthttp.RequestCtx, _ []string) {
+// GetCatchUp serves GET /v1/okta/catchup.
+func (a *API) GetCatchUp(ctx *fasthttp.RequestCtx, _ []string) {
 	if a.client == nil {
-		writeError(ctx, http.StatusServiceUnavailable, notConfigured())
+		admin.WriteError(ctx, http.StatusServiceUnavailable, notConfigured())
 		return
 	}
 	a.mu.Lock()
 	st := a.catchUp
 	a.mu.Unlock()
-	writeJSON(ctx, st)
+	admin.WriteJSON(ctx, st)
 }
 
 // Run catches up with the System Log once right away and then every
 // okta.catchup_interval (0: only once) until ctx ends; it returns after
 // Close, so a running sync has stopped too. Without an org it waits for
 // ctx and returns.
-func (a *OktaAPI) Run(ctx context.Context) error {
+func (a *API) Run(ctx context.Context) error {
 	defer a.Close()
 	if a.client == nil {
 		<-ctx.Done()
@@ -467,7 +444,7 @@ func (a *OktaAPI) Run(ctx context.Context) error {
 
 // Close stops a running sync and waits for it. Call it before closing the
 // store (Run calls it on return).
-func (a *OktaAPI) Close() {
+func (a *API) Close() {
 	a.cancel()
 	a.wg.Wait()
 	if a.refresh != nil {
@@ -479,7 +456,7 @@ func (a *OktaAPI) Close() {
 // Administrator: only a Super Administrator may change another Super
 // Administrator's group memberships and assignments, which custom (and
 // other standard) admin roles cannot.
-func (a *OktaAPI) superAdminRefusal(ctx context.Context, user string) string {
+func (a *API) superAdminRefusal(ctx context.Context, user string) string {
 	mine := "hookgate's admin roles could not be read"
 	if roles, err := a.client.ListMyRoles(ctx); err == nil {
 		var names []string
@@ -502,18 +479,18 @@ func (a *OktaAPI) superAdminRefusal(ctx context.Context, user string) string {
 		mine + ". Fix: give hookgate's integration user (API token) or API service app (OAuth) the Super Administrator role, or leave Super Administrators to a person"
 }
 
-// getRefresh serves GET /v1/okta/refresh: the background lookups'
+// GetRefresh serves GET /v1/okta/refresh: the background lookups'
 // counters (503 without an org).
-func (a *OktaAPI) getRefresh(ctx *fasthttp.RequestCtx, _ []string) {
+func (a *API) GetRefresh(ctx *fasthttp.RequestCtx, _ []string) {
 	if a.refresh == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, notConfigured())
+		admin.WriteError(ctx, fasthttp.StatusServiceUnavailable, notConfigured())
 		return
 	}
-	writeJSON(ctx, a.refresh.Stats())
+	admin.WriteJSON(ctx, a.refresh.Stats())
 }
 
 // Refresher returns the background user lookups (nil without an org).
-func (a *OktaAPI) Refresher() *okta.Refresher { return a.refresh }
+func (a *API) Refresher() *okta.Refresher { return a.refresh }
 
 // --- plugin actions ---
 
@@ -521,7 +498,7 @@ func (a *OktaAPI) Refresher() *okta.Refresher { return a.refresh }
 // references are resolved through the identity store, the call goes
 // through the gateway's Okta client and every attempt leaves an audit
 // record of kind okta_action.
-func (a *OktaAPI) OktaAction(ctx context.Context, plugin string, req plugins.OktaActionRequest) (*plugins.OktaActionResult, error) {
+func (a *API) OktaAction(ctx context.Context, plugin string, req plugins.OktaActionRequest) (*plugins.OktaActionResult, error) {
 	start := time.Now()
 	rec := store.AuditRecord{Time: start.UTC(), Kind: AuditKindOktaAction, Plugin: plugin, User: req.User, AppID: req.App, Via: "plugin"}
 	res, err := a.oktaAction(ctx, req, &rec)
@@ -545,7 +522,7 @@ func (a *OktaAPI) OktaAction(ctx context.Context, plugin string, req plugins.Okt
 	return res, err
 }
 
-func (a *OktaAPI) oktaAction(ctx context.Context, req plugins.OktaActionRequest, rec *store.AuditRecord) (*plugins.OktaActionResult, error) {
+func (a *API) oktaAction(ctx context.Context, req plugins.OktaActionRequest, rec *store.AuditRecord) (*plugins.OktaActionResult, error) {
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", plugins.ErrOktaInvalid, err)
 	}
