@@ -104,7 +104,7 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz=FuzzParseEnvelope -fuzztime=10s -fuzzminimizetime=100x ./gateway/okta; \
 	else echo "fuzz: no FuzzParseEnvelope yet, skipped"; fi
 	$(GO) test -run='^$$' -fuzz='^FuzzInstrumentBody$$' -fuzztime=10s -fuzzminimizetime=100x ./plugins/internal/interrupt
-	$(GO) test -run='^$$' -fuzz='^FuzzParseHookFast$$' -fuzztime=10s -fuzzminimizetime=100x ./gateway
+	$(GO) test -run='^$$' -fuzz='^FuzzParseHookFast$$' -fuzztime=10s -fuzzminimizetime=100x ./gateway/hook
 
 ## bench: HTTP ingest vs raw Badger synced commits (events/s, p50/p99, ratio);
 ## inline hooks through the gateway vs external endpoints; the gateway's own
@@ -118,7 +118,7 @@ fuzz:
 ## own dialer (BenchmarkPluginHTTP) and kv writes with the per-plugin quota
 ## vs without (BenchmarkKVSetQuota)
 bench:
-	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/
+	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/ ./gateway/hook/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall|PluginHTTP)' -timeout 10m ./plugins/
 	$(GO) test -v -run='^$$' -bench='^BenchmarkKVSetQuota$$' -benchtime=5x -timeout 5m ./store/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(SyncProfiles|IngestEncryption)$$' -benchtime=1x -timeout 10m ./gateway/okta/
