@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,7 +86,9 @@ func benchIngest(b *testing.B) {
 	// One node.
 	data := filepath.Join(b.TempDir(), "one")
 	one := startServe(b, writeConfig(b, ""), data)
+	cpu0 := cpuSeconds(one)
 	oneRate, oneLat := ingest(b, []string{one.url}, 1)
+	oneCPU := cpuSeconds(one) - cpu0
 	_ = one.cmd.Process.Signal(syscall.SIGTERM)
 	<-one.done
 	// What one batch wrote, for the raw baseline.
@@ -112,10 +115,14 @@ func benchIngest(b *testing.B) {
 	c := newClusterWith(b, "", "[cluster]\ntls_dir = %q\n")
 	c.leader(30 * time.Second)
 	var urls []string
+	var procs []*proc
 	for _, id := range c.ids {
 		urls = append(urls, c.proc(id).url)
+		procs = append(procs, c.proc(id))
 	}
+	cpu0 = cpuSeconds(procs...)
 	clRate, clLat := ingest(b, urls, 2)
+	clCPU := cpuSeconds(procs...) - cpu0
 	for _, id := range c.ids {
 		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -129,9 +136,43 @@ func benchIngest(b *testing.B) {
 		rawRate, keysPerTxn, valSize, pctile(rawLat, 50), pctile(rawLat, 99))
 	fmt.Printf("  ratio cluster/one node %.2f (target >= 0.5), cluster/raw %.2f, one node/raw %.2f; cluster p99 target < 50ms\n",
 		clRate/oneRate, clRate/rawRate, oneRate/rawRate)
+	events := float64(batches * benchPerBatch)
+	fmt.Printf("  server CPU per 1000 events (user+system, all nodes): cluster %.2fs, one node %.2fs (ratio %.1f); load average %s\n",
+		clCPU/events*1000, oneCPU/events*1000, clCPU/max(oneCPU, 1e-9), loadAverage())
 	b.ReportMetric(clRate, "cluster-events/s")
 	b.ReportMetric(oneRate, "one-node-events/s")
 	b.ReportMetric(rawRate, "raw-events/s")
+}
+
+// cpuSeconds is the user+system CPU time the processes used so far
+// (from /proc; 0 where it cannot be read).
+func cpuSeconds(ps ...*proc) float64 {
+	total := 0.0
+	for _, p := range ps {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		total += (u + st) / 100 // clock ticks (USER_HZ)
+	}
+	return total
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func benchFailover(b *testing.B) {
