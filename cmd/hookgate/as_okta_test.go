@@ -166,6 +166,11 @@ plugin = "nocap"
 	if strings.Contains(msg, "manager") {
 		t.Errorf("eve's profile holds the null attribute manager: %q", msg)
 	}
+	// A group's type and profile (lookupGroup, JSON) after the sync.
+	if lit, msg := post("pre_approval", "alice.nguyen@example.com", "group", "admin"); lit != "APPROVED" ||
+		!strings.Contains(msg, oktatest.OncallID+" oncall-engineers 2 members, type=OKTA_GROUP description=Engineers on the pager rota profile=description,name") {
+		t.Errorf("oncall-engineers as the AS plugin read it: %s %q, want its type and profile", lit, msg)
+	}
 	// Alice has no custom attributes and no admin role.
 	if lit, msg := post("pre_approval", "alice.nguyen@example.com", "profile", "admin"); lit != "APPROVED" || !strings.Contains(msg, "super=no roles= attrs=") {
 		t.Errorf("alice's profile: %s %q, want no roles", lit, msg)

@@ -35,7 +35,8 @@ handlePreApproval((req: Request): Decision => {
   if (c == "group") {
     const g = lookupGroup("oncall-engineers");
     if (g == null) return deny(lastErrorMessage());
-    return approve(g.id + " " + g.name + " " + g.members.length.toString() + " members");
+    return approve(g.id + " " + g.name + " " + g.members.length.toString() + " members, type=" + g.type +
+      " description=" + g.profile.string("description") + " profile=" + g.profile.names().join(","));
   }
   if (c == "members") {
     const us = groupMembers("oncall-engineers");
