@@ -14,6 +14,7 @@ package plugins
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,22 @@ type Host struct {
 	mu      sync.Mutex
 	closed  bool
 	plugins map[*Plugin]struct{}
+
+	// compiling holds one *sync.Mutex per module (sha256 of the code
+	// compiled): see compileLock.
+	compiling sync.Map
+}
+
+// compileLock returns the lock under which this host compiles code.
+// Runtimes sharing one compilation cache must not compile the same module
+// at the same time: wazero (v1.12.0, issue #2547) publishes a module read
+// from the file cache before its entry preambles are compiled, and a
+// concurrent instantiation of it panics in moduleEngine.NewFunction. Two
+// [[plugin]] tables naming one .wasm file, loaded in parallel, do exactly
+// that. Different modules still compile in parallel.
+func (h *Host) compileLock(code []byte) *sync.Mutex {
+	m, _ := h.compiling.LoadOrStore(sha256.Sum256(code), new(sync.Mutex))
+	return m.(*sync.Mutex)
 }
 
 // NewHost creates the host and its compilation cache.

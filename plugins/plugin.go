@@ -200,7 +200,10 @@ func newPlugin(ctx context.Context, h *Host, cfg Config) (*Plugin, error) {
 			return fail(fmt.Errorf("%s: yield module: %w", where, err))
 		}
 	}
+	mu := h.compileLock(code)
+	mu.Lock()
 	p.compiled, err = p.rt.CompileModule(ctx, code)
+	mu.Unlock()
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w: compile: %v%s", where, ErrBadModule, err, notWasmHint(wasm)))
 	}
