@@ -25,30 +25,28 @@ func TestSameModuleLoadedConcurrently(t *testing.T) {
 	if err := warm.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for round := range 2 {
-		h := newHost(t, HostOptions{CacheDir: dir})
-		var wg sync.WaitGroup
-		errs := make([]error, 8)
-		ps := make([]*Plugin, len(errs))
-		for i := range errs {
-			wg.Go(func() {
-				// Staggered, so that some compile while another has
-				// just published the module.
-				time.Sleep(time.Duration(i) * 300 * time.Microsecond)
-				c := kitchenConfig(fmt.Sprintf("same-%d", i))
-				c.PoolSize = 1
-				ps[i], errs[i] = h.Load(context.Background(), c)
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d, plugin %d: %v", round, i, err)
-			}
-			if res := call(t, ps[i], "provisioning", "echo"); res == nil {
-				t.Fatalf("round %d, plugin %d: no result", round, i)
-			}
-		}
-		h.Close()
+	h := newHost(t, HostOptions{CacheDir: dir})
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	ps := make([]*Plugin, len(errs))
+	for i := range errs {
+		wg.Go(func() {
+			// Staggered, so that some compile while another has
+			// just published the module.
+			time.Sleep(time.Duration(i) * 300 * time.Microsecond)
+			c := kitchenConfig(fmt.Sprintf("same-%d", i))
+			c.PoolSize = 1
+			ps[i], errs[i] = h.Load(context.Background(), c)
+		})
 	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("plugin %d: %v", i, err)
+		}
+		if res := call(t, ps[i], "provisioning", "echo"); res == nil {
+			t.Fatalf("plugin %d: no result", i)
+		}
+	}
+	h.Close()
 }
