@@ -131,6 +131,10 @@ func (s *Store) ApplyEntries(entries []Entry) []EntryResult {
 	ops := make([]Op, len(entries))
 	for i, e := range entries {
 		ops[i], out[i].Err = s.decodeEntry(e.Data)
+		if out[i].Err != nil {
+			// Never a client's mistake: another version, or another key.
+			s.log.Error("a replicated log entry does not decode; this node falls out of step", "index", e.Index, "err", out[i].Err)
+		}
 	}
 	var run []int // indexes into entries of the current run
 	flush := func() {
