@@ -191,7 +191,7 @@ func (o *OpKVIncr) run(tx *writeTx) (any, error) {
 	case found && expires != 0:
 		e.ExpiresAt = expires
 	case !found && !o.ExpiresAt.IsZero():
-		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
+		e.ExpiresAt = expiryUnix(o.ExpiresAt)
 	}
 	ch := kvChange{bytes: int64(len(e.Value) - len(cur)), ttl: e.ExpiresAt != 0}
 	if !found {
@@ -240,7 +240,7 @@ func (o *OpKVCompareAndSet) run(tx *writeTx) (any, error) {
 	}
 	e := badger.NewEntry(k, o.Value)
 	if !o.ExpiresAt.IsZero() {
-		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
+		e.ExpiresAt = expiryUnix(o.ExpiresAt)
 	}
 	ch := kvChange{bytes: int64(len(o.Value) - len(cur)), ttl: e.ExpiresAt != 0}
 	if !found {
@@ -283,4 +283,15 @@ func (s *Store) updateKV(fn func(txn *badger.Txn) error) error {
 		}
 		return err
 	}
+}
+
+// expiryUnix is t as Badger's whole-second expiry, rounded up: Badger treats
+// an entry as gone once the current second reaches it, so rounding down would
+// end a TTL up to a second early (a 1s TTL could expire at once).
+func expiryUnix(t time.Time) uint64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return uint64(s)
 }

@@ -83,6 +83,41 @@ func TestKV(t *testing.T) {
 
 // TestKVExpiry checks an expired entry reads as missing (Badger TTLs have
 // one-second granularity, so this waits just over a second).
+// TestKVTTLNeverEarly: Badger keeps expiries in whole seconds; every way of
+// setting a TTL must round up, so a key lives at least its TTL.
+func TestKVTTLNeverEarly(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 3; i++ {
+		before := time.Now()
+		if err := s.KVSet("p", "set", []byte("v"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.KVIncr("p", "incr", 1, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.KVCompareAndSet("p", "cas", nil, false, []byte("v"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"set", "incr", "cas"} {
+			exp, err := s.KVExpiresAt("p", k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exp.Before(before.Add(time.Second)) {
+				t.Fatalf("%s: a 1s TTL set at %v expires at %v, early", k, before, exp)
+			}
+			if err := s.KVDelete("p", k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Duration(i+1) * 137 * time.Millisecond) // other fractions of a second
+	}
+}
+
 func TestKVExpiry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a TTL")
@@ -92,9 +127,6 @@ func TestKVExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// 2s, not 1s: the expiry is stored in whole seconds (truncated), so
-	// a 1s TTL can leave only a few ms, gone before the next read on a
-	// loaded machine.
 	if err := s.KVSet("p", "k", []byte("v"), 2*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -987,7 +987,7 @@ func (o *OpKVSet) run(tx *writeTx) (any, error) {
 	}
 	e := badger.NewEntry(k, o.Value)
 	if !o.ExpiresAt.IsZero() {
-		e.ExpiresAt = uint64(o.ExpiresAt.Unix())
+		e.ExpiresAt = expiryUnix(o.ExpiresAt)
 	}
 	return nil, tx.txn.SetEntry(e)
 }
