@@ -81,7 +81,7 @@ func Build(o Options) (*Server, error) {
 	s.okta = oktaAPI
 	deciders := o.Deciders
 	if deciders == nil {
-		deciders = hook.StartupDeciders(o.Config)
+		deciders = hook.StartupDeciders(o.Config.Plugin)
 	}
 	s.work = work.New(work.Options{
 		Store: o.Store, Queue: o.Config.Queue, Grants: o.Config.Grants,
@@ -89,13 +89,30 @@ func Build(o Options) (*Server, error) {
 		Audit: o.Audit, Logger: s.log,
 	})
 	s.m.reg.MustRegister(s.work.Collector())
-	s.EnableHooks(hook.NewDispatcher(hook.DispatcherOptions{
-		Config: o.Config, Plugins: deciders, Audit: o.Audit, Recorder: s.work.Grants, Logger: s.log,
-	}))
+	do := HookOptions(o.Config)
+	do.Plugins, do.Audit, do.Recorder, do.Logger = deciders, o.Audit, s.work.Grants, s.log
+	s.EnableHooks(hook.NewDispatcher(do))
 	if o.Reload != nil {
 		s.EnableReload(*o.Reload)
 	}
 	return s, nil
+}
+
+// HookOptions maps gateway.toml onto hook.NewDispatcher's options: the
+// [[route]] and [responses.<kind>] tables, hooks.timeout and
+// hooks.durable_audit. The caller adds Plugins, Audit, Recorder and Logger.
+func HookOptions(cfg *config.Config) hook.DispatcherOptions {
+	return hook.DispatcherOptions{
+		Routes: cfg.Route, Responses: cfg.Responses,
+		Timeout: cfg.Hooks.Timeout.Duration, DurableAudit: cfg.Hooks.DurableAudit,
+	}
+}
+
+// PluginOptions maps gateway.toml onto hook.LoadPlugins' options:
+// [plugins].cache_dir and the [[plugin]] tables (filled with the
+// [plugins] defaults by config.Load).
+func PluginOptions(cfg *config.Config) hook.PluginsOptions {
+	return hook.PluginsOptions{CacheDir: cfg.Plugins.CacheDir, Plugins: cfg.Plugin}
 }
 
 // Okta returns the Okta Management API part (Build; nil for a bare New

@@ -128,7 +128,7 @@ type ReloadOptions struct {
 	// and ClosePlugins closes whichever set is current at shutdown.
 	Plugins *hook.PluginSet
 	// LoadPlugins loads the plugins of a new config; default
-	// LoadPlugins(ctx, cfg, store, logger). serve passes its load options
+	// LoadPlugins(ctx, PluginOptions(cfg), store, logger). serve passes its load options
 	// here (e.g. the Okta actions backend) so reloaded plugins get the
 	// same host functions as at start-up.
 	LoadPlugins func(ctx context.Context, cfg *config.Config) (*hook.PluginSet, error)
@@ -216,7 +216,7 @@ func (s *Server) buildNext(ctx context.Context) (*Generation, error) {
 	load := s.reloadOpts.LoadPlugins
 	if load == nil {
 		load = func(ctx context.Context, cfg *config.Config) (*hook.PluginSet, error) {
-			return hook.LoadPlugins(ctx, cfg, s.st, s.log)
+			return hook.LoadPlugins(ctx, PluginOptions(cfg), s.st, s.log)
 		}
 	}
 	ps, err := load(ctx, cfg)
@@ -226,8 +226,9 @@ func (s *Server) buildNext(ctx context.Context) (*Generation, error) {
 	g := newGeneration(cfg, old.Seq+1)
 	if old.Dispatcher != nil {
 		// Successful provisioning records grants (the same recorder).
-		d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(),
-			Recorder: old.Dispatcher.Recorder(), Logger: s.log})
+		do := HookOptions(cfg)
+		do.Plugins, do.Audit, do.Recorder, do.Logger = ps.Deciders(), old.Dispatcher.Audit(), old.Dispatcher.Recorder(), s.log
+		d := hook.NewDispatcher(do)
 		s.m.instrument(d)
 		g = g.withHooks(s, d)
 	}

@@ -119,12 +119,9 @@ func runInlineHookBench(b *testing.B) {
 	// to the first target is what running the decision as a wasm plugin
 	// costs; the difference to the in-process endpoint is the gateway's own
 	// work (routing, metrics, audit record).
-	nd := hook.NewDispatcher(hook.DispatcherOptions{
-		Config:  hs.Config,
-		Plugins: map[string]hook.Decider{"oncall-preapproval": nativeOncall{hs.Store, "oncall-engineers"}},
-		Audit:   hs.Audit,
-		Logger:  quietLogger(),
-	})
+	nd := hook.NewDispatcher(dispatcherOptions(hs.Config,
+		map[string]hook.Decider{"oncall-preapproval": nativeOncall{hs.Store, "oncall-engineers"}},
+		hs.Audit, quietLogger()))
 	nsrv := gateway.New(hs.Config, hs.Store, quietLogger())
 	nsrv.EnableHooks(nd)
 	nurl, nserved := serveLoopback(b, nsrv)
@@ -165,7 +162,7 @@ func runInlineHookBench(b *testing.B) {
 
 	// The bare warm plugin call, through the same Decider type the gateway
 	// uses, on a separately loaded copy over the same store.
-	ps, err := hook.LoadPlugins(context.Background(), hs.Config, hs.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ps, err := hook.LoadPlugins(context.Background(), gateway.PluginOptions(hs.Config), hs.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

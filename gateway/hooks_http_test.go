@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,9 +24,18 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/store"
 )
+
+// dispatcherOptions is gateway.HookOptions(cfg) with the deciders, the
+// audit log (nil: none) and the logger set.
+func dispatcherOptions(cfg *config.Config, deciders map[string]hook.Decider, audit *store.AuditLog, logger *slog.Logger) hook.DispatcherOptions {
+	o := gateway.HookOptions(cfg)
+	o.Plugins, o.Audit, o.Logger = deciders, audit, logger
+	return o
+}
 
 // hookWasmDir holds the test binary's plugin builds; wazeroCache is the shared
 // compilation cache so each test server does not recompile every plugin.
@@ -125,13 +135,13 @@ func startHookServer(t testing.TB, toml string) *hookServer {
 	cfg := testConfig(t, withWasm(t, toml, ""))
 	quiet := quietLogger()
 	st := openTestStore(t, cfg, quiet)
-	ps, err := hook.LoadPlugins(context.Background(), cfg, st, quiet)
+	ps, err := hook.LoadPlugins(context.Background(), gateway.PluginOptions(cfg), st, quiet)
 	if err != nil {
 		st.Close()
 		t.Fatalf("plugins: %v", err)
 	}
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	d := hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Audit: audit, Logger: quiet})
+	d := hook.NewDispatcher(dispatcherOptions(cfg, ps.Deciders(), audit, quiet))
 	srv := gateway.New(cfg, st, quiet)
 	srv.EnableHooks(d)
 	url, done := serveLoopback(t, srv)

@@ -80,12 +80,8 @@ func runHookOverheadBench(b *testing.B) {
 	quiet := quietLogger()
 	st := openTestStore(b, cfg, quiet)
 	audit := store.NewAuditLog(st, store.AuditOptions{Logger: quiet})
-	d := hook.NewDispatcher(hook.DispatcherOptions{
-		Config:  cfg,
-		Plugins: map[string]hook.Decider{"fixed": fixedDecider{hook.Decision{Success: true}}},
-		Audit:   audit,
-		Logger:  quiet,
-	})
+	d := hook.NewDispatcher(dispatcherOptions(cfg,
+		map[string]hook.Decider{"fixed": fixedDecider{hook.Decision{Success: true}}}, audit, quiet))
 	srv := gateway.New(cfg, st, quiet)
 	srv.EnableHooks(d)
 	url, served := serveLoopback(b, srv)

@@ -173,12 +173,12 @@ cache_dir = "`+filepath.Join(wd, "cache")+`"
 `)
 	quiet := quietLogger()
 	st := openTestStore(t, cfg, quiet)
-	ps, err := hook.LoadPlugins(context.Background(), cfg, st, quiet)
+	ps, err := hook.LoadPlugins(context.Background(), gateway.PluginOptions(cfg), st, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := gateway.New(cfg, st, quiet)
-	srv.EnableHooks(hook.NewDispatcher(hook.DispatcherOptions{Config: cfg, Plugins: ps.Deciders(), Logger: quiet}))
+	srv.EnableHooks(hook.NewDispatcher(dispatcherOptions(cfg, ps.Deciders(), nil, quiet)))
 	srv.EnableReload(gateway.ReloadOptions{Plugins: ps, Load: func() (*config.Config, error) { return cfg, nil }})
 
 	type ready struct {

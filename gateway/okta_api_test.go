@@ -71,7 +71,7 @@ func startOktaServer(t testing.TB, toml string, client *okta.Client) *oktaServer
 	// they load after Build and are installed over the placeholders.
 	srv := buildFull(t, gateway.Options{Config: cfg, Store: st, Logger: quiet, Audit: audit, Okta: gateway.OktaOptions{Client: client}})
 	oktaAPI := srv.Okta()
-	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet, hook.WithOktaActions(oktaAPI))
+	ps, err := hook.LoadPlugins(ctx, gateway.PluginOptions(cfg), st, quiet, hook.WithOktaActions(oktaAPI))
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}

@@ -125,7 +125,7 @@ func startFull(t testing.TB, toml string) *fullServer {
 	quiet := debugLogger()
 	st := openTestStore(t, cfg, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
-	ps, err := hook.LoadPlugins(ctx, cfg, st, quiet)
+	ps, err := hook.LoadPlugins(ctx, gateway.PluginOptions(cfg), st, quiet)
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}

@@ -46,7 +46,7 @@ func startReloadServer(t *testing.T, toml string) *reloadServer {
 	}
 	quiet := quietLogger()
 	st := openTestStore(t, cfg, quiet)
-	ps, err := hook.LoadPlugins(context.Background(), cfg, st, quiet)
+	ps, err := hook.LoadPlugins(context.Background(), gateway.PluginOptions(cfg), st, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,8 +91,9 @@ func (s *Server) InstallPlugins(ps *hook.PluginSet) error {
 	if old.Dispatcher == nil {
 		return errors.New("gateway: InstallPlugins before EnableHooks")
 	}
-	d := hook.NewDispatcher(hook.DispatcherOptions{Config: old.Config, Plugins: ps.Deciders(), Audit: old.Dispatcher.Audit(),
-		Recorder: old.Dispatcher.Recorder(), Logger: s.log})
+	do := HookOptions(old.Config)
+	do.Plugins, do.Audit, do.Recorder, do.Logger = ps.Deciders(), old.Dispatcher.Audit(), old.Dispatcher.Recorder(), s.log
+	d := hook.NewDispatcher(do)
 	s.m.instrument(d)
 	g := newGeneration(old.Config, old.Seq).withHooks(s, d)
 	g.plugins = ps

@@ -297,10 +297,8 @@ func runCase(hostLog *slog.Logger, s caseSettings, c testCase, rel func(string) 
 	}
 	capd := &capturingDecider{p: p}
 	d := hook.NewDispatcher(hook.DispatcherOptions{
-		Config: &config.Config{
-			Route: []config.Route{{Kind: s.Kind, Plugin: pc.Name}},
-			Hooks: config.Hooks{Timeout: config.Duration{Duration: config.DefaultHookTimeout}},
-		},
+		Routes:  []hook.Route{{Kind: s.Kind, Plugin: pc.Name}},
+		Timeout: hook.DefaultHookTimeout,
 		Plugins: map[string]hook.Decider{pc.Name: capd},
 		Logger:  hostLog,
 	})

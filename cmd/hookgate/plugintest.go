@@ -176,13 +176,11 @@ func runPluginTest(args []string, stdout, stderr io.Writer) error {
 	// default).
 	capd := &capturingDecider{p: p}
 	d := hook.NewDispatcher(hook.DispatcherOptions{
-		Config: &config.Config{
-			Route:     []config.Route{{Kind: *kind, Plugin: pc.Name}},
-			Hooks:     config.Hooks{Timeout: config.Duration{Duration: config.DefaultHookTimeout}},
-			Responses: responses,
-		},
-		Plugins: map[string]hook.Decider{pc.Name: capd},
-		Logger:  hostLog,
+		Routes:    []hook.Route{{Kind: *kind, Plugin: pc.Name}},
+		Timeout:   hook.DefaultHookTimeout,
+		Responses: responses,
+		Plugins:   map[string]hook.Decider{pc.Name: capd},
+		Logger:    hostLog,
 	})
 	out, err := d.Dispatch(ctx, *kind, body, "cli")
 	if err != nil {

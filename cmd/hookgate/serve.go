@@ -102,7 +102,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 				return config.Load(*cfgPath, overrides())
 			},
 			LoadPlugins: func(ctx context.Context, c *config.Config) (*hook.PluginSet, error) {
-				return hook.LoadPlugins(ctx, c, st, logger, hook.WithOktaActions(srv.Okta()))
+				return hook.LoadPlugins(ctx, gateway.PluginOptions(c), st, logger, hook.WithOktaActions(srv.Okta()))
 			},
 			Applied: func(c *config.Config) { setLogLevel(c.Log) },
 		},
@@ -164,7 +164,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	defer stopLoad()
 	loadedCh := make(chan loadResult, 1)
 	go func() {
-		ps, err := hook.LoadPlugins(loadCtx, cfg, st, logger, hook.WithOktaActions(oktaAPI),
+		ps, err := hook.LoadPlugins(loadCtx, gateway.PluginOptions(cfg), st, logger, hook.WithOktaActions(oktaAPI),
 			hook.WithLoaded(func(name string, took time.Duration) {
 				logger.Info("plugin ready", "plugin", name, "took", took.Round(time.Millisecond))
 				srv.PluginLoaded(name)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/internal/duration"
 	"github.com/hookgate/hookgate/plugins"
@@ -170,10 +171,10 @@ type Hooks struct {
 }
 
 // DefaultHookTimeout is hooks.timeout's default, and MaxHookTimeout its
-// ceiling (Lumos waits 15 s for an answer).
+// ceiling (Lumos waits 15 s for an answer); the hook package owns them.
 const (
-	DefaultHookTimeout = 10 * time.Second
-	MaxHookTimeout     = 14 * time.Second
+	DefaultHookTimeout = hook.DefaultHookTimeout
+	MaxHookTimeout     = hook.MaxHookTimeout
 )
 
 // Admin configures the /v1 admin API.
@@ -222,25 +223,12 @@ func (d *PluginDefaults) setLimits(l plugins.Config) {
 // defaults (plugins.DefaultConfig) and checks (plugins.Config.Validate).
 type Plugin = plugins.Config
 
-// Route sends one hook kind (narrowed by app, instance and permission) to a
-// plugin. Without AppID it is the kind's default route.
-type Route struct {
-	Kind       string `toml:"kind"`
-	AppID      string `toml:"app_id"`
-	InstanceID string `toml:"instance_id"`
-	Permission string `toml:"permission"`
-	Plugin     string `toml:"plugin"`
-}
+// Route is one [[route]] table; the hook package owns its fields.
+type Route = hook.Route
 
-// Responses is the per-kind table mapping a plugin decision to the caller's
-// literals (see the Lumos response contract).
-type Responses struct {
-	Success string `toml:"success"`
-	Failure string `toml:"failure"`
-	// Use204 answers success with an empty 204 (provisioning and
-	// deprovisioning only).
-	Use204 bool `toml:"use_204"`
-}
+// Responses is one [responses.<kind>] table; the hook package owns its
+// fields and defaults (hook.DefaultResponses).
+type Responses = hook.Responses
 
 // OnEvent subscribes a plugin to Okta event types.
 type OnEvent struct {
@@ -286,18 +274,8 @@ type Grants struct {
 	ScanInterval Duration `toml:"scan_interval"`
 }
 
-// DefaultResponses is the response contract table of
-// ../shared/fixtures/lumos/README.md. Only provisioning's literals are
-// documented by Lumos; the others are unverified defaults, overridable in
-// [responses.<kind>].
-func DefaultResponses() map[string]Responses {
-	return map[string]Responses{
-		KindProvisioning:      {Success: "PROVISIONED_USER", Failure: "NO_PROVISIONING_ACTION"},
-		KindDeprovisioning:    {Success: "DEPROVISIONED_USER", Failure: "NO_DEPROVISIONING_ACTION"},
-		KindPreApproval:       {Success: "APPROVED", Failure: "NOT_APPROVED"},
-		KindRequestValidation: {Success: "VALID", Failure: "INVALID"},
-	}
-}
+// DefaultResponses is the response contract table (hook.DefaultResponses).
+func DefaultResponses() map[string]Responses { return hook.DefaultResponses() }
 
 // Overrides are command-line values that win over the file.
 type Overrides struct {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
@@ -29,7 +28,7 @@ var (
 	ErrUnknownKind   = errors.New("unknown hook kind")
 )
 
-// UnknownKindError is a kind that is not one of config.Kinds.
+// UnknownKindError is a kind that is not one of abi.HookKinds.
 type UnknownKindError struct{ Kind string }
 
 func (e *UnknownKindError) Error() string {
@@ -104,8 +103,18 @@ type Dispatcher struct {
 
 // DispatcherOptions are NewDispatcher's inputs.
 type DispatcherOptions struct {
-	// Config supplies [[route]], [responses.*] and hooks.timeout.
-	Config *config.Config
+	// Routes are the [[route]] tables (already checked by gateway/config:
+	// no duplicates, every plugin named exists).
+	Routes []Route
+	// Responses are the [responses.<kind>] tables; a kind missing here, or
+	// a literal left empty, takes DefaultResponses'.
+	Responses map[string]*Responses
+	// Timeout is hooks.timeout: the budget of one call, plugin included.
+	// Zero: DefaultHookTimeout.
+	Timeout time.Duration
+	// DurableAudit is hooks.durable_audit: the reply waits until the
+	// call's audit record is committed.
+	DurableAudit bool
 	// Plugins maps [[plugin]] names to loaded plugins. A route naming a
 	// plugin missing here answers with the failure literal (and logs why).
 	Plugins map[string]Decider
@@ -118,25 +127,24 @@ type DispatcherOptions struct {
 	Logger *slog.Logger
 }
 
-// NewDispatcher builds the routing table and response table from the
-// config.
+// NewDispatcher builds the routing table and response table from o.
 func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	// hooks.timeout is checked by config.Load; a hand-built Config may
+	// hooks.timeout is checked by config.Load; hand-built options may
 	// leave it zero.
-	timeout := o.Config.Hooks.Timeout.Duration
+	timeout := o.Timeout
 	if timeout <= 0 {
-		timeout = config.DefaultHookTimeout
+		timeout = DefaultHookTimeout
 	}
 	return &Dispatcher{
 		recorder: o.Recorder,
-		router:   NewRouter(o.Config.Route),
-		resp:     NewResponder(o.Config.Responses),
+		router:   NewRouter(o.Routes),
+		resp:     NewResponder(o.Responses),
 		plugins:  o.Plugins,
 		audit:    o.Audit,
-		durable:  o.Config.Hooks.DurableAudit,
+		durable:  o.DurableAudit,
 		timeout:  timeout,
 		log:      o.Logger.With("component", "hooks"),
 	}

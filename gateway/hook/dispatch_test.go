@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // decideFunc adapts a function to Decider for dispatcher unit tests.
@@ -31,28 +31,28 @@ const provisioningBody = `{"application":{"app_id":"aws","instance_id":"i1","use
 // A provisioning whose grant cannot be recorded must not be reported as a
 // success: the access would never expire.
 func TestDispatchOnSuccessErrorAnswersFailure(t *testing.T) {
-	cfg := &config.Config{Route: []config.Route{{Kind: config.KindProvisioning, Plugin: "p"}}}
+	routes := []Route{{Kind: abi.KindProvisioning, Plugin: "p"}}
 	var onSuccess recordFunc
-	d := NewDispatcher(DispatcherOptions{Config: cfg, Plugins: map[string]Decider{
+	d := NewDispatcher(DispatcherOptions{Routes: routes, Plugins: map[string]Decider{
 		"p": decideFunc(func(context.Context, string, []byte) (Decision, error) {
 			return Decision{Success: true, Message: "done"}, nil
 		}),
 	}, Recorder: &onSuccess})
 	calls := 0
 	onSuccess = func(string, *HookRequest, []byte, Outcome) error { calls++; return errors.New("disk full") }
-	out, err := d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
+	out, err := d.Dispatch(context.Background(), abi.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if calls != 1 || out.Success || out.Err == nil || out.Message != "" {
 		t.Fatalf("calls=%d outcome=%+v, want one OnSuccess call and a failed outcome", calls, out)
 	}
-	if rep := d.Responder().Reply(config.KindProvisioning, out); rep.Literal != "NO_PROVISIONING_ACTION" {
+	if rep := d.Responder().Reply(abi.KindProvisioning, out); rep.Literal != "NO_PROVISIONING_ACTION" {
 		t.Fatalf("literal %q, want NO_PROVISIONING_ACTION", rep.Literal)
 	}
 
 	onSuccess = func(string, *HookRequest, []byte, Outcome) error { return nil }
-	out, err = d.Dispatch(context.Background(), config.KindProvisioning, []byte(provisioningBody), "test")
+	out, err = d.Dispatch(context.Background(), abi.KindProvisioning, []byte(provisioningBody), "test")
 	if err != nil || !out.Success || out.Err != nil {
 		t.Fatalf("outcome=%+v err=%v, want success", out, err)
 	}

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
 )
@@ -47,30 +46,40 @@ func WithLoaded(f func(name string, took time.Duration)) LoadOption {
 	return func(o *loadOptions) { o.loaded = f }
 }
 
-// LoadPlugins creates the host (compilation cache in [plugins].cache_dir,
-// identity and kv backed by st) and loads every [[plugin]], compiling them
-// in parallel (up to one per CPU). st may be nil (no identity or kv). On
-// error nothing stays loaded; the error names the first plugin of the
-// config that failed.
-func LoadPlugins(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger, options ...LoadOption) (*PluginSet, error) {
+// PluginsOptions are the parts of gateway.toml LoadPlugins reads.
+type PluginsOptions struct {
+	// CacheDir is [plugins].cache_dir: where wazero keeps its compilation
+	// cache. Empty: no cache.
+	CacheDir string
+	// Plugins are the [[plugin]] tables, in file order, each already
+	// filled with the [plugins] defaults (gateway/config does that).
+	Plugins []plugins.Config
+}
+
+// LoadPlugins creates the host (compilation cache in o.CacheDir,
+// identity and kv backed by st) and loads every plugin of o.Plugins,
+// compiling them in parallel (up to one per CPU). st may be nil (no
+// identity or kv). On error nothing stays loaded; the error names the
+// first plugin of the list that failed.
+func LoadPlugins(ctx context.Context, o PluginsOptions, st *store.Store, logger *slog.Logger, options ...LoadOption) (*PluginSet, error) {
 	var lo loadOptions
-	lo.host = plugins.HostOptions{CacheDir: cfg.Plugins.CacheDir, Logger: logger}
+	lo.host = plugins.HostOptions{CacheDir: o.CacheDir, Logger: logger}
 	if st != nil {
 		lo.host.Identity, lo.host.KV = st, st
 	}
-	for _, o := range options {
-		o(&lo)
+	for _, opt := range options {
+		opt(&lo)
 	}
 	h, err := plugins.NewHost(ctx, lo.host)
 	if err != nil {
 		return nil, err
 	}
-	ps := &PluginSet{host: h, byName: make(map[string]*plugins.Plugin, len(cfg.Plugin))}
-	loaded := make([]*plugins.Plugin, len(cfg.Plugin))
-	errs := make([]error, len(cfg.Plugin))
+	ps := &PluginSet{host: h, byName: make(map[string]*plugins.Plugin, len(o.Plugins))}
+	loaded := make([]*plugins.Plugin, len(o.Plugins))
+	errs := make([]error, len(o.Plugins))
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	var wg sync.WaitGroup
-	for i, pc := range cfg.Plugin {
+	for i, pc := range o.Plugins {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -82,7 +91,7 @@ func LoadPlugins(ctx context.Context, cfg *config.Config, st *store.Store, logge
 		})
 	}
 	wg.Wait()
-	for i, pc := range cfg.Plugin {
+	for i, pc := range o.Plugins {
 		if errs[i] != nil {
 			_ = h.Close()
 			return nil, fmt.Errorf("load [[plugin]] %q: %w", pc.Name, errs[i])

@@ -13,7 +13,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/sdk/abi"
 )
 
 // GenericFailureMessage is the message sent with the failure literal when a
@@ -46,9 +46,9 @@ type kindReplies struct {
 // NewResponder builds the table from the config's [responses.<kind>]
 // (already filled with the defaults by the config loader). Kinds missing
 // from responses get the defaults.
-func NewResponder(responses map[string]*config.Responses) *Responder {
+func NewResponder(responses map[string]*Responses) *Responder {
 	r := &Responder{kinds: map[string]*kindReplies{}}
-	for kind, def := range config.DefaultResponses() {
+	for kind, def := range DefaultResponses() {
 		c := def
 		if o := responses[kind]; o != nil {
 			c = *o
@@ -64,7 +64,7 @@ func NewResponder(responses map[string]*config.Responses) *Responder {
 			failure:     c.Failure,
 			successBody: encodeReply(c.Success, ""),
 			failBody:    encodeReply(c.Failure, ""),
-			use204:      c.Use204 && (kind == config.KindProvisioning || kind == config.KindDeprovisioning),
+			use204:      c.Use204 && (kind == abi.KindProvisioning || kind == abi.KindDeprovisioning),
 		}
 	}
 	return r

@@ -3,13 +3,11 @@ package hook
 import (
 	"errors"
 	"testing"
-
-	"github.com/hookgate/hookgate/gateway/config"
 )
 
 func TestResponderShapes(t *testing.T) {
 	defaults := NewResponder(nil)
-	over := NewResponder(map[string]*config.Responses{
+	over := NewResponder(map[string]*Responses{
 		"provisioning":       {Use204: true},
 		"deprovisioning":     {Success: "OK_GONE", Use204: false},
 		"pre_approval":       {Success: "YES", Failure: "NO"},

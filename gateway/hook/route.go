@@ -24,8 +24,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/hookgate/hookgate/gateway/config"
 )
 
 // routeKey is the exact-match key of one route; empty fields are wildcards
@@ -43,7 +41,7 @@ type Router struct {
 
 // NewRouter builds the routing table from cfg's [[route]] entries. The
 // config loader has already rejected duplicates and unknown plugins.
-func NewRouter(routes []config.Route) *Router {
+func NewRouter(routes []Route) *Router {
 	r := &Router{routes: make(map[routeKey]string, len(routes))}
 	for _, rt := range routes {
 		r.routes[routeKey{rt.Kind, rt.AppID, rt.InstanceID, rt.Permission}] = rt.Plugin

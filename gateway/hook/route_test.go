@@ -4,12 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/hookgate/hookgate/gateway/config"
 )
 
 func TestRouterPrecedence(t *testing.T) {
-	r := NewRouter([]config.Route{
+	r := NewRouter([]Route{
 		{Kind: "pre_approval", Plugin: "default"},
 		{Kind: "pre_approval", AppID: "aws", Plugin: "app"},
 		{Kind: "pre_approval", AppID: "aws", InstanceID: "i1", Plugin: "instance"},
@@ -53,7 +51,7 @@ func TestRouterPrecedence(t *testing.T) {
 }
 
 func TestRouterMultiplePermissions(t *testing.T) {
-	r := NewRouter([]config.Route{
+	r := NewRouter([]Route{
 		{Kind: "provisioning", AppID: "zendesk", Plugin: "zd"},
 		{Kind: "provisioning", AppID: "zendesk", Permission: "agent", Plugin: "zd"},
 		{Kind: "provisioning", AppID: "zendesk", Permission: "admin", Plugin: "zd-admin"},
@@ -86,7 +84,7 @@ func TestRouterMultiplePermissions(t *testing.T) {
 }
 
 func TestRouterNoRouteNamesKindAppPermission(t *testing.T) {
-	r := NewRouter([]config.Route{{Kind: "provisioning", AppID: "aws", Plugin: "p"}})
+	r := NewRouter([]Route{{Kind: "provisioning", AppID: "aws", Plugin: "p"}})
 	_, err := r.Resolve("pre_approval", "aws", "0oa1", []string{"arn:role/x"})
 	if !errors.Is(err, ErrNoRoute) {
 		t.Fatalf("got %v", err)
@@ -103,7 +101,7 @@ func TestRouterNoRouteNamesKindAppPermission(t *testing.T) {
 }
 
 func BenchmarkRouterResolve(b *testing.B) {
-	r := NewRouter([]config.Route{
+	r := NewRouter([]Route{
 		{Kind: "pre_approval", Plugin: "default"},
 		{Kind: "pre_approval", AppID: "aws", Plugin: "app"},
 		{Kind: "pre_approval", AppID: "aws", Permission: "admin", Plugin: "perm"},

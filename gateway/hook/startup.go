@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hookgate/hookgate/gateway/config"
+	"github.com/hookgate/hookgate/plugins"
 )
 
 // ErrPluginNotReady matches (errors.Is) a *PluginNotReadyError.
@@ -39,12 +39,12 @@ func (d startingDecider) Decide(_ context.Context, kind string, _ []byte, _ *Hoo
 	return Decision{}, &PluginNotReadyError{Kind: kind, Plugin: d.name}
 }
 
-// StartupDeciders returns a placeholder Decider for every [[plugin]] of
-// cfg: a Dispatcher built over them answers each routed hook with a
-// *PluginNotReadyError until InstallPlugins replaces them.
-func StartupDeciders(cfg *config.Config) map[string]Decider {
-	m := make(map[string]Decider, len(cfg.Plugin))
-	for _, p := range cfg.Plugin {
+// StartupDeciders returns a placeholder Decider for every plugin of list
+// (the [[plugin]] tables): a Dispatcher built over them answers each routed
+// hook with a *PluginNotReadyError until InstallPlugins replaces them.
+func StartupDeciders(list []plugins.Config) map[string]Decider {
+	m := make(map[string]Decider, len(list))
+	for _, p := range list {
 		m[p.Name] = startingDecider{name: p.Name}
 	}
 	return m
