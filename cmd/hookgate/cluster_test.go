@@ -54,8 +54,15 @@ type testCluster struct {
 	raft  map[string]string // id -> raft addr
 	data  map[string]string // id -> data dir
 	procs map[string]*proc
+	all   []started // every process started, in order (logs on failure)
 	mu    sync.Mutex
 	env   []string
+}
+
+// started is one process a testCluster started, for its log on failure.
+type started struct {
+	id string
+	p  *proc
 }
 
 func freeTCP(t testing.TB) string {
@@ -94,6 +101,17 @@ func newClusterWith(t testing.TB, body, table string, env ...string) *testCluste
 		c.raft[id] = freeTCP(t)
 		c.data[id] = filepath.Join(dir, "data-"+id)
 	}
+	// On failure every node's log (killed runs included) is printed.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, s := range c.all {
+			t.Logf("----- log of %s (start %d) -----\n%s", s.id, i+1, s.p.log())
+		}
+	})
 	for _, id := range c.ids {
 		c.start(id)
 	}
@@ -115,8 +133,20 @@ func (c *testCluster) start(id string) *proc {
 		"--node-id", id, "--raft-addr", c.raft[id], "--peers", c.peers()}, c.env...)
 	c.mu.Lock()
 	c.procs[id] = p
+	c.all = append(c.all, started{id, p})
 	c.mu.Unlock()
 	return p
+}
+
+// logCount counts the lines containing s in every process's log.
+func (c *testCluster) logCount(s string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range c.all {
+		n += strings.Count(p.p.log(), s)
+	}
+	return n
 }
 
 func (c *testCluster) proc(id string) *proc {
@@ -624,9 +654,13 @@ scan_interval = "200ms"
 		code, _ := admin(c.proc(newLead), "/v1/queue", &q)
 		return code == 200 && len(q) == 0
 	})
+	// Under load leadership can change more than once around the
+	// failover (300 ms timeouts); each start of the leader-only work is
+	// one run that may re-run an item it found cut short.
+	runs := c.logCount("leader: starting leader-only work")
 	for _, u := range uuids {
-		if n := rec.count(u); n < 1 || n > 2 {
-			t.Errorf("event %s ran %d times across one failover (want 1 or 2)", u, n)
+		if n := rec.count(u); n < 1 || n > max(2, runs) {
+			t.Errorf("event %s ran %d times across one failover (want 1..%d: at most once per worker run)", u, n, max(2, runs))
 		}
 	}
 	// Audit records are gathered by a background writer before they commit.

@@ -219,19 +219,27 @@ wait:
 			// loses leadership; a new leader's worker first releases the
 			// leases of earlier runs (at least once overall).
 			piped <- nil
-			node.OnLeader(func(ctx context.Context) {
+			node.OnLeader(func(ctx context.Context) error {
+				// The queue worker failing (its recovery or a claim could
+				// not commit) ends both; the node runs them again while
+				// it is still leader in this term.
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
 				var wg sync.WaitGroup
+				var werr error
 				wg.Go(func() {
-					if err := srv.RunWork(ctx); err != nil {
-						logger.Error("leader: event pipeline stopped", "err", err)
+					defer cancel()
+					if werr = srv.RunWork(ctx); werr != nil {
+						werr = fmt.Errorf("leader: event pipeline stopped: %w", werr)
 					}
 				})
 				wg.Go(func() {
-					if err := oktaAPI.Run(ctx); err != nil {
+					if err := oktaAPI.RunCatchUp(ctx); err != nil {
 						logger.Error("leader: Okta catch-up stopped", "err", err)
 					}
 				})
 				wg.Wait()
+				return werr
 			})
 		}
 	}
@@ -246,6 +254,7 @@ wait:
 	stopPipe()
 	if node != nil {
 		node.OnLeader(nil)
+		oktaAPI.Close() // a running sync stops (Run does this on one node)
 	}
 	if piped != nil {
 		if err := <-piped; err != nil {

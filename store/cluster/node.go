@@ -116,7 +116,7 @@ type Node struct {
 	observer      *raft.Observer
 
 	leadMu   sync.Mutex
-	leaderFn func(ctx context.Context)
+	leaderFn func(ctx context.Context) error
 	leadStop context.CancelFunc
 	leadWG   sync.WaitGroup
 
@@ -354,9 +354,15 @@ func (n *Node) watch() {
 // per leadership. Set it before the node can become leader (right after
 // Start; a leadership gained earlier is picked up).
 //
+// Leader-only work must not die with the term still running: when f
+// returns an error (a transient write failure, say) while this node is
+// still leader in the same term, f is run again after a backoff (100 ms
+// doubling to 5 s); the same holds for the barrier that precedes it. f
+// returning nil ends the work for the term.
+//
 // OnLeader(nil) stops the leader-only work running now (waiting for it)
 // and starts none again.
-func (n *Node) OnLeader(f func(ctx context.Context)) {
+func (n *Node) OnLeader(f func(ctx context.Context) error) {
 	n.leadMu.Lock()
 	n.leaderFn = f
 	n.leadMu.Unlock()
@@ -369,6 +375,10 @@ func (n *Node) OnLeader(f func(ctx context.Context)) {
 	}
 }
 
+// leaderRetry bounds the backoff between attempts of leader-only work
+// (and its barrier) within one term.
+var leaderRetry = struct{ first, max time.Duration }{100 * time.Millisecond, 5 * time.Second}
+
 func (n *Node) startLeading() {
 	n.leadMu.Lock()
 	defer n.leadMu.Unlock()
@@ -379,18 +389,56 @@ func (n *Node) startLeading() {
 	n.leadStop = cancel
 	f := n.leaderFn
 	term := n.raft.CurrentTerm()
-	n.leadWG.Go(func() {
-		// Everything committed by earlier leaders is applied here first.
-		if err := n.raft.Barrier(n.o.ApplyTimeout * 10).Error(); err != nil {
-			n.log.Warn("cluster: leader barrier failed; leader-only work not started", "term", term, "err", err)
-			return
+	n.leadWG.Go(func() { n.lead(ctx, term, f) })
+}
+
+// lead runs the leader-only work f for term: a barrier first (everything
+// committed by earlier leaders is applied here), then f, each retried with
+// backoff on failure while this node is still leader in term and ctx is
+// live.
+func (n *Node) lead(ctx context.Context, term uint64, f func(ctx context.Context) error) {
+	wait := leaderRetry.first
+	// again reports whether to try once more after a failure: still this
+	// term's leader after the backoff.
+	again := func() bool {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		wait = min(2*wait, leaderRetry.max)
+		return n.raft.State() == raft.Leader && n.raft.CurrentTerm() == term
+	}
+	for {
+		err := n.raft.Barrier(n.o.ApplyTimeout * 10).Error()
+		if err == nil {
+			break
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		n.log.Warn("cluster: leader barrier failed; retrying while leader", "term", term, "err", err, "retry_in", wait)
+		if !again() {
+			return
+		}
+	}
+	wait = leaderRetry.first
+	for {
+		if ctx.Err() != nil {
+			return
+		}
 		n.log.Info("leader: starting leader-only work", "term", term)
-		f(ctx)
-	})
+		err := f(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		n.log.Error("leader-only work failed; retrying while leader", "term", term, "err", err, "retry_in", wait)
+		if !again() {
+			return
+		}
+	}
 }
 
 func (n *Node) stopLeading() {

@@ -420,6 +420,13 @@ func (a *API) GetCatchUp(ctx *fasthttp.RequestCtx, _ []string) {
 // ctx and returns.
 func (a *API) Run(ctx context.Context) error {
 	defer a.Close()
+	return a.RunCatchUp(ctx)
+}
+
+// RunCatchUp is Run without the Close at the end, for work started once
+// per leadership in a cluster: the API stays usable (syncs can start) when
+// this node leads again. Call Close at shutdown.
+func (a *API) RunCatchUp(ctx context.Context) error {
 	if a.client == nil {
 		<-ctx.Done()
 		return nil

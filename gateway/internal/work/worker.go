@@ -77,11 +77,9 @@ func NewWorker(st *store.Store, cfg config.Queue, logger *slog.Logger) *Worker {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
 	return &Worker{
 		st: st, cfg: cfg, log: logger.With("component", "queue"),
-		owner:        "run-" + hex.EncodeToString(b[:]),
+		owner:        newOwner(),
 		handlers:     map[string]QueueHandler{},
 		PollInterval: 50 * time.Millisecond,
 		Lease:        5 * time.Minute,
@@ -92,8 +90,15 @@ func NewWorker(st *store.Store, cfg config.Queue, logger *slog.Logger) *Worker {
 // Handle registers the handler for queue items of kind. Call before Run.
 func (w *Worker) Handle(kind string, h QueueHandler) { w.handlers[kind] = h }
 
-// Owner is this run's lease owner id.
+// Owner is the lease owner id of the current (or next) run.
 func (w *Worker) Owner() string { return w.owner }
+
+// newOwner returns a fresh lease owner id.
+func newOwner() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "run-" + hex.EncodeToString(b[:])
+}
 
 // Kick tells the dispatcher new work may be due (after an enqueue commits).
 // It never blocks.
@@ -112,7 +117,15 @@ func (w *Worker) Counts() (succeeded, retried, dead int64) {
 
 // Run recovers items leased by an earlier (crashed) run, then drains the
 // queue until ctx ends; it returns after every running item finished.
+//
+// Each Run leases under its own owner id: in a cluster Run is called
+// once per leadership, and items a previous run of this worker left
+// leased (cut short when leadership was lost, or a claim whose commit
+// outcome was unknown) must be released by the next run's recovery like
+// anyone else's, not skipped as its own for a whole lease. Run must not
+// be called concurrently with itself.
 func (w *Worker) Run(ctx context.Context) error {
+	w.owner = newOwner()
 	n, err := w.st.RecoverQueue(w.owner, time.Now())
 	if err != nil {
 		return fmt.Errorf("queue worker: %w", err)
