@@ -68,7 +68,7 @@ func Build(o Options) (*Server, error) {
 		s.EnableCluster(o.Cluster)
 	}
 	oo := oktaapi.Options{
-		Config: o.Config, Store: o.Store, Gateway: oktaGateway{s: s}, Client: o.Okta.Client, Audit: o.Audit,
+		Okta: o.Config.Okta, OnEvent: o.Config.OnEvent, Store: o.Store, Gateway: oktaGateway{s: s}, Client: o.Okta.Client, Audit: o.Audit,
 		Sync: o.Okta.Sync, Refresh: o.Okta.Refresh, Logger: s.log,
 	}
 	if o.Cluster != nil {
@@ -84,7 +84,7 @@ func Build(o Options) (*Server, error) {
 		deciders = hook.StartupDeciders(o.Config.Plugin)
 	}
 	s.work = work.New(work.Options{
-		Store: o.Store, Queue: o.Config.Queue, Grants: o.Config.Grants,
+		Store: o.Store, Queue: o.Config.Queue, Grants: o.Config.Grants, // [queue], [grants]
 		Hooks: currentDispatcher{s: s}, Live: liveWork{s: s, fallback: deciders},
 		Audit: o.Audit, Logger: s.log,
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/internal/duration"
 	"github.com/hookgate/hookgate/plugins"
@@ -230,49 +231,18 @@ type Route = hook.Route
 // fields and defaults (hook.DefaultResponses).
 type Responses = hook.Responses
 
-// OnEvent subscribes a plugin to Okta event types.
-type OnEvent struct {
-	// Types are exact event types or prefix patterns ending in ".*" ("group.*").
-	Types []string `toml:"types"`
-	// Group and App optionally restrict to events whose targets include this
-	// group / app (id or name).
-	Group  string `toml:"group"`
-	App    string `toml:"app"`
-	Plugin string `toml:"plugin"`
-}
+// OnEvent is one [[on_event]] table; the durable work package owns its
+// fields and Matches (work.OnEvent).
+type OnEvent = work.OnEvent
 
-// Matches reports whether eventType matches one of the subscription's patterns.
-func (o *OnEvent) Matches(eventType string) bool {
-	for _, t := range o.Types {
-		if t == "*" || t == eventType {
-			return true
-		}
-		if p, ok := strings.CutSuffix(t, "*"); ok && strings.HasPrefix(eventType, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// Queue configures the event plugin worker pool.
-type Queue struct {
-	// Workers drain the queue concurrently (per-user order is kept). Default 4.
-	Workers int `toml:"workers"`
-	// MaxAttempts before an item is dead-lettered. Default 8.
-	MaxAttempts int `toml:"max_attempts"`
-	// InitialBackoff and MaxBackoff shape the exponential retry delay. Defaults 1s and 5m.
-	InitialBackoff Duration `toml:"initial_backoff"`
-	MaxBackoff     Duration `toml:"max_backoff"`
-}
+// Queue is the [queue] table (work.QueueOptions).
+type Queue = work.QueueOptions
 
 // DefaultGrantScanInterval is grants.scan_interval's default.
-const DefaultGrantScanInterval = time.Second
+const DefaultGrantScanInterval = work.DefaultGrantScanInterval
 
-// Grants configures the time-boxed grant scheduler.
-type Grants struct {
-	// ScanInterval is how often the expiry index is scanned. Default 1s.
-	ScanInterval Duration `toml:"scan_interval"`
-}
+// Grants is the [grants] table (work.GrantOptions).
+type Grants = work.GrantOptions
 
 // DefaultResponses is the response contract table (hook.DefaultResponses).
 func DefaultResponses() map[string]Responses { return hook.DefaultResponses() }

@@ -67,19 +67,21 @@ func under(path, dir string) bool {
 // TestImportRules enforces the layout's one-way imports:
 //   - only store/ imports Badger (everything else changes state through
 //     the store's operations);
-//   - nothing below gateway (plugins/, gateway/okta/, gateway/hook/,
-//     store/, sdk/, internal/; tests included) imports or depends on
-//     gateway/config: each package owns its option structs and their
-//     defaults and checks (plugins.Config, okta.Options, hook.Route,
-//     hook.DispatcherOptions), gateway/config decodes the file into them
-//     and the composition root (package gateway) hands them over;
+//   - nothing below the gateway's root (plugins/, gateway/okta/,
+//     gateway/hook/, gateway/internal/, gateway/api/, store/, sdk/,
+//     internal/; tests included) imports or depends on gateway/config:
+//     each package owns its option structs and their defaults and checks
+//     (plugins.Config, okta.Options, hook.Route, hook.DispatcherOptions,
+//     work.QueueOptions, oktaapi.Options), gateway/config decodes the file
+//     into them and the composition root (package gateway: build.go,
+//     generation.go) hands them over;
 //   - sdk/ (every package in it, for any platform, tests included)
 //     depends on the standard library and sdk/ alone, so a plugin build
 //     never pulls wazero, fasthttp or Badger.
 func TestImportRules(t *testing.T) {
 	const badger = "github.com/dgraph-io/badger/v4"
 	const config = module + "/gateway/config"
-	below := []string{"plugins", "gateway/okta", "gateway/hook", "store", "sdk", "internal"}
+	below := []string{"plugins", "gateway/okta", "gateway/hook", "gateway/internal", "gateway/api", "store", "sdk", "internal"}
 	for _, p := range list(t, nil, "./...") {
 		imports := append(append(append([]string{}, p.Imports...), p.TestImports...), p.XTestImports...)
 		for _, imp := range imports {

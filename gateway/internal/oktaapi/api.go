@@ -14,8 +14,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate/gateway/api"
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/internal/admin"
+	"github.com/hookgate/hookgate/gateway/internal/work"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/plugins"
 	"github.com/hookgate/hookgate/store"
@@ -44,18 +44,26 @@ type Gateway interface {
 	// worker wake-up, metrics).
 	IngestCatchUp(*okta.Batch) (okta.IngestResult, error)
 	// Subscriptions returns the [[on_event]] tables in effect now.
-	Subscriptions() []config.OnEvent
+	Subscriptions() []work.OnEvent
 }
 
 // Options are New's inputs.
 type Options struct {
-	Config *config.Config
-	Store  *store.Store
+	// Okta is the [okta] table (with [okta.oauth]), already validated by
+	// gateway/config: the client is built from it when Client is nil;
+	// okta.catchup_interval paces Run; okta.event_retention is the
+	// retention of events ingested without a Gateway.
+	Okta okta.Options
+	// OnEvent are the [[on_event]] tables whose exact event types
+	// catch-up also reads, when there is no Gateway (with one, its
+	// Subscriptions are followed across reloads).
+	OnEvent []work.OnEvent
+	Store   *store.Store
 	// Gateway: catch-up ingests through the event hook's own path (dedupe,
 	// [[on_event]] enqueue, worker wake-up) and follows the reloaded
 	// [[on_event]] types. Nil: catch-up ingests with okta.Ingest alone.
 	Gateway Gateway
-	// Client talks to Okta. Nil: built from Config.Okta when okta.org_url
+	// Client talks to Okta. Nil: built from Okta when okta.org_url
 	// (or HOOKGATE_OKTA_ORG_URL) is set; without an org the Management API
 	// features answer that Okta is not configured.
 	Client *okta.Client
@@ -91,14 +99,15 @@ const (
 // New before Serve, Run it for catch-up, Close it before closing
 // the store.
 type API struct {
-	cfg    *config.Config
-	st     *store.Store
-	gw     Gateway
-	client *okta.Client
-	audit  *store.AuditLog
-	log    *slog.Logger
-	syncO  okta.SyncOptions
-	leader LeaderCaller // nil: a single node
+	oktaO   okta.Options
+	onEvent []work.OnEvent
+	st      *store.Store
+	gw      Gateway
+	client  *okta.Client
+	audit   *store.AuditLog
+	log     *slog.Logger
+	syncO   okta.SyncOptions
+	leader  LeaderCaller // nil: a single node
 
 	// work serialises syncs and catch-ups: both write identity state and
 	// catch-up's watermark should not move under a running sync.
@@ -125,19 +134,19 @@ func New(o Options) (*API, error) {
 		o.Logger = slog.Default()
 	}
 	c := o.Client
-	if c == nil && o.Config.Okta.OrgURL != "" {
+	if c == nil && o.Okta.OrgURL != "" {
 		var err error
-		c, err = okta.NewClientFromConfig(o.Config.Okta)
+		c, err = okta.NewClientFromConfig(o.Okta)
 		if err != nil {
-			return nil, fmt.Errorf("okta.org_url is set (%s) but the Management API client cannot be built: %w", o.Config.Okta.OrgURL, err)
+			return nil, fmt.Errorf("okta.org_url is set (%s) but the Management API client cannot be built: %w", o.Okta.OrgURL, err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &API{
-		cfg: o.Config, st: o.Store, gw: o.Gateway, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync, leader: o.Leader,
+		oktaO: o.Okta, onEvent: o.OnEvent, st: o.Store, gw: o.Gateway, client: c, audit: o.Audit, log: o.Logger, syncO: o.Sync, leader: o.Leader,
 		work: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		sync:    api.SyncStatus{State: api.SyncIdle},
-		catchUp: api.CatchUpStatus{State: "never", Interval: o.Config.Okta.CatchupInterval.String()},
+		catchUp: api.CatchUpStatus{State: "never", Interval: o.Okta.CatchupInterval.String()},
 	}
 	if a.syncO.Logger == nil {
 		a.syncO.Logger = o.Logger
@@ -357,7 +366,7 @@ func (a *API) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 	if a.gw != nil {
 		opts.Ingest = a.gw.IngestCatchUp
 	} else {
-		retention := a.cfg.Okta.EventRetention.Duration
+		retention := a.oktaO.EventRetention.Duration
 		opts.Ingest = func(b *okta.Batch) (okta.IngestResult, error) {
 			return okta.Ingest(a.st, b, okta.IngestOptions{Retention: retention})
 		}
@@ -387,7 +396,7 @@ func (a *API) CatchUp(ctx context.Context) (okta.CatchUpResult, error) {
 // the modelled types they cover are read anyway. The subscriptions are
 // the server's current ones (a reload may change them).
 func (a *API) extraTypes() []string {
-	subs := a.cfg.OnEvent
+	subs := a.onEvent
 	if a.gw != nil {
 		subs = a.gw.Subscriptions() // [[on_event]] is live: follow reloads
 	}
@@ -432,7 +441,7 @@ func (a *API) RunCatchUp(ctx context.Context) error {
 		return nil
 	}
 	_, _ = a.CatchUp(ctx)
-	iv := a.cfg.Okta.CatchupInterval.Duration
+	iv := a.oktaO.CatchupInterval.Duration
 	if iv <= 0 {
 		<-ctx.Done()
 		return nil

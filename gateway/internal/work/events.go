@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
 	"github.com/hookgate/hookgate/gateway/okta"
 	"github.com/hookgate/hookgate/store"
@@ -71,7 +70,7 @@ func safeKey(s string) string { return strings.ReplaceAll(s, "/", "_") }
 // queue item.
 type Live interface {
 	// Subscriptions returns the [[on_event]] tables in effect now.
-	Subscriptions() []config.OnEvent
+	Subscriptions() []OnEvent
 	// AcquirePlugins returns the plugins in effect now, held (not closed by
 	// a reload) until release is called.
 	AcquirePlugins() (plugins map[string]hook.Decider, release func())
@@ -79,12 +78,12 @@ type Live interface {
 
 // Fixed is a Live that never changes (tests and tools without reloads).
 type Fixed struct {
-	OnEvent []config.OnEvent
+	OnEvent []OnEvent
 	Plugins map[string]hook.Decider
 }
 
 // Subscriptions returns f.OnEvent.
-func (f Fixed) Subscriptions() []config.OnEvent { return f.OnEvent }
+func (f Fixed) Subscriptions() []OnEvent { return f.OnEvent }
 
 // AcquirePlugins returns f.Plugins.
 func (f Fixed) AcquirePlugins() (map[string]hook.Decider, func()) { return f.Plugins, func() {} }
@@ -98,7 +97,7 @@ type Events struct {
 }
 
 // subscriptions are the [[on_event]] tables in effect now.
-func (e *Events) subscriptions() []config.OnEvent { return e.live.Subscriptions() }
+func (e *Events) subscriptions() []OnEvent { return e.live.Subscriptions() }
 
 // NewEvents registers the okta_event queue handler on w. live supplies the
 // subscriptions and the plugins (the same Deciders the Dispatcher uses);

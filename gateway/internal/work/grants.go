@@ -17,8 +17,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/gateway/hook"
+	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -45,13 +45,13 @@ type Grants struct {
 
 // NewGrants wires grant expiry to hooks (the deprovisioning route) and
 // registers the "deprovision-grant" queue handler on w.
-func NewGrants(st *store.Store, cfg config.Grants, w *Worker, hooks HookDispatcher, logger *slog.Logger) *Grants {
+func NewGrants(st *store.Store, cfg GrantOptions, w *Worker, hooks HookDispatcher, logger *slog.Logger) *Grants {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	g := &Grants{st: st, w: w, hooks: hooks, interval: cfg.ScanInterval.Duration, log: logger.With("component", "grants")}
 	if g.interval <= 0 {
-		g.interval = config.DefaultGrantScanInterval
+		g.interval = DefaultGrantScanInterval
 	}
 	w.Handle(ItemDeprovisionGrant, QueueHandler{Run: g.runDeprovision, Done: g.markRevoked, Dead: g.markFailed})
 	return g
@@ -68,7 +68,7 @@ type grantJob struct {
 // dispatcher answer with the failure literal, so the caller never believes
 // an un-expiring grant is time-boxed.
 func (g *Grants) OnSuccess(kind string, req *hook.HookRequest, raw []byte, out hook.Outcome) error {
-	if kind != config.KindProvisioning {
+	if kind != abi.KindProvisioning {
 		return nil
 	}
 	gr, err := g.Record(req, raw, out.Plugin, time.Now())
@@ -184,7 +184,7 @@ func (g *Grants) runDeprovision(ctx context.Context, it *store.QueueItem) (strin
 
 // deprovision runs the deprovisioning route for gr's original request.
 func (g *Grants) deprovision(ctx context.Context, gr *store.Grant, via string) (string, error) {
-	out, err := g.hooks.Dispatch(ctx, config.KindDeprovisioning, gr.Request, via)
+	out, err := g.hooks.Dispatch(ctx, abi.KindDeprovisioning, gr.Request, via)
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("deprovisioning grant %s: %w", gr.ID, err)

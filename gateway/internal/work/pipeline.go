@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -26,8 +25,8 @@ type Pipeline struct {
 type Options struct {
 	Store *store.Store
 	// Queue and Grants are the [queue] and [grants] settings.
-	Queue  config.Queue
-	Grants config.Grants
+	Queue  QueueOptions
+	Grants GrantOptions
 	// Hooks runs the deprovisioning route for expired grants (the
 	// gateway's current dispatcher).
 	Hooks HookDispatcher

@@ -12,7 +12,6 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/sdk/abi"
 	"github.com/hookgate/hookgate/store"
 )
@@ -50,7 +49,7 @@ type QueueHandler struct {
 // neither the item nor its retry schedule.
 type Worker struct {
 	st       *store.Store
-	cfg      config.Queue
+	cfg      QueueOptions
 	log      *slog.Logger
 	owner    string
 	handlers map[string]QueueHandler
@@ -73,7 +72,7 @@ type workerStats struct {
 
 // NewWorker returns a worker pool over st; register handlers with Handle,
 // then Run it.
-func NewWorker(st *store.Store, cfg config.Queue, logger *slog.Logger) *Worker {
+func NewWorker(st *store.Store, cfg QueueOptions, logger *slog.Logger) *Worker {
 	if logger == nil {
 		logger = slog.Default()
 	}
