@@ -11,4 +11,11 @@
 // /hooks/ endpoint, the grant scheduler and `hookgate plugin test` all call
 // the same Dispatcher. It is a public package (not under gateway/internal)
 // because cmd/hookgate runs the Dispatcher offline for `plugin test`.
+//
+// It does not read gateway.toml: NewDispatcher, LoadPlugins and
+// StartupDeciders take the values they use (DispatcherOptions,
+// PluginsOptions, the [[plugin]] list), each field naming the key that
+// fills it; Route and Responses are the [[route]] and [responses.<kind>]
+// tables gateway/config decodes into. The gateway's composition root maps
+// the config onto them (gateway.HookOptions, gateway.PluginOptions).
 package hook

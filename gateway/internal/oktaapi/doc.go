@@ -8,5 +8,6 @@
 // delivered one.
 //
 // It is internal to the gateway: gateway.Build constructs it and the /v1
-// route table lists its handlers.
+// route table lists its handlers. It does not read gateway.toml: Options
+// carries the [okta] table (okta.Options) and the [[on_event]] tables.
 package oktaapi

@@ -7,5 +7,8 @@
 // reloadable subscriptions and plugins), nothing is patched in afterwards.
 //
 // It is internal to the gateway: the composition root in package gateway
-// wires it to the Okta ingest path, the dispatcher and the /v1 API.
+// wires it to the Okta ingest path, the dispatcher and the /v1 API. It
+// does not read gateway.toml: it owns the [queue], [grants] and
+// [[on_event]] tables (QueueOptions, GrantOptions, OnEvent), which
+// gateway/config decodes into.
 package work
