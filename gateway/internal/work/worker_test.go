@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/gateway/config"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -19,7 +18,7 @@ func TestWorkerRerunsItsOwnCutShortItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	w := NewWorker(st, config.Queue{Workers: 1, MaxAttempts: 3}, nil)
+	w := NewWorker(st, QueueOptions{Workers: 1, MaxAttempts: 3}, nil)
 	started := make(chan struct{}, 4)
 	w.Handle("job", QueueHandler{Run: func(ctx context.Context, it *store.QueueItem) (string, error) {
 		started <- struct{}{}
