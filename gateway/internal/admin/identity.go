@@ -20,16 +20,19 @@ type Identity struct{ st *store.Store }
 // NewIdentity returns the identity handlers over st.
 func NewIdentity(st *store.Store) Identity { return Identity{st: st} }
 
+// GetUser serves GET /v1/users/{ref}: one user by id, login or email.
 func (s Identity) GetUser(ctx *fasthttp.RequestCtx, p []string) {
 	u, err := s.st.LookupUser(p[0])
 	writeLookup(ctx, "user", p[0], u, err)
 }
 
+// GetGroup serves GET /v1/groups/{id}.
 func (s Identity) GetGroup(ctx *fasthttp.RequestCtx, p []string) {
 	g, err := s.st.Group(p[0])
 	writeLookup(ctx, "group", p[0], g, err)
 }
 
+// GetApp serves GET /v1/apps/{id}.
 func (s Identity) GetApp(ctx *fasthttp.RequestCtx, p []string) {
 	a, err := s.st.App(p[0])
 	writeLookup(ctx, "app", p[0], a, err)
@@ -92,6 +95,7 @@ func (s Identity) ListUsers(ctx *fasthttp.RequestCtx, _ []string) {
 	WritePage(ctx, items, next, limit, err)
 }
 
+// ListGroups serves GET /v1/groups (see ListUsers).
 func (s Identity) ListGroups(ctx *fasthttp.RequestCtx, _ []string) {
 	limit, ok := PageLimit(ctx)
 	if !ok {
@@ -107,6 +111,7 @@ func (s Identity) ListGroups(ctx *fasthttp.RequestCtx, _ []string) {
 	WritePage(ctx, items, next, limit, err)
 }
 
+// ListApps serves GET /v1/apps (see ListUsers).
 func (s Identity) ListApps(ctx *fasthttp.RequestCtx, _ []string) {
 	limit, ok := PageLimit(ctx)
 	if !ok {

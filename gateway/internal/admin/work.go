@@ -67,8 +67,12 @@ func paged(ctx *fasthttp.RequestCtx) bool {
 	return q.Has("limit") || q.Has("after")
 }
 
-func (w Queue) ListDeadLetters(ctx *fasthttp.RequestCtx, _ []string) {
-	var dls []store.DeadLetter
+// pageOrAll answers a list of the work: a page (with a Link rel="next")
+// when the request asked for one (?limit= or ?after=), else the whole list,
+// each entry shown through view.
+func pageOrAll[T any](ctx *fasthttp.RequestCtx, page func(after string, limit int) ([]T, string, error),
+	all func(limit int) ([]T, error), view func(*T) api.QueueItem) {
+	var list []T
 	var next string
 	var err error
 	limit := 0
@@ -77,21 +81,30 @@ func (w Queue) ListDeadLetters(ctx *fasthttp.RequestCtx, _ []string) {
 		if limit, ok = PageLimit(ctx); !ok {
 			return
 		}
-		dls, next, err = w.st.DeadLetterPage(string(ctx.QueryArgs().Peek("after")), limit)
+		list, next, err = page(string(ctx.QueryArgs().Peek("after")), limit)
 	} else {
-		dls, err = w.st.DeadLetters(0)
+		list, err = all(0)
 	}
 	if err != nil {
 		WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	out := make([]api.QueueItem, len(dls))
-	for i := range dls {
-		out[i] = deadView(&dls[i], false)
+	out := make([]api.QueueItem, len(list))
+	for i := range list {
+		out[i] = view(&list[i])
 	}
 	WritePage(ctx, out, next, limit, nil)
 }
 
+// ListDeadLetters serves GET /v1/dlq: dead letters, oldest first, without
+// their payloads.
+func (w Queue) ListDeadLetters(ctx *fasthttp.RequestCtx, _ []string) {
+	pageOrAll(ctx, w.st.DeadLetterPage, w.st.DeadLetters, func(d *store.DeadLetter) api.QueueItem {
+		return deadView(d, false)
+	})
+}
+
+// ShowDeadLetter serves GET /v1/dlq/{id}: one dead letter with its payload.
 func (w Queue) ShowDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	d, err := w.st.DeadLetter(p[0])
 	if err != nil {
@@ -101,6 +114,8 @@ func (w Queue) ShowDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	WriteJSON(ctx, deadView(d, true))
 }
 
+// ReplayDeadLetter serves POST /v1/dlq/{id}/replay: the dead letter is
+// queued again with its attempts reset, and the worker is woken.
 func (w Queue) ReplayDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	it, err := w.st.ReplayDeadLetter(p[0])
 	if err != nil {
@@ -112,6 +127,8 @@ func (w Queue) ReplayDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	WriteJSON(ctx, itemView(it, false))
 }
 
+// DropDeadLetter serves DELETE /v1/dlq/{id}: the dead letter is dropped
+// for good.
 func (w Queue) DropDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	if err := w.st.DropDeadLetter(p[0]); err != nil {
 		dlqError(ctx, p[0], err)
@@ -121,33 +138,17 @@ func (w Queue) DropDeadLetter(ctx *fasthttp.RequestCtx, p []string) {
 	WriteJSON(ctx, map[string]string{"dropped": p[0]})
 }
 
+// ListQueue serves GET /v1/queue: pending and in-flight items, without
+// their payloads, each with its next attempt time when it has one.
 func (w Queue) ListQueue(ctx *fasthttp.RequestCtx, _ []string) {
-	var items []store.QueueItem
-	var next string
-	var err error
-	limit := 0
-	if paged(ctx) {
-		var ok bool
-		if limit, ok = PageLimit(ctx); !ok {
-			return
+	pageOrAll(ctx, w.st.QueuePage, w.st.QueueItems, func(it *store.QueueItem) api.QueueItem {
+		v := itemView(it, false)
+		if !it.NextAt.IsZero() {
+			at := it.NextAt
+			v.NextAt = &at
 		}
-		items, next, err = w.st.QueuePage(string(ctx.QueryArgs().Peek("after")), limit)
-	} else {
-		items, err = w.st.QueueItems(0)
-	}
-	if err != nil {
-		WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
-		return
-	}
-	out := make([]api.QueueItem, len(items))
-	for i := range items {
-		out[i] = itemView(&items[i], false)
-		if !items[i].NextAt.IsZero() {
-			at := items[i].NextAt
-			out[i].NextAt = &at
-		}
-	}
-	WritePage(ctx, out, next, limit, nil)
+		return v
+	})
 }
 
 func dlqError(ctx *fasthttp.RequestCtx, id string, err error) {
@@ -175,6 +176,8 @@ func grantView(g *store.Grant) store.Grant {
 	return v
 }
 
+// List serves GET /v1/grants: time-boxed grants, filtered by ?user=,
+// ?app= and ?state=, without their request bodies.
 func (g Grants) List(ctx *fasthttp.RequestCtx, _ []string) {
 	a := ctx.QueryArgs()
 	f := store.GrantFilter{User: string(a.Peek("user")), App: string(a.Peek("app")), State: string(a.Peek("state"))}
@@ -196,6 +199,8 @@ func (g Grants) List(ctx *fasthttp.RequestCtx, _ []string) {
 	WriteJSON(ctx, out)
 }
 
+// Revoke serves POST /v1/grants/{id}/revoke: the grant is deprovisioned
+// now (502 when the deprovisioning hook fails).
 func (g Grants) Revoke(ctx *fasthttp.RequestCtx, p []string) {
 	gr, err := g.g.Revoke(ctx, p[0])
 	switch {
