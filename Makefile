@@ -116,11 +116,14 @@ fuzz:
 ## time and acked events lost over 5 kills, cold and warm start-up
 ## (BenchmarkCluster); plugin HTTP with the address checks vs fasthttp's
 ## own dialer (BenchmarkPluginHTTP) and kv writes with the per-plugin quota
-## vs without (BenchmarkKVSetQuota)
+## vs without (BenchmarkKVSetQuota); a store applying Okta deliveries as one
+## node (synced and not) and as a cluster node (log entries, runs of 16),
+## with the decode alone (BenchmarkApplyIngest)
 bench:
 	$(GO) test -v -run='^$$' -bench=. -benchtime=1x -timeout 20m ./gateway/ ./gateway/hook/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(WarmCall|HostCall|PluginHTTP)' -timeout 10m ./plugins/
 	$(GO) test -v -run='^$$' -bench='^BenchmarkKVSetQuota$$' -benchtime=5x -timeout 5m ./store/
+	$(GO) test -v -run='^$$' -bench='^BenchmarkApplyIngest$$' -benchtime=2000x -benchmem -timeout 5m ./store/
 	$(GO) test -v -run='^$$' -bench='^Benchmark(SyncProfiles|IngestEncryption)$$' -benchtime=1x -timeout 10m ./gateway/okta/
 	$(GO) test -v -run='^$$' -bench='^BenchmarkCluster$$' -benchtime=1x -timeout 20m ./cmd/hookgate/
 

@@ -231,43 +231,39 @@ func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 	if tx.run != nil {
 		runTop = tx.run.lap
 	}
-	err := tx.s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = []byte(pLastApplied)
-		if !sweep {
-			opts.Reverse = true
+	var err error
+	if !sweep {
+		top := runTop
+		if top == nil {
+			top, err = tx.s.lapTopKey()
 		}
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		if !sweep {
-			var top []byte
-			if runTop != nil {
-				top = runTop
-			} else if it.Seek([]byte(pLastApplied + "\xff")); it.ValidForPrefix(opts.Prefix) {
-				top = it.Item().KeyCopy(nil)
+		if top != nil {
+			if string(top) >= string(k) {
+				upToDate = true
+			} else {
+				stale = append(stale, top)
 			}
-			if top != nil {
-				if string(top) >= string(k) {
-					upToDate = true
-				} else {
-					stale = append(stale, top)
+		}
+	} else {
+		err = tx.s.view(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.PrefetchValues = false
+			opts.Prefix = []byte(pLastApplied)
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Seek(opts.Prefix); it.ValidForPrefix(opts.Prefix); it.Next() {
+				ik := it.Item().KeyCopy(nil)
+				if string(ik) >= string(k) {
+					break
 				}
+				stale = append(stale, ik)
+			}
+			if runTop != nil && string(runTop) < string(k) {
+				stale = append(stale, runTop)
 			}
 			return nil
-		}
-		for it.Seek(opts.Prefix); it.ValidForPrefix(opts.Prefix); it.Next() {
-			ik := it.Item().KeyCopy(nil)
-			if string(ik) >= string(k) {
-				break
-			}
-			stale = append(stale, ik)
-		}
-		if runTop != nil && string(runTop) < string(k) {
-			stale = append(stale, runTop)
-		}
-		return nil
-	})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("store: set last applied: %w", err)
 	}
@@ -285,7 +281,53 @@ func (tx *writeTx) SetLastAppliedPublished(t time.Time) error {
 	if tx.run != nil {
 		tx.run.lap = k
 	}
+	tx.lap = k
 	return nil
+}
+
+// lapTopKey is the greatest watermark key committed: the cached one, or
+// (once per Open or restore) the greatest key found by a reverse seek.
+// The seek costs more the more watermark keys were deleted since Badger
+// last compacted them away: its iterator walks past every tombstone of
+// the prefix looking for a second live key, which made each raise
+// linear in the deliveries ingested.
+func (s *Store) lapTopKey() ([]byte, error) {
+	if p := s.lapTop.Load(); p != nil {
+		return []byte(*p), nil
+	}
+	var top []byte
+	err := s.view(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Reverse = true
+		opts.Prefix = []byte(pLastApplied)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		if it.Seek([]byte(pLastApplied + "\xff")); it.ValidForPrefix(opts.Prefix) {
+			top = it.Item().KeyCopy(nil)
+		}
+		return nil
+	})
+	if err != nil || top == nil {
+		return nil, err
+	}
+	s.raiseLapTop(top)
+	return top, nil
+}
+
+// raiseLapTop records k, a watermark key just committed (or read from
+// the committed view), as the greatest known unless a greater one is.
+func (s *Store) raiseLapTop(k []byte) {
+	ks := string(k)
+	for {
+		p := s.lapTop.Load()
+		if p != nil && *p >= ks {
+			return
+		}
+		if s.lapTop.CompareAndSwap(p, &ks) {
+			return
+		}
+	}
 }
 
 // SetLastAppliedPublished raises the watermark to t durably (an Okta
@@ -343,22 +385,14 @@ func (s *Store) ApplyIdentity(changes ...IdentityChange) error {
 // LastAppliedPublished returns the newest published time of any applied
 // event, or the zero time when none was applied.
 func (s *Store) LastAppliedPublished() (time.Time, error) {
-	var t time.Time
-	err := s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Reverse = true
-		opts.Prefix = []byte(pLastApplied)
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		it.Seek([]byte(pLastApplied + "\xff"))
-		if !it.ValidForPrefix(opts.Prefix) {
-			return nil
-		}
-		var err error
-		t, err = parseSortableTime(string(it.Item().Key()[len(pLastApplied):]))
-		return err
-	})
+	top, err := s.lapTopKey()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: last applied: %w", err)
+	}
+	if top == nil {
+		return time.Time{}, nil
+	}
+	t, err := parseSortableTime(string(top[len(pLastApplied):]))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: last applied: %w", err)
 	}

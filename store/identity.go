@@ -142,6 +142,9 @@ type writeTx struct {
 	// run is shared by the entries of a replicated log applied in one
 	// transaction (ApplyEntries); nil otherwise.
 	run *runState
+	// lap is the watermark key this transaction wrote (nil: none); once
+	// it committed, the store's lapTop is raised to it.
+	lap []byte
 }
 
 // runState is what the ops of one ApplyEntries transaction pass on to
@@ -159,5 +162,13 @@ func (tx *writeTx) NewUsers() []string { return tx.newUsers }
 // only. Identity reads cached before it are not served once it returned.
 func (s *Store) write(fn func(tx *writeTx) error) error {
 	defer s.cache.invalidate()
-	return s.update(func(txn *badger.Txn) error { return fn(&writeTx{txn: txn, s: s}) })
+	var tx *writeTx
+	err := s.update(func(txn *badger.Txn) error {
+		tx = &writeTx{txn: txn, s: s}
+		return fn(tx)
+	})
+	if err == nil && tx.lap != nil {
+		s.raiseLapTop(tx.lap)
+	}
+	return err
 }

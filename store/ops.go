@@ -165,12 +165,14 @@ func (s *Store) applyLocal(op Op, index uint64) (any, error) {
 		acct = &kvAccount{u: u}
 		defer func() { acct.settle() }()
 	}
+	var tx *writeTx
 	fn := func(txn *badger.Txn) error {
 		var err error
 		if acct != nil {
 			acct.reset()
 		}
-		res, err = op.run(&writeTx{txn: txn, s: s, kv: acct})
+		tx = &writeTx{txn: txn, s: s, kv: acct}
+		res, err = op.run(tx)
 		if err == nil && index > 0 {
 			err = setAppliedIndex(txn, index)
 		}
@@ -199,6 +201,9 @@ func (s *Store) applyLocal(op Op, index uint64) (any, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if tx.lap != nil {
+		s.raiseLapTop(tx.lap)
 	}
 	if acct != nil {
 		acct.committed = true

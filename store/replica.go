@@ -169,8 +169,9 @@ func (s *Store) ApplyEntries(entries []Entry) []EntryResult {
 func (s *Store) applyRun(entries []Entry, ops []Op, run []int, out []EntryResult) bool {
 	vals := make([]any, len(run))
 	identity := false
+	var rs *runState
 	err := s.update(func(txn *badger.Txn) error {
-		rs := &runState{}
+		rs = &runState{}
 		for k, i := range run {
 			v, err := ops[i].run(&writeTx{txn: txn, s: s, run: rs})
 			if err != nil {
@@ -190,6 +191,9 @@ func (s *Store) applyRun(entries []Entry, ops []Op, run []int, out []EntryResult
 	}
 	if err != nil {
 		return false
+	}
+	if rs.lap != nil {
+		s.raiseLapTop(rs.lap)
 	}
 	for k, i := range run {
 		out[i].Value = vals[k]
@@ -394,6 +398,7 @@ func (s *Store) Restore(r io.Reader) error {
 		}
 	}
 	defer s.cache.invalidate()
+	defer s.lapTop.Store(nil) // the restored watermark is read afresh
 	if err := s.db.DropAll(); err != nil {
 		return fmt.Errorf("store: restore: drop: %w", err)
 	}

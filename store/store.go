@@ -119,6 +119,9 @@ type Store struct {
 	// lapCalls counts SetLastAppliedPublished calls (it sweeps stale
 	// watermark entries every lapSweepEvery calls).
 	lapCalls atomic.Uint64
+	// lapTop is the greatest watermark key known to be committed (nil:
+	// not known yet, e.g. after Open or a restore); see lapTopKey.
+	lapTop atomic.Pointer[string]
 	// backupKey is the encryption key (nil: none); Backup encrypts with
 	// it (replica.go).
 	backupKey []byte

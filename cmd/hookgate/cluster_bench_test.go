@@ -38,12 +38,17 @@ func pctile(d []time.Duration, p int) time.Duration {
 // ingest posts benchSenders x benchBatches batches round-robin over urls
 // and returns events/s and the sorted time-to-200 latencies.
 func ingest(b *testing.B, urls []string, run int) (float64, []time.Duration) {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: benchSenders}}
-	lat := make([][]time.Duration, benchSenders)
+	return ingestN(b, urls, run, benchSenders)
+}
+
+// ingestN is ingest with senders senders.
+func ingestN(b *testing.B, urls []string, run, senders int) (float64, []time.Duration) {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	lat := make([][]time.Duration, senders)
 	var failed sync.Map
 	var wg sync.WaitGroup
 	start := time.Now()
-	for s := range benchSenders {
+	for s := range senders {
 		wg.Go(func() {
 			for k := range benchBatches {
 				users := make([]int, benchPerBatch)
@@ -65,7 +70,7 @@ func ingest(b *testing.B, urls []string, run int) (float64, []time.Duration) {
 	failed.Range(func(k, _ any) bool { b.Fatalf("ingest: a batch answered %v", k); return false })
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	return float64(benchSenders*benchBatches*benchPerBatch) / el.Seconds(), all
+	return float64(senders*benchBatches*benchPerBatch) / el.Seconds(), all
 }
 
 // BenchmarkCluster prints: Okta ingest at 20 senders on a 3-node loopback
@@ -74,11 +79,19 @@ func ingest(b *testing.B, urls []string, run int) (float64, []time.Duration) {
 // after the kill, default Raft timeouts) and acknowledged events lost
 // over 5 kills; cold start to the first accepted Okta POST and to
 // /readyz with the six example plugins, and warm start to /readyz.
+//
+// Each part is a sub-benchmark, so one can run alone
+// (-bench='^BenchmarkCluster$/^ingest$').
 func BenchmarkCluster(b *testing.B) {
-	for range b.N {
-		benchIngest(b)
-		benchFailover(b)
-		benchStart(b)
+	for _, part := range []struct {
+		name string
+		run  func(*testing.B)
+	}{{"ingest", benchIngest}, {"failover", benchFailover}, {"start", benchStart}} {
+		b.Run(part.name, func(b *testing.B) {
+			for range b.N {
+				part.run(b)
+			}
+		})
 	}
 }
 
@@ -120,9 +133,18 @@ func benchIngest(b *testing.B) {
 		urls = append(urls, c.proc(id).url)
 		procs = append(procs, c.proc(id))
 	}
-	cpu0 = cpuSeconds(procs...)
+	// One sender, to the leader and to a follower: the latency of a
+	// write with no queueing (the floor under the 20-sender figures).
+	lead := c.leader(30 * time.Second)
+	fol := c.ids[0]
+	if fol == lead {
+		fol = c.ids[1]
+	}
+	_, leadLat := ingestN(b, []string{c.proc(lead).url}, 3, 1)
+	_, folLat := ingestN(b, []string{c.proc(fol).url}, 4, 1)
+	cpu0, self0 := cpuSeconds(procs...), selfCPU()
 	clRate, clLat := ingest(b, urls, 2)
-	clCPU := cpuSeconds(procs...) - cpu0
+	clCPU, clientCPU := cpuSeconds(procs...)-cpu0, selfCPU()-self0
 	for _, id := range c.ids {
 		_ = c.proc(id).cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -139,6 +161,9 @@ func benchIngest(b *testing.B) {
 	events := float64(batches * benchPerBatch)
 	fmt.Printf("  server CPU per 1000 events (user+system, all nodes): cluster %.2fs, one node %.2fs (ratio %.1f); load average %s\n",
 		clCPU/events*1000, oneCPU/events*1000, clCPU/max(oneCPU, 1e-9), loadAverage())
+	fmt.Printf("  one sender (no queueing): to the leader p50 %v p99 %v, to a follower p50 %v p99 %v\n",
+		pctile(leadLat, 50), pctile(leadLat, 99), pctile(folLat, 50), pctile(folLat, 99))
+	fmt.Printf("  load generator CPU per 1000 events (this process, cluster run): %.2fs\n", clientCPU/events*1000)
 	b.ReportMetric(clRate, "cluster-events/s")
 	b.ReportMetric(oneRate, "one-node-events/s")
 	b.ReportMetric(rawRate, "raw-events/s")
@@ -163,6 +188,15 @@ func cpuSeconds(ps ...*proc) float64 {
 		total += (u + st) / 100 // clock ticks (USER_HZ)
 	}
 	return total
+}
+
+// selfCPU is this process's user+system CPU time so far.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // loadAverage is the machine's 1, 5 and 15 minute load averages.
