@@ -33,7 +33,7 @@ func setAppliedIndex(txn *badger.Txn, index uint64) error {
 	return txn.Set(keyRaftApplied, b[:])
 }
 
-// ApplyEntry applies one committed Raft entry (EncodeOp's bytes) through
+// ApplyEntry applies one committed Raft entry (EncodeEntry's bytes) through
 // the same path as a single node's writes and records index as applied
 // in the same commit.
 func (s *Store) ApplyEntry(index uint64, data []byte) (any, error) {
@@ -44,28 +44,78 @@ func (s *Store) ApplyEntry(index uint64, data []byte) (any, error) {
 	return s.applyLocal(op, index)
 }
 
-// opFormatSealed is the first byte of an entry EncodeEntry sealed: then
-// a 12-byte nonce and EncodeOp's bytes sealed with AES-256-GCM (additional
-// data: the format byte) under a key derived from the store key.
-const opFormatSealed = 0x02
+// Formats of sealed entries (the first byte; plain entries start with
+// opFormatCBOR or are the older JSON form):
+//
+//   - opFormatSealed: the format byte, the 8-byte key id (entryKeyID),
+//     a 12-byte nonce, then EncodeOp's bytes sealed with AES-256-GCM
+//     (additional data: the format byte and the key id) under a key
+//     derived from the store key.
+//   - opFormatSealedV1, written before key ids: the format byte, the
+//     nonce and the sealed bytes (additional data: the format byte). Still
+//     read, so logs written by older nodes replay.
+const (
+	opFormatSealedV1 = 0x02
+	opFormatSealed   = 0x03
+)
 
-// entryAEAD is the AEAD of log entries for a store key (nil key: none).
-// The key is HKDF-SHA256 of the store key with its own label, so it is
-// never used for anything else; nonces are random (96 bits, fine far
-// beyond the 2^32 entries one key may seal).
-func entryAEAD(key []byte) (cipher.AEAD, error) {
+// Lengths in a sealed entry.
+const (
+	keyIDLen = 8
+	nonceLen = 12
+)
+
+// ErrEntryKeyMismatch is returned (wrapped) when a replicated log entry
+// and this store disagree about the store key: the entry was sealed with
+// another key, or it is sealed and this store has no key, or it is plain
+// and this store has a key (a node without a key in an encrypted cluster
+// would write store data in clear into every node's log, so a keyed
+// store refuses plain entries). Every node of an encrypted cluster needs
+// the same [store] encryption key.
+var ErrEntryKeyMismatch = errors.New("log entry key mismatch")
+
+// ErrEntryCorrupt is returned (wrapped) when a replicated log entry does
+// not decode for another reason than the key: truncated, altered, or
+// written by a newer version.
+var ErrEntryCorrupt = errors.New("log entry does not decode")
+
+// sameKeyHint ends every key mismatch error.
+const sameKeyHint = "every node of an encrypted cluster needs the same [store] encryption key"
+
+// entryAEAD is the AEAD of log entries for a store key and the key's id
+// (nil key: none). The AEAD key is HKDF-SHA256 of the store key with its
+// own label, so it is never used for anything else; nonces are random
+// (96 bits, fine far beyond the 2^32 entries one key may seal). The id is
+// HKDF-SHA256 of the store key with another label: it names the key in
+// sealed entries and between nodes and reveals nothing of either key.
+func entryAEAD(key []byte) (cipher.AEAD, []byte, error) {
 	if key == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	k, err := hkdf.Key(sha256.New, key, nil, "hookgate raft log entry v1", 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	id, err := hkdf.Key(sha256.New, key, nil, "hookgate raft log key id v1", keyIDLen)
+	if err != nil {
+		return nil, nil, err
 	}
 	block, err := aes.NewCipher(k)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cipher.NewGCM(block)
+	aead, err := cipher.NewGCM(block)
+	return aead, id, err
+}
+
+// EntryKeyID names the key this store seals log entries with: 16 hex
+// digits, or "none" for a store without an encryption key. Nodes compare
+// it to find a peer with another key; it reveals nothing of the key.
+func (s *Store) EntryKeyID() string {
+	if s.entryKeyID == nil {
+		return "none"
+	}
+	return hex.EncodeToString(s.entryKeyID)
 }
 
 // EncodeEntry encodes op for the replicated log: EncodeOp's bytes, sealed
@@ -77,36 +127,103 @@ func (s *Store) EncodeEntry(op Op) ([]byte, error) {
 	if err != nil || s.entryAEAD == nil {
 		return b, err
 	}
-	out := make([]byte, 1+12, 1+12+len(b)+s.entryAEAD.Overhead())
+	const head = 1 + keyIDLen + nonceLen
+	out := make([]byte, head, head+len(b)+s.entryAEAD.Overhead())
 	out[0] = opFormatSealed
-	if _, err := rand.Read(out[1:13]); err != nil {
+	copy(out[1:], s.entryKeyID)
+	if _, err := rand.Read(out[1+keyIDLen : head]); err != nil {
 		return nil, fmt.Errorf("store: seal entry: %w", err)
 	}
-	return s.entryAEAD.Seal(out, out[1:13], b, out[:1]), nil
+	return s.entryAEAD.Seal(out, out[1+keyIDLen:head], b, out[:1+keyIDLen]), nil
 }
 
-// decodeEntry is EncodeEntry's inverse (plain entries decode too).
+// decodeEntry is EncodeEntry's inverse (older sealed entries decode too;
+// plain entries only on a store without a key).
 func (s *Store) decodeEntry(data []byte) (Op, error) {
-	if len(data) > 0 && data[0] == opFormatSealed {
-		if s.entryAEAD == nil {
-			return nil, errors.New("store: decode entry: the entry is encrypted and this store has no key (every node of an encrypted cluster needs the same [store] encryption key)")
-		}
-		if len(data) < 13 {
-			return nil, errors.New("store: decode entry: truncated")
-		}
-		plain, err := s.entryAEAD.Open(nil, data[1:13], data[13:], data[:1])
+	if err := s.CheckEntryKey(data); err != nil {
+		return nil, err
+	}
+	if sealed(data) {
+		plain, err := s.openEntry(data)
 		if err != nil {
-			return nil, fmt.Errorf("store: decode entry: %w (every node of an encrypted cluster needs the same [store] encryption key)", err)
+			return nil, err
 		}
 		data = plain
 	}
-	return DecodeOp(data)
+	op, err := DecodeOp(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEntryCorrupt, err)
+	}
+	return op, nil
+}
+
+// sealed reports whether data is a sealed entry (either format).
+func sealed(data []byte) bool {
+	return len(data) > 0 && (data[0] == opFormatSealed || data[0] == opFormatSealedV1)
+}
+
+// CheckEntryKey reports (ErrEntryKeyMismatch) whether the log entry data
+// was sealed for another key than this store's, without opening it: a
+// sealed entry and a store without a key, a plain entry and a store with
+// one, or another key id. A leader checks entries forwarded to it, so no
+// node with another key puts into the log what the others cannot open.
+// Entries of the format before key ids are checked for the first two
+// only.
+func (s *Store) CheckEntryKey(data []byte) error {
+	switch {
+	case !sealed(data):
+		if s.entryAEAD != nil {
+			return fmt.Errorf("store: %w: the entry is not encrypted and this node has a store key (a node without [store] encryption_key_env wrote it): %s", ErrEntryKeyMismatch, sameKeyHint)
+		}
+		return nil
+	case data[0] == opFormatSealedV1:
+		if s.entryAEAD == nil {
+			return fmt.Errorf("store: %w: the entry is encrypted and this node has no store key: %s", ErrEntryKeyMismatch, sameKeyHint)
+		}
+		return nil
+	case len(data) < 1+keyIDLen:
+		return fmt.Errorf("store: %w: sealed entry truncated (%d bytes)", ErrEntryCorrupt, len(data))
+	}
+	id := hex.EncodeToString(data[1 : 1+keyIDLen])
+	if s.entryAEAD == nil {
+		return fmt.Errorf("store: %w: the entry is encrypted (key id %s) and this node has no store key: %s", ErrEntryKeyMismatch, id, sameKeyHint)
+	}
+	if id != s.EntryKeyID() {
+		return fmt.Errorf("store: %w: the entry was sealed with another store key (key id %s) than this node's (key id %s): %s", ErrEntryKeyMismatch, id, s.EntryKeyID(), sameKeyHint)
+	}
+	return nil
+}
+
+// openEntry opens a sealed entry (either format) that CheckEntryKey
+// passed.
+func (s *Store) openEntry(data []byte) ([]byte, error) {
+	if data[0] == opFormatSealedV1 {
+		if len(data) < 1+nonceLen {
+			return nil, fmt.Errorf("store: %w: sealed entry truncated (%d bytes)", ErrEntryCorrupt, len(data))
+		}
+		plain, err := s.entryAEAD.Open(nil, data[1:1+nonceLen], data[1+nonceLen:], data[:1])
+		if err != nil {
+			// No key id to tell another key from damage: the key is
+			// by far the likelier cause.
+			return nil, fmt.Errorf("store: %w: the entry does not open with this node's store key (another key, or damaged): %s", ErrEntryKeyMismatch, sameKeyHint)
+		}
+		return plain, nil
+	}
+	head := 1 + keyIDLen + nonceLen
+	if len(data) < head {
+		return nil, fmt.Errorf("store: %w: sealed entry truncated (%d bytes)", ErrEntryCorrupt, len(data))
+	}
+	plain, err := s.entryAEAD.Open(nil, data[1+keyIDLen:head], data[head:], data[:1+keyIDLen])
+	if err != nil {
+		return nil, fmt.Errorf("store: %w: sealed with this node's key id but does not authenticate (damaged or altered): %v", ErrEntryCorrupt, err)
+	}
+	return plain, nil
 }
 
 // Entry is one committed Raft entry for ApplyEntries.
 type Entry struct {
 	Index uint64
-	Data  []byte // EncodeOp's bytes
+	Data  []byte // EncodeEntry's bytes
 }
 
 // EntryResult is one entry's outcome: what ApplyEntry would have
@@ -126,14 +243,25 @@ type EntryResult struct {
 // again one entry at a time, so the outcome never depends on how entries
 // were grouped (which differs between nodes). kv ops (quota accounting
 // per commit) are applied on their own.
+//
+// An entry that does not decode (ErrEntryKeyMismatch, ErrEntryCorrupt)
+// stops the batch: it and every entry after it are not applied (their
+// results carry its error), so no later entry is applied on a state
+// that differs from the other nodes'.
 func (s *Store) ApplyEntries(entries []Entry) []EntryResult {
 	out := make([]EntryResult, len(entries))
 	ops := make([]Op, len(entries))
 	for i, e := range entries {
 		ops[i], out[i].Err = s.decodeEntry(e.Data)
 		if out[i].Err != nil {
-			// Never a client's mistake: another version, or another key.
-			s.log.Error("a replicated log entry does not decode; this node falls out of step", "index", e.Index, "err", out[i].Err)
+			// Never a client's mistake (another key, another version,
+			// damage): the entries after it must not be applied on a
+			// state that now differs from every other node's.
+			for j := i + 1; j < len(entries); j++ {
+				out[j].Err = fmt.Errorf("store: entry %d not applied: entry %d before it did not decode: %w", entries[j].Index, e.Index, out[i].Err)
+			}
+			entries, ops = entries[:i], ops[:i]
+			break
 		}
 	}
 	var run []int // indexes into entries of the current run
@@ -148,9 +276,6 @@ func (s *Store) ApplyEntries(entries []Entry) []EntryResult {
 		run = run[:0]
 	}
 	for i := range entries {
-		if ops[i] == nil {
-			continue // undecodable: its error is the result
-		}
 		if _, kv := ops[i].(kvOp); kv {
 			flush()
 			run = append(run, i)

@@ -2,9 +2,14 @@ package store
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -270,6 +275,176 @@ func TestEntriesSealed(t *testing.T) {
 	for _, k := range [][]byte{bytes.Repeat([]byte{2}, 32), nil} {
 		if _, err := open(k).ApplyEntry(1, data); err == nil {
 			t.Errorf("a store with key %x applied the entry", k)
+		}
+	}
+}
+
+// openKeyed opens a store in a temp dir with key (nil: none).
+func openKeyed(t *testing.T, key []byte) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), Options{EncryptionKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// userEntry is the encoded entry (by s) that writes user id.
+func userEntry(t *testing.T, s *Store, id string) []byte {
+	t.Helper()
+	b, err := s.EncodeEntry(&OpApplyIdentity{Changes: []IdentityChange{TouchUser(UserFacts{ID: id, Login: id + "@example.com"}, st(1))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestEntryKeyID: a sealed entry is the format byte 0x03, the store's
+// 8-byte key id, a nonce and the ciphertext, with the key id in the
+// additional data; the id is the same for the same key, differs for
+// another, is not a prefix of the sealing key, and is "none" without a
+// key.
+func TestEntryKeyID(t *testing.T) {
+	keyA, keyB := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	a, a2, b := openKeyed(t, keyA), openKeyed(t, keyA), openKeyed(t, keyB)
+	if a.EntryKeyID() != a2.EntryKeyID() || a.EntryKeyID() == b.EntryKeyID() || len(a.EntryKeyID()) != 16 {
+		t.Fatalf("key ids: A %s, A again %s, B %s", a.EntryKeyID(), a2.EntryKeyID(), b.EntryKeyID())
+	}
+	if got := openKeyed(t, nil).EntryKeyID(); got != "none" {
+		t.Fatalf("key id without a key: %q", got)
+	}
+	sealKey, err := hkdf.Key(sha256.New, keyA, nil, "hookgate raft log entry v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hex.EncodeToString(sealKey[:keyIDLen]) == a.EntryKeyID() || bytes.Contains(keyA, a.entryKeyID) {
+		t.Fatal("the key id is a prefix of the sealing key or the store key")
+	}
+	data := userEntry(t, a, "u1")
+	if data[0] != 0x03 || hex.EncodeToString(data[1:9]) != a.EntryKeyID() {
+		t.Fatalf("entry head %x, key id %s", data[:9], a.EntryKeyID())
+	}
+	aead, _, err := entryAEAD(keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aead.Open(nil, data[9:21], data[21:], data[:9]); err != nil {
+		t.Fatalf("entry does not open with the format byte and key id as additional data: %v", err)
+	}
+	if _, err := aead.Open(nil, data[9:21], data[21:], data[:1]); err == nil {
+		t.Fatal("the key id is not in the additional data")
+	}
+	if _, err := a2.ApplyEntry(1, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEntryOldSealedFormat: entries sealed in the format before key ids
+// (0x02: format byte, nonce, ciphertext; additional data the format
+// byte) still apply on a store with the same key, and are a key mismatch
+// on one with another key or none.
+func TestEntryOldSealedFormat(t *testing.T) {
+	key := bytes.Repeat([]byte{1}, 32)
+	plain, err := EncodeOp(&OpApplyIdentity{Changes: []IdentityChange{TouchUser(UserFacts{ID: "u1"}, st(1))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, _, err := entryAEAD(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := make([]byte, 13, 13+len(plain)+aead.Overhead())
+	old[0] = 0x02
+	copy(old[1:13], "twelve bytes")
+	old = aead.Seal(old, old[1:13], plain, old[:1])
+	s := openKeyed(t, key)
+	if _, err := s.ApplyEntry(1, old); err != nil {
+		t.Fatalf("old sealed entry: %v", err)
+	}
+	if _, err := s.UserByID("u1"); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string][]byte{"another key": bytes.Repeat([]byte{2}, 32), "no key": nil} {
+		if _, err := openKeyed(t, k).ApplyEntry(1, old); !errors.Is(err, ErrEntryKeyMismatch) {
+			t.Errorf("%s: old sealed entry gave %v, want ErrEntryKeyMismatch", name, err)
+		}
+	}
+}
+
+// TestEntryKeyMismatch: the three ways a node and an entry disagree on
+// the key are ErrEntryKeyMismatch (and not ErrEntryCorrupt), naming the
+// key ids where there are two; damage under the right key id is
+// ErrEntryCorrupt (and not a key mismatch); nothing is applied.
+func TestEntryKeyMismatch(t *testing.T) {
+	keyA, keyB := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	a, b, none := openKeyed(t, keyA), openKeyed(t, keyB), openKeyed(t, nil)
+	sealed, plain := userEntry(t, a, "u1"), userEntry(t, none, "u1")
+	damaged := slices.Clone(sealed)
+	damaged[len(damaged)-1] ^= 1
+	cases := []struct {
+		name    string
+		s       *Store
+		data    []byte
+		want    error
+		mention []string
+	}{
+		{"plain node, sealed entry", openKeyed(t, nil), sealed, ErrEntryKeyMismatch, []string{"no store key", a.EntryKeyID()}},
+		{"another key", b, sealed, ErrEntryKeyMismatch, []string{"another store key", a.EntryKeyID(), b.EntryKeyID()}},
+		{"keyed node, plain entry", openKeyed(t, keyA), plain, ErrEntryKeyMismatch, []string{"not encrypted"}},
+		{"damaged", openKeyed(t, keyA), damaged, ErrEntryCorrupt, nil},
+		{"truncated", openKeyed(t, keyA), sealed[:15], ErrEntryCorrupt, nil},
+		{"garbage", openKeyed(t, nil), []byte("\x01nonsense"), ErrEntryCorrupt, nil},
+	}
+	for _, c := range cases {
+		_, err := c.s.ApplyEntry(7, c.data)
+		other := ErrEntryCorrupt
+		if c.want == ErrEntryCorrupt {
+			other = ErrEntryKeyMismatch
+		}
+		if !errors.Is(err, c.want) || errors.Is(err, other) {
+			t.Errorf("%s: %v, want %v only", c.name, err, c.want)
+			continue
+		}
+		for _, m := range c.mention {
+			if !strings.Contains(err.Error(), m) {
+				t.Errorf("%s: %q does not mention %q", c.name, err, m)
+			}
+		}
+		if idx, _ := c.s.AppliedIndex(); idx != 0 {
+			t.Errorf("%s: applied index %d after a refused entry", c.name, idx)
+		}
+	}
+}
+
+// TestApplyEntriesStopsAtKeyMismatch: in a batch, an entry sealed with
+// another key stops it: the entries before it apply, it and every entry
+// after it do not (their results carry the mismatch), and the applied
+// index stays at the last good entry, so a restart replays from there.
+func TestApplyEntriesStopsAtKeyMismatch(t *testing.T) {
+	keyA := bytes.Repeat([]byte{1}, 32)
+	a, other := openKeyed(t, keyA), openKeyed(t, bytes.Repeat([]byte{2}, 32))
+	s := openKeyed(t, keyA)
+	res := s.ApplyEntries([]Entry{
+		{1, userEntry(t, a, "u1")},
+		{2, userEntry(t, other, "u2")},
+		{3, userEntry(t, a, "u3")},
+		{4, userEntry(t, a, "u4")},
+	})
+	if res[0].Err != nil {
+		t.Fatalf("entry 1: %v", res[0].Err)
+	}
+	for i, r := range res[1:] {
+		if !errors.Is(r.Err, ErrEntryKeyMismatch) {
+			t.Errorf("entry %d: %v, want ErrEntryKeyMismatch", i+2, r.Err)
+		}
+	}
+	if idx, _ := s.AppliedIndex(); idx != 1 {
+		t.Errorf("applied index %d, want 1", idx)
+	}
+	for _, id := range []string{"u2", "u3", "u4"} {
+		if _, err := s.UserByID(id); err == nil {
+			t.Errorf("%s applied after the mismatched entry", id)
 		}
 	}
 }

@@ -125,8 +125,10 @@ type Store struct {
 	// backupKey is the encryption key (nil: none); Backup encrypts with
 	// it (replica.go).
 	backupKey []byte
-	// entryAEAD seals replicated log entries (nil: no key; replica.go).
-	entryAEAD cipher.AEAD
+	// entryAEAD seals replicated log entries (nil: no key; replica.go)
+	// and entryKeyID names its key in every sealed entry.
+	entryAEAD  cipher.AEAD
+	entryKeyID []byte
 	// idSlot is the residue (mod idSlots) of every id this store mints, 0
 	// outside a cluster (SetIDSlot, UseSlotOf).
 	idSlot atomic.Uint64
@@ -197,12 +199,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	aead, err := entryAEAD(opts.EncryptionKey)
+	aead, keyID, err := entryAEAD(opts.EncryptionKey)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %q: %w", dir, err)
 	}
-	st := &Store{db: db, log: opts.Logger, backupKey: slices.Clone(opts.EncryptionKey), entryAEAD: aead}
+	st := &Store{db: db, log: opts.Logger, backupKey: slices.Clone(opts.EncryptionKey), entryAEAD: aead, entryKeyID: keyID}
 	st.writer = localWriter{st}
 	return st, nil
 }

@@ -33,12 +33,67 @@ type fsm struct {
 	self string // this node's id
 	log  *slog.Logger
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// onFault, when set (setOnFault), is called in its own goroutine
+	// once, when the fsm stops at an entry it cannot apply.
+	onFault func(error)
 	skip    uint64 // entries up to here are in the store already (replay after restart)
 	applied uint64
 	changed chan struct{} // closed and replaced on every apply
 	ring    []result
 	closed  bool
+	// fault is set at the first entry the state machine cannot open
+	// (faultIndex): nothing is applied from there on (see stop).
+	fault      error
+	faultIndex uint64
+}
+
+// ErrStopped is wrapped by the error of every write and entry on a node
+// that stopped applying the log at an entry its store cannot open (one
+// sealed with another store key, say): applying the entries after it
+// would build a state that differs from every other node's. The node
+// applies nothing more until restarted with what it lacked (the right
+// key); its store's applied index stays before the entry, so the log
+// replays from there.
+var ErrStopped = errors.New("cluster: this node stopped applying the log")
+
+// unreadable reports whether err means the state machine could not open
+// an entry at all (as opposed to an op that failed deterministically).
+func unreadable(err error) bool {
+	return errors.Is(err, store.ErrEntryKeyMismatch) || errors.Is(err, store.ErrEntryCorrupt)
+}
+
+// stop records that the entry at index could not be opened (err) and
+// returns the error every entry from there on carries. Called with mu
+// held; the first fault stays.
+func (f *fsm) stop(index uint64, err error) error {
+	if f.fault == nil {
+		f.fault, f.faultIndex = fmt.Errorf("%w at entry %d: %w", ErrStopped, index, err), index
+		f.log.Error("cluster: a committed log entry cannot be applied here; this node stopped applying the log (no later entry is applied, /readyz is not ready)", "index", index, "err", err)
+		if f.onFault != nil {
+			go f.onFault(f.fault)
+		}
+	}
+	return f.fault
+}
+
+// setOnFault sets the fault callback (called at once if the fsm stopped
+// already, e.g. while raft replayed the log at start).
+func (f *fsm) setOnFault(fn func(error)) {
+	f.mu.Lock()
+	f.onFault = fn
+	fault := f.fault
+	f.mu.Unlock()
+	if fault != nil {
+		go fn(fault)
+	}
+}
+
+// stopped is the entry the fsm stopped at and why (nil: applying).
+func (f *fsm) stopped() (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faultIndex, f.fault
 }
 
 func newFSM(sm StateMachine, dir, self string, log *slog.Logger, applied uint64) *fsm {
@@ -53,13 +108,19 @@ func (f *fsm) Apply(l *raft.Log) any {
 	res := result{index: l.Index}
 	f.mu.Lock()
 	skip := l.Index <= f.skip
+	fault := f.fault
 	f.mu.Unlock()
-	if !skip && len(l.Data) > 0 {
+	if fault != nil {
+		res.err = fault
+	} else if !skip && len(l.Data) > 0 {
 		res.val, res.err = f.sm.ApplyEntry(l.Index, l.Data)
 	}
 	f.mu.Lock()
+	if fault == nil && unreadable(res.err) {
+		res.err = f.stop(l.Index, res.err)
+	}
 	f.ring[l.Index%results] = res
-	if l.Index > f.applied {
+	if f.fault == nil && l.Index > f.applied {
 		f.applied = l.Index
 	}
 	close(f.changed)
@@ -93,46 +154,59 @@ type SlotStateMachine interface {
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.Lock()
-	skip := f.skip
+	skip, fault := f.skip, f.fault
 	f.mu.Unlock()
 	bsm, batching := f.sm.(BatchStateMachine)
 	var entries []store.Entry
 	var at []int // logs index of each entry
+	bad := -1    // logs index of the first entry that cannot be opened
+	note := func(i int, r result) {
+		out[i] = r
+		if bad < 0 && unreadable(r.err) {
+			bad = i
+		}
+	}
 	flush := func() {
 		if len(entries) == 0 {
 			return
 		}
 		for k, r := range bsm.ApplyEntries(entries) {
-			out[at[k]] = result{index: entries[k].Index, val: r.Value, err: r.Err}
+			note(at[k], result{index: entries[k].Index, val: r.Value, err: r.Err})
 		}
 		entries, at = entries[:0], at[:0]
 	}
 	for i, l := range logs {
-		res := result{index: l.Index}
-		out[i] = res
-		if l.Index <= skip {
+		out[i] = result{index: l.Index}
+		if fault != nil || bad >= 0 || l.Index <= skip {
 			continue
 		}
 		switch {
 		case l.Type == raft.LogConfiguration:
-			flush()
-			f.applyConfiguration(l)
+			if flush(); bad < 0 {
+				f.applyConfiguration(l)
+			}
 		case l.Type != raft.LogCommand || len(l.Data) == 0:
 		case batching:
 			entries = append(entries, store.Entry{Index: l.Index, Data: l.Data})
 			at = append(at, i)
 		default:
-			res.val, res.err = f.sm.ApplyEntry(l.Index, l.Data)
-			out[i] = res
+			r := result{index: l.Index}
+			r.val, r.err = f.sm.ApplyEntry(l.Index, l.Data)
+			note(i, r)
 		}
 	}
 	flush()
 	f.mu.Lock()
+	if fault == nil && bad >= 0 {
+		fault = f.stop(logs[bad].Index, out[bad].(result).err)
+	}
 	for i, l := range logs {
-		f.ring[l.Index%results] = out[i].(result)
-		if l.Index > f.applied {
+		if fault != nil && (bad < 0 || i >= bad) {
+			out[i] = result{index: l.Index, err: fault}
+		} else if l.Index > f.applied {
 			f.applied = l.Index
 		}
+		f.ring[l.Index%results] = out[i].(result)
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
@@ -184,6 +258,11 @@ func (f *fsm) wait(index uint64, deadline time.Time) (result, error) {
 			f.mu.Unlock()
 			return result{}, errClosed
 		}
+		if f.fault != nil && index >= f.faultIndex {
+			err := f.fault
+			f.mu.Unlock()
+			return result{}, err
+		}
 		if f.applied >= index {
 			r := f.ring[index%results]
 			f.mu.Unlock()
@@ -230,7 +309,14 @@ func (f *fsm) close() {
 // Snapshot takes a Badger backup right away (raft does not apply entries
 // meanwhile, so it matches the applied index exactly) into a staging
 // file; Persist copies it to the snapshot sink.
+//
+// A node that stopped applying (ErrStopped) takes no snapshot: raft would
+// record it as covering entries the store never applied, and a restart
+// would then skip them instead of replaying them.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if _, fault := f.stopped(); fault != nil {
+		return nil, fmt.Errorf("cluster: snapshot refused: %w", fault)
+	}
 	tmp, err := os.CreateTemp(f.dir, "backup-*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("cluster: snapshot: %w", err)
@@ -256,6 +342,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.skip, f.applied = a, a
+	if f.fault != nil && a >= f.faultIndex {
+		// The snapshot's state already holds the entry this node could
+		// not open: nothing of the log is missing any more.
+		f.fault, f.faultIndex = nil, 0
+	}
 	f.mu.Unlock()
 	f.useSlot()
 	return nil

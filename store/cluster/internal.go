@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // maxForwardBytes caps one forwarded entry (an Okta delivery is at most
@@ -155,6 +157,11 @@ func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad forwarded entry", http.StatusBadRequest)
 		return
 	}
+	if err := n.checkForwarded(data); err != nil {
+		w.Header().Set("X-Hookgate-Key-Mismatch", "1")
+		http.Error(w, "leader "+n.o.NodeID+": "+err.Error(), http.StatusConflict)
+		return
+	}
 	timeout := n.o.ApplyTimeout
 	if ms, err := strconv.Atoi(r.Header.Get("X-Timeout-Ms")); err == nil && ms > 0 {
 		timeout = min(timeout, time.Duration(ms)*time.Millisecond)
@@ -203,6 +210,12 @@ func (n *Node) forward(addr string, data []byte, timeout time.Duration) (uint64,
 		return v.Index, nil
 	case http.StatusMisdirectedRequest:
 		return 0, errNotLeader
+	case http.StatusConflict:
+		if resp.Header.Get("X-Hookgate-Key-Mismatch") != "" {
+			// Refused before it was proposed: nothing was written.
+			return 0, fmt.Errorf("cluster: the leader at %s refused this node's write: %w (%s)", addr, store.ErrEntryKeyMismatch, bytes.TrimSpace(body))
+		}
+		return 0, fmt.Errorf("%w: leader at %s: %s", ErrUnknownOutcome, addr, bytes.TrimSpace(body))
 	default:
 		return 0, fmt.Errorf("%w: leader at %s: %s", ErrUnknownOutcome, addr, bytes.TrimSpace(body))
 	}
@@ -221,6 +234,14 @@ type NodeStatus struct {
 	// ("0s" on the leader, "never", or a duration).
 	LastContact string `json:"last_contact"`
 	Voter       bool   `json:"voter"`
+	// StoreKeyID names the key the node's store seals log entries with
+	// (16 hex digits, "none" without a key; "" from a node that does not
+	// say): every node of an encrypted cluster has the same. Never the
+	// key itself.
+	StoreKeyID string `json:"store_key_id,omitempty"`
+	// Stopped says why the node stopped applying the log ("": it
+	// applies); see ErrStopped.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // Status is GET /v1/cluster.
@@ -240,6 +261,10 @@ func (n *Node) Local() NodeStatus {
 		CommitIndex:  n.raft.CommitIndex(),
 		Term:         n.raft.CurrentTerm(),
 		Voter:        true,
+		StoreKeyID:   n.keyID(),
+	}
+	if _, err := n.fsm.stopped(); err != nil {
+		st.Stopped = err.Error()
 	}
 	switch lc := n.raft.LastContact(); {
 	case st.State == "leader":
@@ -297,21 +322,11 @@ func (n *Node) Status(ctx context.Context) Status {
 }
 
 func (n *Node) peerStatus(ctx context.Context, id, addr string) NodeStatus {
-	down := NodeStatus{ID: id, RaftAddr: addr, State: "unreachable", LastContact: "unknown"}
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", "https://"+addr+"/internal/status", nil)
+	v, err := n.fetchStatus(ctx, addr)
 	if err != nil {
-		return down
-	}
-	resp, err := n.cli.Do(req)
-	if err != nil {
-		return down
-	}
-	defer resp.Body.Close()
-	var v NodeStatus
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v) != nil {
-		return down
+		return NodeStatus{ID: id, RaftAddr: addr, State: "unreachable", LastContact: "unknown"}
 	}
 	v.ID, v.RaftAddr = id, addr
 	return v
@@ -351,6 +366,9 @@ func (n *Node) Join(id, addr string) error {
 		return errors.New("cluster join: id and raft address are required")
 	}
 	if n.raft.State() == raft.Leader {
+		if err := n.checkJoinKey(id, addr); err != nil {
+			return err
+		}
 		if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error(); err != nil {
 			return fmt.Errorf("cluster join %s: %w", id, err)
 		}

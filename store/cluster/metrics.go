@@ -2,10 +2,13 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookgate/hookgate/store"
 )
 
 // metrics are the node's Prometheus families (Collector adds them to a
@@ -30,6 +33,10 @@ var (
 		"This node's Raft indexes (last, commit, applied).", []string{"kind"}, nil)
 	descLag = prometheus.NewDesc("hookgate_cluster_replication_lag_entries",
 		"On the leader: entries each peer's applied index trails the leader's last index (-1: unreachable).", []string{"peer"}, nil)
+	descStopped = prometheus.NewDesc("hookgate_cluster_apply_stopped",
+		"1 when this node stopped applying the log at an entry its store cannot open (the reason is in /readyz and the log).", nil, nil)
+	descKeyMismatch = prometheus.NewDesc("hookgate_cluster_store_key_mismatch",
+		"1 when this node's store key differs from the leader's or a peer's (key ids compared over mutual TLS, or an entry sealed with another key).", nil, nil)
 	descRefused = prometheus.NewDesc("hookgate_cluster_refused_connections_total",
 		"Connections to the Raft port refused for want of a cluster certificate.", nil, nil)
 )
@@ -48,7 +55,7 @@ func (n *Node) Collector() prometheus.Collector { return n.m }
 // Describe sends the descriptors.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.latency.Describe(ch)
-	for _, d := range []*prometheus.Desc{descTerm, descLeader, descLeaderChanges, descIndex, descLag, descRefused} {
+	for _, d := range []*prometheus.Desc{descTerm, descLeader, descLeaderChanges, descIndex, descLag, descRefused, descStopped, descKeyMismatch} {
 		ch <- d
 	}
 }
@@ -68,6 +75,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descIndex, prometheus.GaugeValue, float64(l.CommitIndex), "commit")
 	ch <- prometheus.MustNewConstMetric(descIndex, prometheus.GaugeValue, float64(l.AppliedIndex), "applied")
 	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(m.n.Refused()))
+	_, fault := m.n.fsm.stopped()
+	ch <- prometheus.MustNewConstMetric(descStopped, prometheus.GaugeValue, b2f(fault != nil))
+	mismatch := errors.Is(fault, store.ErrEntryKeyMismatch) || m.n.keyProblem.Load() != nil
+	ch <- prometheus.MustNewConstMetric(descKeyMismatch, prometheus.GaugeValue, b2f(mismatch))
 	if lead == 1 {
 		m.mu.Lock()
 		if time.Since(m.at) > time.Second {
@@ -91,11 +102,25 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Readiness lists why this node should not take traffic (nil: ready):
-// no known leader, or applied index more than maxLag behind the commit
-// index.
+// it stopped applying the log (ErrStopped), its store key differs from
+// the leader's or a peer's, no known leader, or applied index more than
+// maxLag behind the commit index.
 func (n *Node) Readiness() []string {
 	var out []string
+	if _, err := n.fsm.stopped(); err != nil {
+		out = append(out, err.Error())
+	}
+	if p := n.keyProblem.Load(); p != nil {
+		out = append(out, *p)
+	}
 	if addr, _ := n.raft.LeaderWithID(); addr == "" {
 		out = append(out, "cluster: no leader known")
 	}

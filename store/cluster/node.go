@@ -123,6 +123,10 @@ type Node struct {
 	callsMu sync.Mutex
 	calls   map[string]LeaderFunc // HandleLeaderCall
 
+	// keyProblem says how this node's store key differs from the
+	// leader's or a peer's (nil: no difference seen; keycheck.go).
+	keyProblem atomic.Pointer[string]
+
 	notify chan bool
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -257,6 +261,7 @@ func Start(o Options) (*Node, error) {
 		notify: notify, done: make(chan struct{}),
 	}
 	n.m = newMetrics(n)
+	f.setOnFault(n.onFault)
 	n.cli = &http.Client{Transport: &http.Transport{
 		DialTLSContext:      func(ctx context.Context, _, addr string) (net.Conn, error) { return mux.dial(ctx, addr) },
 		MaxIdleConnsPerHost: 16,
@@ -338,6 +343,7 @@ func (n *Node) watch() {
 			return
 		case <-n.obsCh:
 			n.leaderChanges.Add(1)
+			n.wg.Go(n.checkLeaderKey)
 		case isLeader := <-n.notify:
 			if isLeader {
 				n.startLeading()
@@ -429,6 +435,13 @@ func (n *Node) lead(ctx context.Context, term uint64, f func(ctx context.Context
 		if ctx.Err() != nil {
 			return
 		}
+		if _, err := n.fsm.stopped(); err != nil {
+			// Its state no longer follows the log: the work would act
+			// on a stale state (onFault hands leadership over).
+			n.log.Error("leader: not starting leader-only work: this node stopped applying the log; handing leadership over", "term", term, "err", err)
+			_ = n.raft.LeadershipTransfer()
+			return
+		}
 		n.log.Info("leader: starting leader-only work", "term", term)
 		err := f(ctx)
 		if err == nil || ctx.Err() != nil {
@@ -459,7 +472,13 @@ func (n *Node) stopLeading() {
 // leader over mutual TLS. It fails with ErrNoLeader when no leader is
 // known within the apply timeout, and with ErrUnknownOutcome when the
 // outcome cannot be known; neither may be acknowledged.
+//
+// A node that stopped applying the log (ErrStopped) or whose store key
+// differs from the leader's proposes nothing: the write fails at once.
 func (n *Node) Apply(data []byte) (any, error) {
+	if err := n.refuseWrite(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	deadline := start.Add(n.o.ApplyTimeout)
 	for {
