@@ -13,7 +13,9 @@ import (
 // state, applied index and last contact), POST /v1/cluster/join?id=&raft_addr=
 // and POST /v1/cluster/remove?id= (passed to the leader over the cluster's
 // mutual TLS), adds the node's Raft metrics to /metrics, and makes /readyz
-// report the node not ready while it knows no leader or lags behind.
+// report the node not ready while it knows no leader, lags behind, has
+// another store key than the leader or stopped applying the log
+// (cluster.Node.Readiness).
 // Call it before Serve.
 func (s *Server) EnableCluster(n *cluster.Node) {
 	s.cluster = n

@@ -371,3 +371,43 @@ func TestFSMStopsAtUnreadableEntry(t *testing.T) {
 		t.Error("snapshot taken while stopped")
 	}
 }
+
+// TestLeaderWithOddKeyStepsDown: a leader whose store key differs from
+// most of its peers' (they were added around the join check) is the odd
+// one: its peer check makes it not ready, refusing writes, and hands
+// leadership to a peer with the common key, which stays ready.
+func TestLeaderWithOddKeyStepsDown(t *testing.T) {
+	certs := t.TempDir()
+	if err := WriteCerts(certs, CertOptions{Nodes: []string{"n1", "n2", "n3"}}); err != nil {
+		t.Fatal(err)
+	}
+	keyA := bytes.Repeat([]byte{1}, 32)
+	n1 := &testNode{id: "n1", key: bytes.Repeat([]byte{2}, 32), addr: freePort(t), dir: t.TempDir()}
+	n2 := &testNode{id: "n2", key: keyA, addr: freePort(t), dir: t.TempDir()}
+	n3 := &testNode{id: "n3", key: keyA, addr: freePort(t), dir: t.TempDir()}
+	startNode(t, certs, n1, []Peer{{"n1", n1.addr}})
+	until(t, "n1 to lead", n1.n.IsLeader)
+	startNode(t, certs, n2, nil)
+	startNode(t, certs, n3, nil)
+	for _, tn := range []*testNode{n2, n3} {
+		if err := n1.n.raft.AddVoter(raft.ServerID(tn.id), raft.ServerAddress(tn.addr), 0, 10*time.Second).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n1.n.checkPeerKeys()
+	if !strings.Contains(strings.Join(n1.n.Readiness(), "; "), "2 of the 2 peers") {
+		t.Errorf("n1 readiness %v", n1.n.Readiness())
+	}
+	if err := writeUser(n1.st, "u1"); !errors.Is(err, store.ErrEntryKeyMismatch) {
+		t.Errorf("write on n1: %v, want ErrEntryKeyMismatch", err)
+	}
+	until(t, "n2 or n3 to lead", func() bool { return n2.n.IsLeader() || n3.n.IsLeader() })
+	leader := n2
+	if n3.n.IsLeader() {
+		leader = n3
+	}
+	until(t, "the new leader to be ready", func() bool { return len(leader.n.Readiness()) == 0 })
+	if err := writeUser(leader.st, "u2"); err != nil {
+		t.Fatalf("write on the new leader %s: %v", leader.id, err)
+	}
+}
