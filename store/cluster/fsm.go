@@ -150,7 +150,9 @@ type SlotStateMachine interface {
 // ApplyBatch applies a run of committed entries (raft hands over up to
 // MaxAppendEntries at once, commands and configurations): runs of
 // commands through ApplyEntries when the state machine has it, else one
-// ApplyEntry each; configurations through ApplyConfiguration.
+// ApplyEntry each; configurations through ApplyConfiguration. From the
+// first entry the state machine cannot open on, nothing is applied and
+// every result carries the fault (ErrStopped).
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.Lock()
