@@ -166,7 +166,18 @@ func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
 	if ms, err := strconv.Atoi(r.Header.Get("X-Timeout-Ms")); err == nil && ms > 0 {
 		timeout = min(timeout, time.Duration(ms)*time.Millisecond)
 	}
-	f := n.raft.Apply(data, timeout)
+	deadline := time.Now().Add(timeout)
+	if !n.keyConfirmed(deadline) {
+		// Nothing proposed: the follower asks again (or gives up).
+		http.Error(w, errKeyUnconfirmed.Error(), http.StatusMisdirectedRequest)
+		return
+	}
+	left := time.Until(deadline)
+	if left <= 0 {
+		http.Error(w, ErrNoLeader.Error(), http.StatusMisdirectedRequest) // nothing proposed
+		return
+	}
+	f := n.raft.Apply(data, left)
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			http.Error(w, errNotLeader.Error(), http.StatusMisdirectedRequest)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -116,18 +117,16 @@ func (n *Node) setKeyProblem(msg string) {
 }
 
 // checkLeaderKey compares this node's store key id with the leader's,
-// retrying a few times while the leader does not answer; the leader
-// checks its peers instead.
+// retrying a few times while the leader does not answer (a leader checks
+// its peers instead: confirmKeyQuorum).
 func (n *Node) checkLeaderKey() {
 	wait := 100 * time.Millisecond
 	for range 6 {
 		addr, id := n.raft.LeaderWithID()
 		switch {
-		case addr == "":
 		case string(id) == n.o.NodeID:
-			n.checkPeerKeys()
 			return
-		default:
+		case addr != "":
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			st, err := n.fetchStatus(ctx, string(addr))
 			cancel()
@@ -145,50 +144,134 @@ func (n *Node) checkLeaderKey() {
 	}
 }
 
-// checkPeerKeys is a new leader's check of every peer that answers: each
-// one with another key id is logged as an ERROR (it stops at the first
-// entry it cannot open, and it checks this leader's key itself). When
-// most of the peers that answer have another key than the leader, the
-// leader is the odd one: it is not ready, proposes nothing and hands
-// leadership over.
-func (n *Node) checkPeerKeys() {
+// confirmKeyQuorum runs when this node becomes leader: it checks its
+// peers' store key ids (checkPeerKeys) until a quorum of the voters,
+// itself included, shares its key, or a quorum has another one (then it
+// hands leadership over), or it is no longer leader in this term. Until
+// a quorum is confirmed the leader proposes no entry: what a quorum
+// cannot open must never be committed.
+func (n *Node) confirmKeyQuorum() {
+	term := n.raft.CurrentTerm()
+	wait := 50 * time.Millisecond
+	for n.raft.State() == raft.Leader && n.raft.CurrentTerm() == term {
+		if n.checkPeerKeys(term) {
+			return
+		}
+		select {
+		case <-n.done:
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// keyAnswer is one peer's store key id (ok false: it did not answer).
+type keyAnswer struct {
+	id    string
+	voter bool
+	key   string
+	ok    bool
+}
+
+// peerKeys asks every peer of the configuration for its store key id, in
+// parallel, and returns the number of voters and the answers as they
+// come.
+func (n *Node) peerKeys() (int, <-chan keyAnswer) {
+	ch := make(chan keyAnswer, 8)
 	f := n.raft.GetConfiguration()
 	if f.Error() != nil {
-		return
+		close(ch)
+		return 0, ch
 	}
-	mine := n.keyID()
-	agree, differ := 0, 0
-	var first string
+	voters := 0
+	var wg sync.WaitGroup
 	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
 		if string(s.ID) == n.o.NodeID {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		st, err := n.fetchStatus(ctx, string(s.Address))
-		cancel()
-		if err != nil || st.StoreKeyID == "" {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			st, err := n.fetchStatus(ctx, string(s.Address))
+			ch <- keyAnswer{id: string(s.ID), voter: s.Suffrage == raft.Voter, key: st.StoreKeyID, ok: err == nil}
+		})
+	}
+	go func() { wg.Wait(); close(ch) }()
+	return voters, ch
+}
+
+// checkPeerKeys is the leader's check of its peers' store key ids for
+// term; it reports whether the matter is settled. A quorum of voters
+// with its key (a peer that does not report a key id counts as one)
+// confirms the term's writes (keyTerm); each peer with another key is
+// logged as an ERROR (it stops at the first entry it cannot open, and
+// checks this leader's key itself). When a quorum has another key than
+// the leader, the leader is the odd one: it is not ready, proposes
+// nothing and hands leadership over.
+func (n *Node) checkPeerKeys(term uint64) bool {
+	voters, answers := n.peerKeys()
+	quorum := voters/2 + 1
+	mine := n.keyID()
+	agree, differ, confirmed := 1, 0, false
+	var first string
+	for a := range answers {
+		if !a.ok {
 			continue
 		}
-		d := keyDiff("node "+string(s.ID), st.StoreKeyID, "the leader "+n.o.NodeID, mine)
-		if d == "" {
+		if d := keyDiff("node "+a.id, a.key, "the leader "+n.o.NodeID, mine); d != "" {
+			n.log.Error("cluster: a peer's store key differs from this leader's; it cannot apply this cluster's log", "peer", a.id, "problem", d)
+			if first == "" {
+				first = keyDiff("this node", mine, "node "+a.id, a.key)
+			}
+			if a.voter {
+				differ++
+			}
+			continue
+		}
+		if a.voter {
 			agree++
-			continue
 		}
-		differ++
-		n.log.Error("cluster: a peer's store key differs from this leader's; it cannot apply this cluster's log", "peer", string(s.ID), "problem", d)
-		if first == "" {
-			first = keyDiff("this node", mine, "node "+string(s.ID), st.StoreKeyID)
+		if agree >= quorum && !confirmed {
+			n.keyTerm.Store(term)
+			confirmed = true
 		}
 	}
-	if differ > agree {
-		n.setKeyProblem(first + fmt.Sprintf(" (and %d of the %d peers that answered)", differ, agree+differ))
+	switch {
+	case differ >= quorum:
+		n.keyTerm.Store(0)
+		n.setKeyProblem(first + fmt.Sprintf(" (and %d of the %d voters)", differ, voters))
 		if err := n.raft.LeadershipTransfer().Error(); err != nil {
 			n.log.Error("cluster: handing leadership over", "err", err)
 		}
-		return
+		return true
+	case confirmed || agree >= quorum:
+		n.keyTerm.Store(term)
+		n.setKeyProblem("")
+		return true
 	}
-	n.setKeyProblem("")
+	return false
 }
+
+// keyConfirmed waits until this leader confirmed its store key for the
+// current term (confirmKeyQuorum), it is no longer leader, or deadline;
+// it reports whether it may propose.
+func (n *Node) keyConfirmed(deadline time.Time) bool {
+	for n.keyTerm.Load() != n.raft.CurrentTerm() {
+		if n.raft.State() != raft.Leader || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
+// errKeyUnconfirmed: this leader has not confirmed that a quorum shares
+// its store key (yet).
+var errKeyUnconfirmed = fmt.Errorf("%w: this leader has not confirmed that a quorum of the nodes shares its store key", ErrNoLeader)
 
 // refuseWrite is why this node must not propose a write now (nil: it
 // may): it stopped applying, or its store key differs from the leader's.

@@ -44,6 +44,7 @@ type testNode struct {
 	st            *store.Store
 	n             *Node
 	log           *syncBuffer
+	timeout       time.Duration // apply timeout (0: 10s)
 }
 
 // startNode opens the store in tn.dir with tn.key and starts the node
@@ -63,6 +64,9 @@ func startNode(t *testing.T, certs string, tn *testNode, peers []Peer) {
 	o := DefaultOptions()
 	o.NodeID, o.RaftAddr, o.Peers, o.Dir, o.TLS, o.State = tn.id, tn.addr, peers, filepath.Join(tn.dir, "raft"), conf, tn.st
 	o.ApplyTimeout = 10 * time.Second
+	if tn.timeout > 0 {
+		o.ApplyTimeout = tn.timeout
+	}
 	o.Logger, o.RaftLog = slog.New(slog.NewTextHandler(tn.log, nil)), io.Discard
 	tn.n, err = Start(o)
 	if err != nil {
@@ -394,8 +398,8 @@ func TestLeaderWithOddKeyStepsDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n1.n.checkPeerKeys()
-	if !strings.Contains(strings.Join(n1.n.Readiness(), "; "), "2 of the 2 peers") {
+	n1.n.checkPeerKeys(n1.n.raft.CurrentTerm())
+	if !strings.Contains(strings.Join(n1.n.Readiness(), "; "), "2 of the 3 voters") {
 		t.Errorf("n1 readiness %v", n1.n.Readiness())
 	}
 	if err := writeUser(n1.st, "u1"); !errors.Is(err, store.ErrEntryKeyMismatch) {
@@ -409,5 +413,69 @@ func TestLeaderWithOddKeyStepsDown(t *testing.T) {
 	until(t, "the new leader to be ready", func() bool { return len(leader.n.Readiness()) == 0 })
 	if err := writeUser(leader.st, "u2"); err != nil {
 		t.Fatalf("write on the new leader %s: %v", leader.id, err)
+	}
+}
+
+// commands counts the command entries with data in n's Raft log.
+func commands(t *testing.T, n *Node) int {
+	t.Helper()
+	first, _ := n.logs.FirstIndex()
+	last, _ := n.logs.LastIndex()
+	c := 0
+	for i := first; i <= last && i > 0; i++ {
+		var l raft.Log
+		if err := n.logs.GetLog(i, &l); err == nil && l.Type == raft.LogCommand && len(l.Data) > 0 {
+			c++
+		}
+	}
+	return c
+}
+
+// TestNoWriteUntilQuorumSharesKey: of three voters only n1 (one key) and
+// n2 (another) are up, so whichever leads cannot find a quorum sharing
+// its key: it is not ready, saying so, and a write fails (ErrNoLeader)
+// with nothing entering the log. Once n3 (n2's key) is up, a write
+// succeeds, on a leader with n2's key, and neither n2 nor n3 stops.
+func TestNoWriteUntilQuorumSharesKey(t *testing.T) {
+	certs := t.TempDir()
+	if err := WriteCerts(certs, CertOptions{Nodes: []string{"n1", "n2", "n3"}}); err != nil {
+		t.Fatal(err)
+	}
+	keyA := bytes.Repeat([]byte{1}, 32)
+	n1 := &testNode{id: "n1", key: bytes.Repeat([]byte{2}, 32)}
+	n2 := &testNode{id: "n2", key: keyA}
+	n3 := &testNode{id: "n3", key: keyA}
+	var peers []Peer
+	for _, tn := range []*testNode{n1, n2, n3} {
+		tn.addr, tn.dir, tn.timeout = freePort(t), t.TempDir(), 2*time.Second
+		peers = append(peers, Peer{tn.id, tn.addr})
+	}
+	startNode(t, certs, n1, peers)
+	startNode(t, certs, n2, peers)
+	until(t, "a leader among n1 and n2", func() bool { return n1.n.IsLeader() || n2.n.IsLeader() })
+	leader := n1
+	if n2.n.IsLeader() {
+		leader = n2
+	}
+	if r := strings.Join(leader.n.Readiness(), "; "); !strings.Contains(r, "not yet confirmed that a quorum") {
+		t.Errorf("leader %s readiness %q", leader.id, r)
+	}
+	if err := writeUser(leader.st, "u0"); !errors.Is(err, ErrNoLeader) {
+		t.Errorf("write on the leader %s without a key quorum: %v, want ErrNoLeader", leader.id, err)
+	}
+	if c := commands(t, leader.n); c != 0 {
+		t.Errorf("%d command entries in %s's log without a key quorum", c, leader.id)
+	}
+
+	startNode(t, certs, n3, peers)
+	until(t, "a write through n2", func() bool { return writeUser(n2.st, "u1") == nil })
+	if !n2.n.IsLeader() && !n3.n.IsLeader() {
+		t.Error("the write succeeded with n1 (the odd key) leading")
+	}
+	until(t, "u1 on n3", func() bool { _, err := n3.st.UserByID("u1"); return err == nil })
+	for _, tn := range []*testNode{n2, n3} {
+		if _, err := tn.n.Stopped(); err != nil {
+			t.Errorf("%s stopped: %v", tn.id, err)
+		}
 	}
 }

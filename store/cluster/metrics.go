@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate/store"
@@ -120,6 +121,9 @@ func (n *Node) Readiness() []string {
 	}
 	if p := n.keyProblem.Load(); p != nil {
 		out = append(out, *p)
+	}
+	if n.raft.State() == raft.Leader && n.keyTerm.Load() != n.raft.CurrentTerm() {
+		out = append(out, "cluster: this leader has not yet confirmed that a quorum of the nodes shares its store key")
 	}
 	if addr, _ := n.raft.LeaderWithID(); addr == "" {
 		out = append(out, "cluster: no leader known")

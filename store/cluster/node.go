@@ -126,6 +126,9 @@ type Node struct {
 	// keyProblem says how this node's store key differs from the
 	// leader's or a peer's (nil: no difference seen; keycheck.go).
 	keyProblem atomic.Pointer[string]
+	// keyTerm is the term in which this leader confirmed that a quorum
+	// of the voters shares its store key; until then it proposes nothing.
+	keyTerm atomic.Uint64
 
 	notify chan bool
 	done   chan struct{}
@@ -346,6 +349,7 @@ func (n *Node) watch() {
 			n.wg.Go(n.checkLeaderKey)
 		case isLeader := <-n.notify:
 			if isLeader {
+				n.wg.Go(n.confirmKeyQuorum)
 				n.startLeading()
 			} else {
 				n.stopLeading()
@@ -487,6 +491,15 @@ func (n *Node) Apply(data []byte) (any, error) {
 			return nil, ErrNoLeader
 		}
 		if n.raft.State() == raft.Leader {
+			if !n.keyConfirmed(deadline) {
+				if n.raft.State() == raft.Leader {
+					return nil, errKeyUnconfirmed
+				}
+				continue
+			}
+			if left = time.Until(deadline); left <= 0 {
+				return nil, ErrNoLeader
+			}
 			f := n.raft.Apply(data, left)
 			err := f.Error()
 			switch {
