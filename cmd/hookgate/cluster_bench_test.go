@@ -48,22 +48,49 @@ func ingest(b *testing.B, urls []string, run int) (float64, []time.Duration) {
 	return ingestN(b, urls, run, benchSenders)
 }
 
-// ingestN is ingest with senders senders.
+// ingestN is ingest with senders senders, each posting its next batch
+// when the last was answered (a closed loop).
 func ingestN(b *testing.B, urls []string, run, senders int) (float64, []time.Duration) {
+	el, lat := drive(b, urls, run, senders, benchBatches, 0)
+	return float64(senders*benchBatches*benchPerBatch) / el.Seconds(), lat
+}
+
+// ingestPaced offers pacedRate deliveries a second for pacedSeconds from
+// benchSenders senders (each on its own schedule, round-robin over urls)
+// and returns the latencies, each from when its delivery was due (so a
+// stall counts against every delivery it held up, not only the one in
+// flight).
+func ingestPaced(b *testing.B, urls []string, run int) []time.Duration {
+	every := time.Second * benchSenders / pacedRate // one sender's interval
+	_, lat := drive(b, urls, run, benchSenders, pacedRate*pacedSeconds/benchSenders, every)
+	return lat
+}
+
+// drive runs senders senders posting per batches each, round-robin over
+// urls: back to back when every is 0, else each sender one every
+// `every` (staggered), latencies counted from when a batch was due. It
+// returns the elapsed time and the sorted latencies; users are unique
+// per run.
+func drive(b *testing.B, urls []string, run, senders, per int, every time.Duration) (time.Duration, []time.Duration) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
 	lat := make([][]time.Duration, senders)
 	var failed sync.Map
 	var wg sync.WaitGroup
-	start := time.Now()
+	begin := time.Now()
+	start := begin.Add(50 * time.Millisecond) // the paced schedule
 	for s := range senders {
 		wg.Go(func() {
-			for k := range benchBatches {
+			for k := range per {
+				t0 := time.Now()
+				if every > 0 {
+					t0 = start.Add(time.Duration(k)*every + every*time.Duration(s)/time.Duration(senders))
+					time.Sleep(time.Until(t0))
+				}
 				users := make([]int, benchPerBatch)
 				for i := range users {
-					users[i] = ((run*benchSenders+s)*benchBatches+k)*benchPerBatch + i
+					users[i] = run*1_000_000 + (s*per+k)*benchPerBatch + i
 				}
-				t0 := time.Now()
-				code := postBatch(client, urls[(s+k)%len(urls)], fmt.Sprintf("b%d-%d-%d", run, s, k), users, s)
+				code := postBatch(client, urls[(s+k)%len(urls)], fmt.Sprintf("r%d-%d-%d", run, s, k), users, s)
 				if code != 200 {
 					failed.Store(code, true)
 					continue
@@ -73,49 +100,11 @@ func ingestN(b *testing.B, urls []string, run, senders int) (float64, []time.Dur
 		})
 	}
 	wg.Wait()
-	el := time.Since(start)
+	el := time.Since(begin)
 	failed.Range(func(k, _ any) bool { b.Fatalf("ingest: a batch answered %v", k); return false })
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	return float64(senders*benchBatches*benchPerBatch) / el.Seconds(), all
-}
-
-// ingestPaced offers pacedRate deliveries a second for pacedSeconds from
-// benchSenders senders (each on its own schedule, round-robin over urls)
-// and returns the latencies, each from when its delivery was due (so a
-// stall counts against every delivery it held up, not only the one in
-// flight).
-func ingestPaced(b *testing.B, urls []string, run int) []time.Duration {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: benchSenders}}
-	every := time.Second * benchSenders / pacedRate // one sender's interval
-	per := pacedRate * pacedSeconds / benchSenders  // deliveries per sender
-	lat := make([][]time.Duration, benchSenders)
-	var failed sync.Map
-	var wg sync.WaitGroup
-	start := time.Now().Add(50 * time.Millisecond)
-	for s := range benchSenders {
-		wg.Go(func() {
-			for k := range per {
-				due := start.Add(time.Duration(k)*every + every*time.Duration(s)/benchSenders)
-				time.Sleep(time.Until(due))
-				users := make([]int, benchPerBatch)
-				for i := range users {
-					users[i] = ((run*benchSenders+s)*per+k)*benchPerBatch + i + 1e7
-				}
-				code := postBatch(client, urls[(s+k)%len(urls)], fmt.Sprintf("p%d-%d-%d", run, s, k), users, s)
-				if code != 200 {
-					failed.Store(code, true)
-					continue
-				}
-				lat[s] = append(lat[s], time.Since(due))
-			}
-		})
-	}
-	wg.Wait()
-	failed.Range(func(k, _ any) bool { b.Fatalf("paced ingest: a batch answered %v", k); return false })
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	return all
+	return el, all
 }
 
 // BenchmarkCluster prints: Okta ingest at 20 senders on a 3-node loopback
