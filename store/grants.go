@@ -164,6 +164,11 @@ func (s *Store) TransitionGrant(t OpGrantTransition) (*Grant, error) {
 // leaves the index exactly when its deprovisioning is durably queued. It
 // returns the grants claimed.
 func (s *Store) ClaimExpiredGrants(now time.Time, limit int, work *QueueItem) ([]Grant, error) {
+	// Scanned every grants.scan_interval: nothing expired, nothing to
+	// propose (see ClaimDue).
+	if due, _, err := s.firstDue(pGrantExp, now); err != nil || !due {
+		return nil, err
+	}
 	op := &OpGrantClaimExpired{Now: now, Limit: limit}
 	if work != nil {
 		w := *work

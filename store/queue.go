@@ -267,6 +267,12 @@ func (s *Store) Enqueue(it *QueueItem) error {
 // due time of the earliest item not yet due (zero when none), so the
 // caller can sleep.
 func (s *Store) ClaimDue(now time.Time, limit int, owner string, lease time.Duration) ([]QueueItem, time.Time, error) {
+	// An idle worker polls: proposing a claim that finds nothing would, in
+	// a cluster, put an entry in the Raft log (fsynced on every node) at
+	// every poll.
+	if due, next, err := s.firstDue(pQueueDue, now); err != nil || !due {
+		return nil, next, err
+	}
 	res, err := applyAs[ClaimResult](s, &OpQueueClaim{Now: now, Limit: limit, Owner: owner, Lease: lease})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("store: claim due queue items: %w", err)
@@ -314,6 +320,43 @@ func claimDue(txn *badger.Txn, o *OpQueueClaim) (ClaimResult, error) {
 		res.Items = append(res.Items, it)
 	}
 	return res, nil
+}
+
+// firstDue reports, from what this store committed, whether the time
+// index under prefix (prefix, a timeKey, then "/" and an id) has an entry
+// due at now, else when the earliest one is due (zero: none). It is only
+// a hint to skip a claim with nothing to claim; the claim op decides.
+func (s *Store) firstDue(prefix []byte, now time.Time) (bool, time.Time, error) {
+	var due bool
+	var next time.Time
+	err := s.view(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.PrefetchSize = 1
+		opts.Prefix = prefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		it.Seek(prefix)
+		if !it.ValidForPrefix(prefix) {
+			return nil
+		}
+		k := it.Item().Key()
+		if len(k) < len(prefix)+16 {
+			due = true // not ours to judge: let the claim see it
+			return nil
+		}
+		ts := k[len(prefix) : len(prefix)+16]
+		if string(ts) <= timeKey(now) {
+			due = true
+			return nil
+		}
+		next, _ = parseTimeKey(ts)
+		return nil
+	})
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("store: %w", err)
+	}
+	return due, next, nil
 }
 
 func parseTimeKey(b []byte) (time.Time, error) {

@@ -198,3 +198,45 @@ func TestClaimReportsNextDue(t *testing.T) {
 		t.Fatalf("claim = %v, next %v (want %v), %v", items, next, at, err)
 	}
 }
+
+// TestIdleClaimsProposeNothing: a worker polling an idle queue and the
+// grant scanner finding nothing expired propose no op (in a cluster each
+// would be a Raft entry fsynced on every node, 20 a second from one idle
+// worker); with something due they claim it.
+func TestIdleClaimsProposeNothing(t *testing.T) {
+	s := openTest(t)
+	w := &logWriter{t: t, s: s}
+	s.SetWriter(w)
+	now := time.Now()
+	at := now.Add(time.Hour).Truncate(time.Millisecond)
+	if err := s.Enqueue(&QueueItem{Kind: "k", Key: "later", NextAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutGrant(&Grant{User: "bob@example.com", App: "aws", Plugin: "p", GrantedAt: now, ExpiresAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(w.entries)
+	for range 10 {
+		items, next, err := s.ClaimDue(now, 10, "w", time.Minute)
+		if err != nil || len(items) != 0 || !next.Equal(at) {
+			t.Fatalf("idle claim = %v, next %v (want %v), %v", items, next, at, err)
+		}
+		if got, err := s.ClaimExpiredGrants(now, 10, &QueueItem{Kind: "deprovision-grant"}); err != nil || len(got) != 0 {
+			t.Fatalf("idle grant scan = %v, %v", got, err)
+		}
+	}
+	if n := len(w.entries) - before; n != 0 {
+		t.Fatalf("20 idle claims proposed %d ops, want 0", n)
+	}
+	later := at.Add(time.Second)
+	items, _, err := s.ClaimDue(later, 10, "w", time.Minute)
+	if err != nil || len(items) != 1 || items[0].Key != "later" {
+		t.Fatalf("claim once due = %v, %v", items, err)
+	}
+	if got, err := s.ClaimExpiredGrants(later, 10, &QueueItem{Kind: "deprovision-grant"}); err != nil || len(got) != 1 {
+		t.Fatalf("grant scan once expired = %v, %v", got, err)
+	}
+	if n := len(w.entries) - before; n != 2 {
+		t.Fatalf("claims with something due proposed %d ops, want 2", n)
+	}
+}
