@@ -15,16 +15,12 @@ import (
 // the node is still leader in the term, instead of being dead for the
 // whole term; work returning nil is not restarted; OnLeader(nil) stops it.
 func TestLeaderWorkRetriedWhileLeader(t *testing.T) {
-	certs := t.TempDir()
-	if err := WriteCerts(certs, CertOptions{Nodes: []string{"n1"}}); err != nil {
-		t.Fatal(err)
-	}
 	st, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	n := startOne(t, certs, st)
+	n := startOne(t, "", st)
 	var calls atomic.Int32
 	running := make(chan struct{})
 	stopped := make(chan struct{})

@@ -1,9 +1,6 @@
 package cluster
 
 import (
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,26 +22,9 @@ func (s *slowSM) ApplyEntry(index uint64, data []byte) (any, error) {
 // than MaxLag, and ready again when it caught up; applied_index in its
 // status is what the store applied, not what raft handed over.
 func TestReadinessReportsLag(t *testing.T) {
-	certs := t.TempDir()
-	if err := WriteCerts(certs, CertOptions{Nodes: []string{"n1"}}); err != nil {
-		t.Fatal(err)
-	}
-	conf, err := LoadTLS(TLSFiles{CA: filepath.Join(certs, "ca.pem"), Cert: filepath.Join(certs, "n1.pem"), Key: filepath.Join(certs, "n1-key.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sm := &slowSM{gate: make(chan struct{})}
-	addr := freePort(t)
-	n, err := Start(Options{
-		NodeID: "n1", RaftAddr: addr, Peers: []Peer{{"n1", addr}}, Dir: t.TempDir(), TLS: conf,
-		HeartbeatTimeout: 100 * time.Millisecond, ElectionTimeout: 100 * time.Millisecond,
-		LeaderLeaseTimeout: 50 * time.Millisecond, MaxLag: 3, State: sm,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RaftLog: io.Discard,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { close(sm.gate); _ = n.Close() }()
+	n := startOne(t, "", sm, func(o *Options) { o.MaxLag = 3 })
+	defer close(sm.gate) // before the node closes (a t.Cleanup), or its apply never returns
 	deadline := time.Now().Add(10 * time.Second)
 	for !n.IsLeader() || len(n.Readiness()) > 0 {
 		if time.Now().After(deadline) {

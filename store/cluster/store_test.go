@@ -18,16 +18,12 @@ import (
 // from the bootstrap configuration entry, and ids it mints afterwards
 // (a queue item written through the log) are in that slot.
 func TestNodeMintsIDsInItsSlot(t *testing.T) {
-	certs := t.TempDir()
-	if err := WriteCerts(certs, CertOptions{Nodes: []string{"n1"}}); err != nil {
-		t.Fatal(err)
-	}
 	st, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	n := startOne(t, certs, st)
+	n := startOne(t, "", st)
 	st.SetWriter(Writer(n))
 	// The bootstrap configuration entry is applied and gives n1 its slot.
 	deadline := time.Now().Add(10 * time.Second)
@@ -51,11 +47,7 @@ func TestNodeMintsIDsInItsSlot(t *testing.T) {
 // returns the node's directory and the snapshot's state file.
 func snapshotWith(t *testing.T, st *store.Store, secret string) (dir, state string) {
 	t.Helper()
-	certs := t.TempDir()
-	if err := WriteCerts(certs, CertOptions{Nodes: []string{"n1"}}); err != nil {
-		t.Fatal(err)
-	}
-	n := startOne(t, certs, st)
+	n := startOne(t, "", st)
 	st.SetWriter(Writer(n))
 	at := store.Stamp{Published: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC), UUID: "e1"}
 	if err := st.ApplyIdentity(

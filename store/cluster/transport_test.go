@@ -81,20 +81,32 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startOne starts a one-voter cluster node with certificates from dir.
-func startOne(t *testing.T, dir string, sm StateMachine) *Node {
+// startOne starts n1, a one-voter cluster node over sm, with
+// certificates from dir (written for n1 alone when dir is "") and the
+// options changed by tweak, and waits until it leads.
+func startOne(t *testing.T, dir string, sm StateMachine, tweak ...func(*Options)) *Node {
 	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+		if err := WriteCerts(dir, CertOptions{Nodes: []string{"n1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	conf, err := LoadTLS(TLSFiles{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "n1.pem"), Key: filepath.Join(dir, "n1-key.pem")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := freePort(t)
-	n, err := Start(Options{
+	o := Options{
 		NodeID: "n1", RaftAddr: addr, Peers: []Peer{{"n1", addr}}, Dir: t.TempDir(), TLS: conf,
 		HeartbeatTimeout: 100 * time.Millisecond, ElectionTimeout: 100 * time.Millisecond,
 		LeaderLeaseTimeout: 50 * time.Millisecond, State: sm,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RaftLog: io.Discard,
-	})
+	}
+	for _, f := range tweak {
+		f(&o)
+	}
+	n, err := Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
