@@ -97,33 +97,32 @@ func (s Identity) ListUsers(ctx *fasthttp.RequestCtx, _ []string) {
 
 // ListGroups serves GET /v1/groups (see ListUsers).
 func (s Identity) ListGroups(ctx *fasthttp.RequestCtx, _ []string) {
-	limit, ok := PageLimit(ctx)
-	if !ok {
-		return
-	}
-	q, after := ctx.QueryArgs().Peek("q"), string(ctx.QueryArgs().Peek("after"))
-	if len(q) > 0 {
-		items, next, err := s.st.SearchGroups(string(q), after, limit)
-		WritePage(ctx, items, next, limit, err)
-		return
-	}
-	items, next, err := s.st.ListGroups(after, limit)
-	WritePage(ctx, items, next, limit, err)
+	searchOrList(ctx, s.st.SearchGroups, s.st.ListGroups)
 }
 
 // ListApps serves GET /v1/apps (see ListUsers).
 func (s Identity) ListApps(ctx *fasthttp.RequestCtx, _ []string) {
+	searchOrList(ctx, s.st.SearchApps, s.st.ListApps)
+}
+
+// searchOrList answers one page of search(q) when the query has q=, else
+// of list, after the query's after= cursor and within its limit.
+func searchOrList[T any](ctx *fasthttp.RequestCtx,
+	search func(q, after string, limit int) ([]T, string, error),
+	list func(after string, limit int) ([]T, string, error)) {
 	limit, ok := PageLimit(ctx)
 	if !ok {
 		return
 	}
 	q, after := ctx.QueryArgs().Peek("q"), string(ctx.QueryArgs().Peek("after"))
+	var items []T
+	var next string
+	var err error
 	if len(q) > 0 {
-		items, next, err := s.st.SearchApps(string(q), after, limit)
-		WritePage(ctx, items, next, limit, err)
-		return
+		items, next, err = search(string(q), after, limit)
+	} else {
+		items, next, err = list(after, limit)
 	}
-	items, next, err := s.st.ListApps(after, limit)
 	WritePage(ctx, items, next, limit, err)
 }
 
