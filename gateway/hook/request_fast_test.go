@@ -2,8 +2,6 @@ package hook
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -79,15 +77,7 @@ func TestParseHookFastMatchesEncodingJSON(t *testing.T) {
 // tests build them do not fall back to encoding/json (that would be slow,
 // not wrong).
 func TestParseHookFastTakesTypicalBodies(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(lumosFixtures, "*.json"))
-	if len(files) != 5 {
-		t.Fatalf("found %d Lumos fixtures in %s, want 5", len(files), lumosFixtures)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for f, b := range lumosBodies(t) {
 		if !checkFast(t, []byte(strings.TrimSpace(string(b)))) {
 			t.Errorf("%s: fast path fell back to encoding/json", f)
 		}
@@ -107,11 +97,8 @@ func FuzzParseHookFast(f *testing.F) {
 	for _, c := range fastCases {
 		f.Add([]byte(c))
 	}
-	files, _ := filepath.Glob(filepath.Join(lumosFixtures, "*.json"))
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
+	for _, b := range lumosBodies(f) {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkFast(t, body)

@@ -10,16 +10,26 @@ import (
 
 const lumosFixtures = "../../../shared/fixtures/lumos"
 
-func TestParseHookRequestFixtures(t *testing.T) {
+// lumosBodies reads the five Lumos fixtures, by file name.
+func lumosBodies(t testing.TB) map[string][]byte {
+	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(lumosFixtures, "*.json"))
 	if len(files) != 5 {
 		t.Fatalf("found %d Lumos fixtures in %s, want 5", len(files), lumosFixtures)
 	}
+	out := make(map[string][]byte, len(files))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		out[f] = b
+	}
+	return out
+}
+
+func TestParseHookRequestFixtures(t *testing.T) {
+	for f, b := range lumosBodies(t) {
 		r, err := ParseHookRequest(b)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
