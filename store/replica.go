@@ -7,6 +7,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -79,8 +80,9 @@ var ErrEntryKeyMismatch = errors.New("log entry key mismatch")
 // written by a newer version.
 var ErrEntryCorrupt = errors.New("log entry does not decode")
 
-// sameKeyHint ends every key mismatch error.
-const sameKeyHint = "every node of an encrypted cluster needs the same [store] encryption key"
+// SameKeyHint ends every message about a store key mismatch between
+// cluster nodes (here and in store/cluster).
+const SameKeyHint = "every node of an encrypted cluster needs the same [store] encryption key"
 
 // entryAEAD is the AEAD of log entries for a store key and the key's id
 // (nil key: none). The AEAD key is HKDF-SHA256 of the store key with its
@@ -173,23 +175,23 @@ func (s *Store) CheckEntryKey(data []byte) error {
 	switch {
 	case !sealed(data):
 		if s.entryAEAD != nil {
-			return fmt.Errorf("store: %w: the entry is not encrypted and this node has a store key (a node without [store] encryption_key_env wrote it): %s", ErrEntryKeyMismatch, sameKeyHint)
+			return fmt.Errorf("store: %w: the entry is not encrypted and this node has a store key (a node without [store] encryption_key_env wrote it): %s", ErrEntryKeyMismatch, SameKeyHint)
 		}
 		return nil
 	case data[0] == opFormatSealedV1:
 		if s.entryAEAD == nil {
-			return fmt.Errorf("store: %w: the entry is encrypted and this node has no store key: %s", ErrEntryKeyMismatch, sameKeyHint)
+			return fmt.Errorf("store: %w: the entry is encrypted and this node has no store key: %s", ErrEntryKeyMismatch, SameKeyHint)
 		}
 		return nil
 	case len(data) < 1+keyIDLen:
 		return fmt.Errorf("store: %w: sealed entry truncated (%d bytes)", ErrEntryCorrupt, len(data))
 	}
-	id := hex.EncodeToString(data[1 : 1+keyIDLen])
+	id := data[1 : 1+keyIDLen]
 	if s.entryAEAD == nil {
-		return fmt.Errorf("store: %w: the entry is encrypted (key id %s) and this node has no store key: %s", ErrEntryKeyMismatch, id, sameKeyHint)
+		return fmt.Errorf("store: %w: the entry is encrypted (key id %x) and this node has no store key: %s", ErrEntryKeyMismatch, id, SameKeyHint)
 	}
-	if id != s.EntryKeyID() {
-		return fmt.Errorf("store: %w: the entry was sealed with another store key (key id %s) than this node's (key id %s): %s", ErrEntryKeyMismatch, id, s.EntryKeyID(), sameKeyHint)
+	if !bytes.Equal(id, s.entryKeyID) {
+		return fmt.Errorf("store: %w: the entry was sealed with another store key (key id %x) than this node's (key id %s): %s", ErrEntryKeyMismatch, id, s.EntryKeyID(), SameKeyHint)
 	}
 	return nil
 }
@@ -205,7 +207,7 @@ func (s *Store) openEntry(data []byte) ([]byte, error) {
 		if err != nil {
 			// No key id to tell another key from damage: the key is
 			// by far the likelier cause.
-			return nil, fmt.Errorf("store: %w: the entry does not open with this node's store key (another key, or damaged): %s", ErrEntryKeyMismatch, sameKeyHint)
+			return nil, fmt.Errorf("store: %w: the entry does not open with this node's store key (another key, or damaged): %s", ErrEntryKeyMismatch, SameKeyHint)
 		}
 		return plain, nil
 	}

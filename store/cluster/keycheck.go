@@ -50,15 +50,12 @@ func keyDiff(a, ka, b, kb string) string {
 	case ka == "" || kb == "" || ka == kb:
 		return ""
 	case ka == "none":
-		return fmt.Sprintf("%s has no store key and %s has one (key id %s): %s", a, b, kb, sameKeyHint)
+		return fmt.Sprintf("%s has no store key and %s has one (key id %s): %s", a, b, kb, store.SameKeyHint)
 	case kb == "none":
-		return fmt.Sprintf("%s has a store key (key id %s) and %s has none: %s", a, ka, b, sameKeyHint)
+		return fmt.Sprintf("%s has a store key (key id %s) and %s has none: %s", a, ka, b, store.SameKeyHint)
 	}
-	return fmt.Sprintf("%s's store key (key id %s) differs from %s's (key id %s): %s", a, ka, b, kb, sameKeyHint)
+	return fmt.Sprintf("%s's store key (key id %s) differs from %s's (key id %s): %s", a, ka, b, kb, store.SameKeyHint)
 }
-
-// sameKeyHint ends every key mismatch message.
-const sameKeyHint = "every node of an encrypted cluster needs the same [store] encryption key"
 
 // fetchStatus reads the node status at a Raft address over mutual TLS.
 func (n *Node) fetchStatus(ctx context.Context, addr string) (NodeStatus, error) {
