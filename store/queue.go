@@ -332,7 +332,6 @@ func (s *Store) firstDue(prefix []byte, now time.Time) (bool, time.Time, error) 
 	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
-		opts.PrefetchSize = 1
 		opts.Prefix = prefix
 		it := txn.NewIterator(opts)
 		defer it.Close()
